@@ -1,0 +1,5 @@
+import sys
+
+from jetpointnet.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Per-track samples (stage 1) and point-cloud arrays (stage 2), as numpy / awkward."""

@@ -1,0 +1,1 @@
+"""Metrics, baselines and the classical particle-flow algorithm, in plain numpy."""

@@ -1,0 +1,1 @@
+"""Every figure of the project; the only layer that imports matplotlib."""
