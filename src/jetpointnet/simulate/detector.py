@@ -1,0 +1,242 @@
+"""One event through the detector: tracks, showers, cells with noise, topo-clusters.
+
+:func:`simulate_event` turns a :class:`~jetpointnet.simulate.generators.TruthEvent` into an
+:class:`EventRecord` that holds every MLTree EventTree branch for that event (flat arrays
+plus counts for the nested cluster branches); :mod:`jetpointnet.simulate.run` stacks
+records into chunks and hands them to the writer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from jetpointnet.simulate.clustering import topo_cluster
+from jetpointnet.simulate.generators import TruthEvent
+from jetpointnet.simulate.geometry import Geometry
+from jetpointnet.simulate.material import MaterialTable
+from jetpointnet.simulate.params import DETECTOR, DetectorParams
+from jetpointnet.simulate.showers import Spots, _Tracks, shower_particles
+from jetpointnet.simulate.tracker import extrapolate_layers, propagate_to_solenoid
+
+__all__ = ["EventRecord", "simulate_event"]
+
+_PS_BARREL_R = 1410.0  # calorimeter front: presampler, barrel (mm)
+_PS_ENDCAP_Z = 3620.0  # and end-cap
+_NEUTRINOS = (12, 14, 16)
+_PION_MASS = 0.13957
+
+
+@dataclass
+class EventRecord:
+    """All EventTree branches of one event.
+
+    ``values``: name -> scalar or 1-D array. ``nested``: name -> (flat values, counts per
+    cluster) for depth-2 branches and (flat values, counts per cell, counts per cluster)
+    for depth-3 branches.
+    """
+
+    values: dict[str, object] = field(default_factory=dict)
+    nested: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict)
+    # per-cell truth of all cells (not only written ones), for validation: cell, particle, E
+    spots: Spots | None = None
+
+
+def _calo_front(exit_, vx, vy, vz):
+    """First point on the straight line from the solenoid exit at the calorimeter front."""
+    ex, ey, ez, ux, uy, uz = exit_.x, exit_.y, exit_.z, exit_.ux, exit_.uy, exit_.uz
+    a = ux**2 + uy**2
+    b = 2.0 * (ex * ux + ey * uy)
+    c = ex**2 + ey**2 - _PS_BARREL_R**2
+    disc = b * b - 4 * a * c
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s_r = np.where((disc >= 0) & (a > 0), (-b + np.sqrt(np.maximum(disc, 0))) / (2 * a), np.inf)
+        s_z = np.where(uz != 0, (np.sign(uz) * _PS_ENDCAP_Z - ez) / uz, np.inf)
+    s_r = np.where(s_r >= 0, s_r, np.inf)
+    s_z = np.where(s_z >= 0, s_z, np.inf)
+    s = np.minimum(s_r, s_z)
+    beyond = ~np.isfinite(s)  # already outside the front (late decays): start where it is
+    s = np.where(beyond, 0.0, s)
+    return ex + s * ux, ey + s * uy, ez + s * uz
+
+
+def simulate_event(
+    truth: TruthEvent,
+    geo: Geometry,
+    mat: MaterialTable,
+    rng: np.random.Generator,
+    *,
+    params: DetectorParams = DETECTOR,
+    max_contributors: int | None = None,
+    keep_spots: bool = False,
+) -> EventRecord:
+    """Simulate one event; return its MLTree branches."""
+    p = params
+    n = truth.size
+    pt = np.hypot(truth.px, truth.py)
+    pabs = np.sqrt(pt**2 + truth.pz**2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eta = np.where(pt > 0, np.arcsinh(truth.pz / np.where(pt > 0, pt, 1.0)), np.sign(truth.pz) * 10.0)
+    phi = np.arctan2(truth.py, truth.px)
+
+    # ---------------------------------------------------------------- calorimeter
+    exit_ = propagate_to_solenoid(truth.vx, truth.vy, truth.vz, truth.px, truth.py, truth.pz, truth.charge, params=p)
+    fx, fy, fz = _calo_front(exit_, truth.vx, truth.vy, truth.vz)
+    fr = np.hypot(fx, fy)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eta_c = np.arcsinh(fz / np.where(fr > 0, fr, 1e-9))
+    reach = exit_.escapes & (np.abs(eta_c) < p.max_eta_calo) & ~np.isin(np.abs(truth.pdg), _NEUTRINOS) & (truth.e > 1e-3)
+    idx = np.flatnonzero(reach)
+    tr = _Tracks(
+        idx=idx, row=mat.row(np.abs(eta_c[idx])),
+        x=fx[idx], y=fy[idx], z=fz[idx],
+        ux=exit_.ux[idx], uy=exit_.uy[idx], uz=exit_.uz[idx],
+        s_front=np.sqrt(fx[idx] ** 2 + fy[idx] ** 2 + fz[idx] ** 2),
+    )  # fmt: skip
+    spots = shower_particles(tr, truth.pdg, truth.e, truth.m, truth.charge, mat, rng, p)
+    r = np.hypot(spots.x, spots.y)
+    s_eta = np.arcsinh(spots.z / np.maximum(r, 1e-9))
+    s_phi = np.arctan2(spots.y, spots.x)
+    cell = geo.lookup(spots.layer, s_eta, s_phi)
+    ok = cell >= 0
+    cell, part = cell[ok], spots.particle[ok]
+    e_true, e_vis = spots.e_true[ok], spots.e_vis[ok]
+
+    energy = np.bincount(cell, weights=e_vis, minlength=geo.n_cells)
+    energy += rng.standard_normal(geo.n_cells) * geo.noise
+    labels = topo_cluster(energy, geo.noise, geo.neighbours,
+                          seed=p.seed_threshold, grow=p.grow_threshold, perimeter=p.perimeter_threshold)  # fmt: skip
+
+    # truth per (cell, particle), summed over spots
+    key = cell.astype(np.int64) * max(n, 1) + part
+    ukey, inv = np.unique(key, return_inverse=True)
+    t_e = np.bincount(inv, weights=e_true)
+    t_cell = ukey // max(n, 1)
+    t_part = ukey % max(n, 1)
+    vis_by_particle = np.bincount(part, weights=e_vis, minlength=n)
+    true_by_particle = np.bincount(part, weights=e_true, minlength=n)
+
+    # ---------------------------------------------------------------- clusters
+    written = (labels >= 0) & (energy > p.min_written_cell_energy)
+    wcells = np.flatnonzero(written)
+    order = np.lexsort((wcells, labels[wcells]))
+    wcells = wcells[order]
+    n_cl = int(labels.max() + 1) if (labels >= 0).any() else 0
+    cells_per_cluster = np.bincount(labels[wcells], minlength=n_cl).astype(np.int64)
+    # contributors of written cells, largest first
+    in_written = np.isin(t_cell, wcells)
+    tc, tp, te = t_cell[in_written], t_part[in_written], t_e[in_written]
+    o = np.lexsort((-te, tc))
+    tc, tp, te = tc[o], tp[o], te[o]
+    if max_contributors is not None:
+        first = np.searchsorted(tc, tc, side="left")
+        keep = (np.arange(tc.size) - first) < max_contributors
+        tc, tp, te = tc[keep], tp[keep], te[keep]
+    # reorder contributors to the written (cluster-grouped) cell order
+    by_id = np.argsort(wcells)
+    slot = by_id[np.searchsorted(wcells[by_id], tc)]
+    o = np.argsort(slot, kind="stable")
+    tp, te, slot = tp[o], te[o], slot[o]
+    hits_per_cell = np.bincount(slot, minlength=wcells.size).astype(np.int64)
+
+    all_cl = labels >= 0
+    cl_e = np.bincount(labels[all_cl], weights=energy[all_cl], minlength=n_cl)
+    w = np.abs(energy[all_cl])
+    w_sum = np.maximum(np.bincount(labels[all_cl], weights=w, minlength=n_cl), 1e-12)
+    gx, gy, gz = geo.positions()
+    cx = np.bincount(labels[all_cl], weights=w * gx[all_cl], minlength=n_cl) / w_sum
+    cy = np.bincount(labels[all_cl], weights=w * gy[all_cl], minlength=n_cl) / w_sum
+    cz = np.bincount(labels[all_cl], weights=w * gz[all_cl], minlength=n_cl) / w_sum
+    cl_phi = np.arctan2(cy, cx)
+    cl_eta = np.arcsinh(cz / np.maximum(np.hypot(cx, cy), 1e-9))
+    # calibration-hit energy in each cluster, and the share of it from e+- and photons
+    t_lab = labels[t_cell]
+    in_cl = t_lab >= 0
+    calib = np.bincount(t_lab[in_cl], weights=t_e[in_cl], minlength=n_cl)
+    is_em = np.isin(np.abs(truth.pdg[t_part[in_cl]]), (11, 22))
+    calib_em = np.bincount(t_lab[in_cl], weights=t_e[in_cl] * is_em, minlength=n_cl)
+    # depth of the cluster centre behind the calorimeter front along its direction
+    centre_lambda = np.sqrt(cx**2 + cy**2 + cz**2) - np.minimum(
+        _PS_BARREL_R * np.cosh(cl_eta), _PS_ENDCAP_Z / np.maximum(np.abs(np.tanh(cl_eta)), 1e-6)
+    )
+
+    # ---------------------------------------------------------------- tracks
+    charged = truth.charge != 0
+    vr = np.hypot(truth.vx, truth.vy)
+    cand = charged & (np.abs(eta) < p.track_eta_max) & (pt > p.track_pt_min) & (vr < p.track_vertex_r_max)
+    cand &= rng.uniform(size=n) < p.track_efficiency
+    tidx = np.flatnonzero(cand)
+    tidx = tidx[np.argsort(-pt[tidx], kind="stable")]
+    k = tidx.size
+    t_pt_true = pt[tidx]
+    sig_rel = np.hypot(p.track_sigma_pt_a * t_pt_true, p.track_sigma_pt_b)
+    t_pt = t_pt_true * np.maximum(1.0 + sig_rel * rng.standard_normal(k), 0.05)
+    t_eta = eta[tidx] + p.track_sigma_eta * rng.standard_normal(k)
+    t_phi = np.angle(np.exp(1j * (phi[tidx] + p.track_sigma_phi * rng.standard_normal(k))))
+    t_px, t_py, t_pz = t_pt * np.cos(t_phi), t_pt * np.sin(t_phi), t_pt * np.sinh(t_eta)
+    t_exit = propagate_to_solenoid(truth.vx[tidx], truth.vy[tidx], truth.vz[tidx], t_px, t_py, t_pz, truth.charge[tidx], params=p)
+    layers = extrapolate_layers(t_exit, t_eta)
+    n_pix = rng.integers(3, 6, size=k)
+    n_sct = rng.integers(7, 11, size=k)
+    ndof = 2 * (n_pix + n_sct) - 5
+    chi2 = rng.chisquare(ndof).astype(np.float64)
+    d0_true = truth.vx[tidx] * np.sin(t_phi) - truth.vy[tidx] * np.cos(t_phi)
+    sd0 = np.hypot(p.track_sigma_d0, p.track_sigma_d0_ms / np.maximum(t_pt, 0.1))
+    d0 = d0_true + sd0 * rng.standard_normal(k)
+    z0 = truth.vz[tidx] + 3.0 * sd0 * rng.standard_normal(k)
+
+    f32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
+    v: dict[str, object] = {
+        "nTruthPart": n,
+        "truthPartBarcode": truth.barcode.astype(np.int32),
+        "truthPartPdgId": truth.pdg.astype(np.int32),
+        "truthPartStatus": np.ones(n, dtype=np.int32),
+        "truthPartPt": f32(pt),
+        "truthPartE": f32(truth.e),
+        "truthPartMass": f32(truth.m),
+        "truthPartEta": f32(eta),
+        "truthPartPhi": f32(phi),
+        "truthVertexX": f32(truth.vx),
+        "truthVertexY": f32(truth.vy),
+        "truthVertexZ": f32(truth.vz),
+        "nTrack": k,
+        "trackPt": f32(t_pt),
+        "trackP": f32(t_pt * np.cosh(t_eta)),
+        "trackMass": f32(np.full(k, _PION_MASS)),
+        "trackEta": f32(t_eta),
+        "trackPhi": f32(t_phi),
+        "trackTruthParticleIndex": tidx.astype(np.int32),
+        "trackChiSquared": f32(chi2),
+        "trackNumberDOF": ndof.astype(np.int32),
+        "trackD0": f32(d0),
+        "trackZ0": f32(z0),
+        "trackNumberOfPixelHits": n_pix.astype(np.int32),
+        "trackNumberOfSCTHits": n_sct.astype(np.int32),
+        "trackVisibleCalHitCaloEnergy": f32(vis_by_particle[tidx]),
+        "trackFullCalHitCaloEnergy": f32(true_by_particle[tidx]),
+        "trackSubtractedCaloEnergy": f32(np.full(k, -999.0)),
+        "nCluster": n_cl,
+        "cluster_E": f32(cl_e),
+        "cluster_E_LCCalib": f32(cl_e),
+        "cluster_Pt": f32(cl_e / np.cosh(cl_eta)),
+        "cluster_Eta": f32(cl_eta),
+        "cluster_Phi": f32(cl_phi),
+        "cluster_nCells": np.bincount(labels[all_cl], minlength=n_cl).astype(np.int32),
+        "cluster_ENG_CALIB_TOT": f32(calib),
+        "cluster_EM_PROBABILITY": f32(np.where(calib > 0, calib_em / np.maximum(calib, 1e-12), 0.0)),
+        "cluster_CENTER_LAMBDA": f32(centre_lambda),
+    }
+    for layer, (le, lp) in layers.items():
+        v[f"trackEta_{layer}"] = f32(le)
+        v[f"trackPhi_{layer}"] = f32(lp)
+    nested = {
+        "cluster_cell_ID": (geo.cell_id[wcells], cells_per_cluster),
+        "cluster_cell_E": (f32(energy[wcells]), cells_per_cluster),
+        "cluster_cell_hitsTruthIndex": (tp.astype(np.int32), hits_per_cell, cells_per_cluster),
+        "cluster_cell_hitsTruthE": (f32(te), hits_per_cell, cells_per_cluster),
+    }
+    rec = EventRecord(values=v, nested=nested)
+    if keep_spots:
+        rec.spots = spots
+    return rec
