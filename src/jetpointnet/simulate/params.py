@@ -168,7 +168,7 @@ class DeadMaterial:
 #: front: CALO.md gives 2.3 lambda in front of the Tile calorimeter at eta = 0, of which
 #: ~0.45 upstream and ~1.2 in the EM barrel, leaving ~0.65 lambda over 340 mm (approx.).
 DEAD_MATERIAL: tuple[DeadMaterial, ...] = (
-    DeadMaterial("PS-strips", "r", 1447.0, 1500.0, 0.0, 1.5, x0=53.0, lam=240.0),
+    DeadMaterial("PS-strips", "r", 1447.0, 1500.0, 0.0, 1.5, x0=90.0, lam=400.0),
     DeadMaterial("EMB cryostat", "r", 1960.0, 2300.0, 0.0, 1.6, x0=110.0, lam=520.0),
     DeadMaterial("EMEC cryostat", "z", 3660.0, 3730.0, 1.375, 3.3, x0=70.0, lam=300.0),
 )
@@ -196,21 +196,21 @@ class DetectorParams:
     # --- upstream material in X0 (CALO.md: ~2 X0 at eta 0, 4-5 near |eta| 1.3, 6+ in the
     # crack, approx.), as (|eta|, X0) points linearly interpolated; lambda = X0 * ratio.
     upstream_x0: tuple[tuple[float, float], ...] = (
-        (0.0, 2.0), (0.6, 2.4), (1.0, 3.2), (1.3, 4.5), (1.45, 6.5), (1.55, 5.0),
+        (0.0, 1.8), (0.6, 2.2), (1.0, 3.0), (1.3, 4.5), (1.45, 6.5), (1.55, 5.0),
         (1.8, 4.0), (2.5, 3.5), (3.3, 3.5),
     )  # fmt: skip
     upstream_lam_per_x0: float = 0.22  # ~0.45 lambda at eta 0: "one hadron in three" (approx.)
     # --- EM showers (Grindhammer-Peters / GFlash, CALO.md "Showers")
     em_critical_energy: float = 0.011  # GeV, EM barrel
-    em_tmax_shift: float = -0.40  # sampling-calorimeter shift of T: 5.6 X0 at 10 GeV (CALO.md)
+    em_tmax_shift: float = 0.0  # sampling-calorimeter shift of T: 5.6 X0 at 10 GeV (CALO.md)
     em_alpha_coeff: float = 0.458 + 2.26 / 82.0  # (0.458 + 2.26/Z) for Pb
     em_core_radius: tuple[float, float] = (0.12, 0.08)  # R_core/R_M = a + b * t/T
     em_tail_radius: tuple[float, float] = (0.60, 0.30)  # R_tail/R_M = a + b * t/T
     em_core_fraction: float = 0.85  # ~90 % inside 1 R_M, ~95 % inside 2 R_M
     # EM resolution: stochastic and constant terms of the active medium (tuned so that the
     # clustered photon response, with noise and upstream losses, gives ~10 %/sqrt(E) + 0.7 %)
-    em_sampling: float = 0.085
-    em_constant: float = 0.005
+    em_sampling: float = 0.06
+    em_constant: float = 0.004
     photon_conversion_x0: float = 9.0 / 7.0  # mean free path of a photon in X0
     # --- hadronic showers (CALO.md "Showers", approx.)
     had_fem_k: float = 0.82  # f_em = 1 - (E / 1 GeV)^(k - 1)
@@ -233,7 +233,7 @@ class DetectorParams:
     grow_threshold: float = 2.0
     perimeter_threshold: float = 0.0
     # MLTree does not write cells below 5 MeV; we keep that rule for written cells.
-    min_written_cell_energy: float = 0.0
+    min_written_cell_energy: float = 0.005
     max_eta_calo: float = 3.3
     pile_up_soft_qcd: bool = True
     extra: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,222 @@
+"""``jetpointnet simulate``: chunks of events -> MLTree ROOT files, in parallel, resumable.
+
+Events are split into chunks of ``events_per_file``; chunk ``i`` is one output file named
+``{label}_seed{seed}_{i:04d}.root`` and is simulated from seeds derived from (seed, i) only,
+so the files are the same whatever the number of workers. Each file is written under a
+temporary name and renamed when complete; ``simulate.json`` in the output folder records
+the configuration, so that re-running the same command skips the chunks already written
+(resume) while a different configuration refuses to touch existing files unless
+``overwrite`` is set.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import queue
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from jetpointnet import __version__
+from jetpointnet.config import to_dict
+from jetpointnet.errors import UserError
+from jetpointnet.simulate.generators import SourceOptions, make_source
+
+__all__ = ["SimulateConfig", "chunk_events", "simulate", "output_name"]
+
+MANIFEST = "simulate.json"
+RUN_NUMBER = 284500  # the MC16 / Run-2 reference run number used by ATLAS simulation
+
+
+@dataclass
+class SimulateConfig:
+    """Options of ``jetpointnet simulate`` (energies in GeV)."""
+
+    preset: str
+    events: int
+    seed: int
+    out: Path
+    workers: int = 1
+    events_per_file: int = 1000
+    pileup: float = 0.0
+    max_contributors: int | None = None
+    particle: str = "pi+"
+    energy: float | None = None
+    energy_range: tuple[float, float] | None = None
+    eta_range: tuple[float, float] = (-2.5, 2.5)
+    format: Literal["ttree", "rntuple"] = "ttree"
+    overwrite: bool = False
+
+    def source_options(self) -> SourceOptions:
+        return SourceOptions(
+            preset=self.preset, particle=self.particle, energy=self.energy,
+            energy_range=self.energy_range, eta_range=tuple(self.eta_range), pileup=self.pileup,
+        )  # fmt: skip
+
+    def label(self) -> str:
+        if self.preset != "gun":
+            return self.preset
+        name = self.particle.replace("+", "plus").replace("-", "minus")
+        return f"gun-{name}"
+
+
+def output_name(cfg: SimulateConfig, chunk: int) -> str:
+    return f"{cfg.label()}_seed{cfg.seed}_{chunk:04d}.root"
+
+
+def _validate(cfg: SimulateConfig) -> None:
+    if cfg.events <= 0:
+        raise UserError(f"--events must be positive, got {cfg.events}")
+    if cfg.events_per_file <= 0:
+        raise UserError(f"--events-per-file must be positive, got {cfg.events_per_file}")
+    if cfg.workers <= 0:
+        raise UserError(f"--workers must be positive, got {cfg.workers}")
+    if cfg.max_contributors is not None and cfg.max_contributors <= 0:
+        raise UserError(f"--max-contributors must be positive, got {cfg.max_contributors}")
+    if cfg.seed < 0:
+        raise UserError(f"--seed must be >= 0, got {cfg.seed}")
+    if cfg.out.exists() and not cfg.out.is_dir():
+        raise UserError(f"{cfg.out}: exists and is not a folder")
+    make_source(cfg.source_options(), 0).pythia  # noqa: B018 - validates the options
+
+
+def _manifest(cfg: SimulateConfig) -> dict:
+    d = to_dict(cfg)
+    for k in ("out", "workers", "overwrite"):
+        d.pop(k)
+    return {"jetpointnet": __version__, "config": d}
+
+
+def chunk_events(cfg: SimulateConfig) -> list[tuple[int, int]]:
+    """(first event, number of events) of each chunk."""
+    m = cfg.events_per_file
+    return [(i, min(m, cfg.events - i)) for i in range(0, cfg.events, m)]
+
+
+def _simulate_chunk(cfg: SimulateConfig, chunk: int, first: int, count: int, progress_q=None) -> tuple[str, dict]:
+    """Simulate one chunk and write its file; returns (path, statistics)."""
+    from jetpointnet.io.mltree_writer import write_mltree
+    from jetpointnet.simulate.assemble import stack_events
+    from jetpointnet.simulate.detector import simulate_event
+    from jetpointnet.simulate.geometry import build_geometry
+    from jetpointnet.simulate.material import material_table
+
+    geo = build_geometry()
+    mat = material_table()
+    t0 = time.perf_counter()
+    source = iter(make_source(cfg.source_options(), seed=cfg.seed * 100_003 + chunk))
+    rng = np.random.default_rng([cfg.seed, chunk, 0xCA10])
+    records, tried = [], 0
+    t_gen = t_det = 0.0
+    pending = 0
+    for i in range(count):
+        a = time.perf_counter()
+        truth = next(source)
+        b = time.perf_counter()
+        rec = simulate_event(truth, geo, mat, rng, max_contributors=cfg.max_contributors)
+        t_det += time.perf_counter() - b
+        t_gen += b - a
+        tried += truth.n_tried
+        number = first + i + 1
+        rec.values.update(
+            runNumber=RUN_NUMBER, eventNumber=number, lumiBlock=1 + (first + i) // 1000,
+            mcEventNumber=number, mcChannelNumber=source_channel(cfg), mcEventWeight=truth.weight,
+            actualInteractionsPerCrossing=float(truth.n_pileup),
+            averageInteractionsPerCrossing=float(cfg.pileup), NPV=1 + truth.n_pileup,
+        )  # fmt: skip
+        records.append(rec)
+        pending += 1
+        if progress_q is not None and (pending >= 10 or i == count - 1):
+            progress_q.put(pending)
+            pending = 0
+    c = time.perf_counter()
+    events = stack_events(records)
+    path = cfg.out / output_name(cfg, chunk)
+    write_mltree(path, events, geo.mltree_branches(), fmt=cfg.format, overwrite=True)
+    t_write = time.perf_counter() - c
+    stats = {"events": count, "generated": tried, "time_generator": t_gen, "time_detector": t_det,
+             "time_write": t_write, "time_total": time.perf_counter() - t0}  # fmt: skip
+    return str(path), stats
+
+
+def source_channel(cfg: SimulateConfig) -> int:
+    from jetpointnet.simulate.generators import _MC_CHANNEL
+
+    return _MC_CHANNEL[cfg.preset]
+
+
+def simulate(cfg: SimulateConfig, *, progress: bool = True) -> list[Path]:
+    """Run the simulation; return the output files in chunk order."""
+    cfg.out = Path(cfg.out)
+    _validate(cfg)
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    chunks = chunk_events(cfg)
+    paths = [cfg.out / output_name(cfg, i) for i in range(len(chunks))]
+    manifest_path = cfg.out / MANIFEST
+    manifest = _manifest(cfg)
+    existing = [p for p in paths if p.exists()]
+    if existing and not cfg.overwrite:
+        same = manifest_path.exists() and json.loads(manifest_path.read_text()).get("config") == manifest["config"]
+        if not same:
+            raise UserError(f"{existing[0]}: exists, from other settings (pass --overwrite to replace it)")
+    todo = [i for i, p in enumerate(paths) if cfg.overwrite or not p.exists()]
+    tmp = manifest_path.with_suffix(".json.partial")
+    tmp.write_text(json.dumps(manifest, indent=2))
+    os.replace(tmp, manifest_path)
+    from tqdm import tqdm
+
+    done_events = sum(chunks[i][1] for i in range(len(chunks)) if i not in todo)
+    bar = tqdm(total=cfg.events, initial=done_events, unit="ev", desc=f"simulate {cfg.label()}",
+               disable=not progress, dynamic_ncols=True)  # fmt: skip
+    stats: list[dict] = []
+    try:
+        if cfg.workers == 1 or len(todo) == 1:
+            for i in todo:
+                _, st = _simulate_chunk(cfg, i, *chunks[i], progress_q=_BarQueue(bar))
+                stats.append(st)
+        else:
+            ctx = mp.get_context("spawn")
+            with ctx.Manager() as manager:
+                q = manager.Queue()
+                with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=ctx) as pool:
+                    futs = [pool.submit(_simulate_chunk, cfg, i, *chunks[i], q) for i in todo]
+                    remaining = set(futs)
+                    while remaining:
+                        try:
+                            bar.update(q.get(timeout=0.2))
+                        except queue.Empty:
+                            pass
+                        for f in [f for f in remaining if f.done()]:
+                            remaining.discard(f)
+                            stats.append(f.result()[1])
+                    while not q.empty():
+                        bar.update(q.get())
+    finally:
+        bar.close()
+    if stats:
+        _write_stats(cfg.out, stats)
+    return paths
+
+
+class _BarQueue:
+    """Progress sink with the queue's ``put`` for the in-process path."""
+
+    def __init__(self, bar) -> None:
+        self.bar = bar
+
+    def put(self, n: int) -> None:
+        self.bar.update(n)
+
+
+def _write_stats(out: Path, stats: list[dict]) -> None:
+    total = {k: float(sum(s[k] for s in stats)) for k in stats[0]}
+    path = out / "simulate_stats.json"
+    tmp = path.with_suffix(".json.partial")
+    tmp.write_text(json.dumps(total, indent=2))
+    os.replace(tmp, path)
