@@ -18,17 +18,39 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
     p.add_argument("--events-per-file", type=int, default=1000, help="events per ROOT file")
-    p.add_argument("--pileup", type=float, default=0.0, help="mean number of soft-QCD pile-up events")
-    p.add_argument("--max-contributors", type=int, default=None,
-                   help="keep at most C truth contributors per cell (MLTree keeps 3; default: all)")
+    p.add_argument(
+        "--pileup", type=float, default=0.0, help="mean number of soft-QCD pile-up events"
+    )
+    p.add_argument(
+        "--max-contributors",
+        type=int,
+        default=None,
+        help="keep at most C truth contributors per cell (MLTree keeps 3; default: all)",
+    )
     p.add_argument("--particle", default="pi+", help=f"gun particle: {', '.join(GUN_PARTICLES)}")
     p.add_argument("--energy", type=float, default=None, help="gun energy in GeV")
-    p.add_argument("--energy-range", type=float, nargs=2, metavar=("LO", "HI"), default=None,
-                   help="gun energy range in GeV, log-uniform")
-    p.add_argument("--eta-range", type=float, nargs=2, metavar=("A", "B"), default=(-2.5, 2.5),
-                   help="pseudorapidity range of single particles (default -2.5 2.5)")
-    p.add_argument("--format", choices=("ttree", "rntuple"), default="ttree",
-                   help="ttree (needs ROOT, the default) or rntuple (uproot only)")
+    p.add_argument(
+        "--energy-range",
+        type=float,
+        nargs=2,
+        metavar=("LO", "HI"),
+        default=None,
+        help="gun energy range in GeV, log-uniform",
+    )
+    p.add_argument(
+        "--eta-range",
+        type=float,
+        nargs=2,
+        metavar=("A", "B"),
+        default=(-2.5, 2.5),
+        help="pseudorapidity range of single particles (default -2.5 2.5)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("ttree", "rntuple"),
+        default="ttree",
+        help="ttree (needs ROOT, the default) or rntuple (uproot only)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -21,7 +21,11 @@ def stack_events(records: list[EventRecord]) -> dict[str, ak.Array | np.ndarray]
             out[name] = np.asarray(vals, dtype=dtype)
         else:
             counts = np.array([len(v) for v in vals], dtype=np.int64)
-            flat = np.concatenate([np.asarray(v, dtype=dtype) for v in vals]) if vals else np.empty(0, dtype)
+            flat = (
+                np.concatenate([np.asarray(v, dtype=dtype) for v in vals])
+                if vals
+                else np.empty(0, dtype)
+            )
             out[name] = ak.unflatten(flat.astype(dtype, copy=False), counts)
     for name in records[0].nested:
         dtype, depth = EVENT_BRANCHES[name]

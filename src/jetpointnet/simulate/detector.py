@@ -75,18 +75,27 @@ def simulate_event(
     p = params
     n = truth.size
     pt = np.hypot(truth.px, truth.py)
-    pabs = np.sqrt(pt**2 + truth.pz**2)
+    np.sqrt(pt**2 + truth.pz**2)
     with np.errstate(divide="ignore", invalid="ignore"):
-        eta = np.where(pt > 0, np.arcsinh(truth.pz / np.where(pt > 0, pt, 1.0)), np.sign(truth.pz) * 10.0)
+        eta = np.where(
+            pt > 0, np.arcsinh(truth.pz / np.where(pt > 0, pt, 1.0)), np.sign(truth.pz) * 10.0
+        )
     phi = np.arctan2(truth.py, truth.px)
 
     # ---------------------------------------------------------------- calorimeter
-    exit_ = propagate_to_solenoid(truth.vx, truth.vy, truth.vz, truth.px, truth.py, truth.pz, truth.charge, params=p)
+    exit_ = propagate_to_solenoid(
+        truth.vx, truth.vy, truth.vz, truth.px, truth.py, truth.pz, truth.charge, params=p
+    )
     fx, fy, fz = _calo_front(exit_, truth.vx, truth.vy, truth.vz)
     fr = np.hypot(fx, fy)
     with np.errstate(divide="ignore", invalid="ignore"):
         eta_c = np.arcsinh(fz / np.where(fr > 0, fr, 1e-9))
-    reach = exit_.escapes & (np.abs(eta_c) < p.max_eta_calo) & ~np.isin(np.abs(truth.pdg), _NEUTRINOS) & (truth.e > 1e-3)
+    reach = (
+        exit_.escapes
+        & (np.abs(eta_c) < p.max_eta_calo)
+        & ~np.isin(np.abs(truth.pdg), _NEUTRINOS)
+        & (truth.e > 1e-3)
+    )
     idx = np.flatnonzero(reach)
     tr = _Tracks(
         idx=idx, row=mat.row(np.abs(eta_c[idx])),
@@ -164,7 +173,12 @@ def simulate_event(
     # ---------------------------------------------------------------- tracks
     charged = truth.charge != 0
     vr = np.hypot(truth.vx, truth.vy)
-    cand = charged & (np.abs(eta) < p.track_eta_max) & (pt > p.track_pt_min) & (vr < p.track_vertex_r_max)
+    cand = (
+        charged
+        & (np.abs(eta) < p.track_eta_max)
+        & (pt > p.track_pt_min)
+        & (vr < p.track_vertex_r_max)
+    )
     cand &= rng.uniform(size=n) < p.track_efficiency
     tidx = np.flatnonzero(cand)
     tidx = tidx[np.argsort(-pt[tidx], kind="stable")]
@@ -175,7 +189,16 @@ def simulate_event(
     t_eta = eta[tidx] + p.track_sigma_eta * rng.standard_normal(k)
     t_phi = np.angle(np.exp(1j * (phi[tidx] + p.track_sigma_phi * rng.standard_normal(k))))
     t_px, t_py, t_pz = t_pt * np.cos(t_phi), t_pt * np.sin(t_phi), t_pt * np.sinh(t_eta)
-    t_exit = propagate_to_solenoid(truth.vx[tidx], truth.vy[tidx], truth.vz[tidx], t_px, t_py, t_pz, truth.charge[tidx], params=p)
+    t_exit = propagate_to_solenoid(
+        truth.vx[tidx],
+        truth.vy[tidx],
+        truth.vz[tidx],
+        t_px,
+        t_py,
+        t_pz,
+        truth.charge[tidx],
+        params=p,
+    )
     layers = extrapolate_layers(t_exit, t_eta)
     n_pix = rng.integers(3, 6, size=k)
     n_sct = rng.integers(7, 11, size=k)
@@ -186,7 +209,7 @@ def simulate_event(
     d0 = d0_true + sd0 * rng.standard_normal(k)
     z0 = truth.vz[tidx] + 3.0 * sd0 * rng.standard_normal(k)
 
-    f32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
+    f32 = lambda a: np.asarray(a, dtype=np.float32)
     v: dict[str, object] = {
         "nTruthPart": n,
         "truthPartBarcode": truth.barcode.astype(np.int32),
@@ -224,7 +247,9 @@ def simulate_event(
         "cluster_Phi": f32(cl_phi),
         "cluster_nCells": np.bincount(labels[all_cl], minlength=n_cl).astype(np.int32),
         "cluster_ENG_CALIB_TOT": f32(calib),
-        "cluster_EM_PROBABILITY": f32(np.where(calib > 0, calib_em / np.maximum(calib, 1e-12), 0.0)),
+        "cluster_EM_PROBABILITY": f32(
+            np.where(calib > 0, calib_em / np.maximum(calib, 1e-12), 0.0)
+        ),
         "cluster_CENTER_LAMBDA": f32(centre_lambda),
     }
     for layer, (le, lp) in layers.items():

@@ -118,7 +118,9 @@ def _new_pythia(settings: list[str], seed: int):
 
 
 def _final_state(pythia, barcode_offset: int = 0, dz: float = 0.0) -> dict[str, list]:
-    cols: dict[str, list] = {k: [] for k in ("pdg", "px", "py", "pz", "e", "m", "vx", "vy", "vz", "q", "bc")}
+    cols: dict[str, list] = {
+        k: [] for k in ("pdg", "px", "py", "pz", "e", "m", "vx", "vy", "vz", "q", "bc")
+    }
     for prt in pythia.event:
         if not prt.isFinal():
             continue
@@ -137,7 +139,7 @@ def _final_state(pythia, barcode_offset: int = 0, dz: float = 0.0) -> dict[str, 
 
 
 def _to_event(cols: dict[str, list], **kw) -> TruthEvent:
-    f = lambda k: np.asarray(cols[k], dtype=np.float64)  # noqa: E731
+    f = lambda k: np.asarray(cols[k], dtype=np.float64)
     return TruthEvent(
         pdg=np.asarray(cols["pdg"], dtype=np.int32),
         px=f("px"), py=f("py"), pz=f("pz"), e=f("e"), m=f("m"),
@@ -205,7 +207,9 @@ class EventSource:
         pabs = math.sqrt(energy * energy - m * m)
         pt = pabs / math.cosh(eta)
         py.event.reset()
-        py.event.append(pdg, 1, 0, 0, pt * math.cos(phi), pt * math.sin(phi), pt * math.sinh(eta), energy, m)
+        py.event.append(
+            pdg, 1, 0, 0, pt * math.cos(phi), pt * math.sin(phi), pt * math.sinh(eta), energy, m
+        )
         if not py.next():
             raise RuntimeError("Pythia failed to decay a single particle")
         return _to_event(_final_state(py))
@@ -272,7 +276,10 @@ def make_source(options: SourceOptions, seed: int) -> EventSource:
     """Validate ``options`` (user errors are one line) and build the event source."""
     o = options
     if o.preset not in PRESETS:
-        raise UserError(f"unknown preset {o.preset!r}; valid: {', '.join(PRESETS)}" + did_you_mean(o.preset, PRESETS))
+        raise UserError(
+            f"unknown preset {o.preset!r}; valid: {', '.join(PRESETS)}"
+            + did_you_mean(o.preset, PRESETS)
+        )
     if o.preset == "gun":
         if o.particle not in GUN_PARTICLES:
             raise UserError(

@@ -142,10 +142,12 @@ class Geometry:
         }
 
 
-def _make_id(sampling: int, side: int, region: int, ieta: np.ndarray, iphi: np.ndarray) -> np.ndarray:
+def _make_id(
+    sampling: int, side: int, region: int, ieta: np.ndarray, iphi: np.ndarray
+) -> np.ndarray:
     # bit 60: "calorimeter" marker so identifiers look like the large ATLAS numbers
     base = (1 << 60) | (sampling << 44) | ((1 if side > 0 else 0) << 43) | (region << 36)
-    return (np.uint64(base) | (ieta.astype(np.uint64) << np.uint64(16)) | iphi.astype(np.uint64))
+    return np.uint64(base) | (ieta.astype(np.uint64) << np.uint64(16)) | iphi.astype(np.uint64)
 
 
 @functools.cache
@@ -161,7 +163,9 @@ def build_geometry() -> Geometry:
         for side in (1, -1):
             for ri, reg in enumerate(spec.regions):
                 neta, nphi = reg.neta, reg.nphi
-                grids.append(_RegionGrid(li, side, reg.eta_lo, reg.eta_hi, reg.deta, nphi, offset, neta))
+                grids.append(
+                    _RegionGrid(li, side, reg.eta_lo, reg.eta_hi, reg.deta, nphi, offset, neta)
+                )
                 ieta, iphi = np.meshgrid(np.arange(neta), np.arange(nphi), indexing="ij")
                 ieta, iphi = ieta.ravel(), iphi.ravel()
                 aeta = reg.eta_lo + (ieta + 0.5) * reg.deta
@@ -208,7 +212,9 @@ def build_geometry() -> Geometry:
     return geo
 
 
-def _overlaps(geo: Geometry, cells: np.ndarray, target_layer: int, grow: float) -> tuple[np.ndarray, np.ndarray]:
+def _overlaps(
+    geo: Geometry, cells: np.ndarray, target_layer: int, grow: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (cell, other) where ``other`` in ``target_layer`` overlaps the box of ``cell``.
 
     Boxes are grown by ``grow`` (in eta and phi) so that touching cells count; a shrink

@@ -42,7 +42,9 @@ class MaterialTable:
         """Row of the table for each |eta| (clipped to the calorimeter's coverage)."""
         return np.clip((np.asarray(aeta) / _ETA_STEP).astype(np.int64), 0, self.s0.shape[0] - 1)
 
-    def locate(self, rows: np.ndarray, depth: np.ndarray, *, unit: str) -> tuple[np.ndarray, np.ndarray]:
+    def locate(
+        self, rows: np.ndarray, depth: np.ndarray, *, unit: str
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(path length s in mm, layer code) at ``depth`` (X0 or lambda) along each row.
 
         Depths beyond the last segment give layer :data:`DEAD` (leakage).
@@ -133,8 +135,8 @@ def material_table() -> MaterialTable:
             dx0[i, j] = (b - a) * x
             dlam[i, j] = (b - a) * lam
             last = b
-        s0[i, len(segs):] = last
-        s1[i, len(segs):] = last
+        s0[i, len(segs) :] = last
+        s1[i, len(segs) :] = last
     zero = np.zeros((n, 1))
     cum_x0 = np.concatenate([zero, np.cumsum(dx0, axis=1)], axis=1)
     cum_lam = np.concatenate([zero, np.cumsum(dlam, axis=1)], axis=1)

@@ -89,11 +89,11 @@ _PHI32 = 32  # 0.196
 # pion E/p in a Delta-R < 0.2 cone after topo-clustering follows the eflowRec templates
 # (PFLOW.md: ~0.47 at 1 GeV, 0.69-0.84 at 40 GeV).
 # MIP visible energy: ~1.5 MeV cm2/g times the stack density, times e/mip ~ 0.75 (approx.).
-_EMB = dict(x0=19.7, lam=390.0, moliere=38.0, e_over_h=1.55, mip_dedx=0.70e-3)
-_EME = dict(x0=21.5, lam=400.0, moliere=40.0, e_over_h=1.55, mip_dedx=0.70e-3)
-_HEC = dict(x0=18.6, lam=194.0, moliere=20.0, e_over_h=1.55, mip_dedx=0.85e-3)
-_TILE = dict(x0=21.0, lam=194.0, moliere=20.0, e_over_h=1.36, mip_dedx=0.80e-3)
-_PS = dict(x0=140.0, lam=840.0, moliere=100.0, e_over_h=1.55, mip_dedx=0.30e-3)
+_EMB = {"x0": 19.7, "lam": 390.0, "moliere": 38.0, "e_over_h": 1.55, "mip_dedx": 0.70e-3}
+_EME = {"x0": 21.5, "lam": 400.0, "moliere": 40.0, "e_over_h": 1.55, "mip_dedx": 0.70e-3}
+_HEC = {"x0": 18.6, "lam": 194.0, "moliere": 20.0, "e_over_h": 1.55, "mip_dedx": 0.85e-3}
+_TILE = {"x0": 21.0, "lam": 194.0, "moliere": 20.0, "e_over_h": 1.36, "mip_dedx": 0.80e-3}
+_PS = {"x0": 140.0, "lam": 840.0, "moliere": 100.0, "e_over_h": 1.55, "mip_dedx": 0.30e-3}
 
 #: The layers, CaloSampling numbers and granularity of CALO.md "Layers". Cell counts come
 #: out within a few per cent of ATLAS's (PreSamplerB 7,808, EMB2 29,184, EMB3 13,824,

@@ -11,6 +11,7 @@ the configuration, so that re-running the same command skips the chunks already 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -28,7 +29,7 @@ from jetpointnet.config import to_dict
 from jetpointnet.errors import UserError
 from jetpointnet.simulate.generators import SourceOptions, make_source
 
-__all__ = ["SimulateConfig", "chunk_events", "simulate", "output_name"]
+__all__ = ["SimulateConfig", "chunk_events", "output_name", "simulate"]
 
 MANIFEST = "simulate.json"
 RUN_NUMBER = 284500  # the MC16 / Run-2 reference run number used by ATLAS simulation
@@ -99,7 +100,9 @@ def chunk_events(cfg: SimulateConfig) -> list[tuple[int, int]]:
     return [(i, min(m, cfg.events - i)) for i in range(0, cfg.events, m)]
 
 
-def _simulate_chunk(cfg: SimulateConfig, chunk: int, first: int, count: int, progress_q=None) -> tuple[str, dict]:
+def _simulate_chunk(
+    cfg: SimulateConfig, chunk: int, first: int, count: int, progress_q=None
+) -> tuple[str, dict]:
     """Simulate one chunk and write its file; returns (path, statistics)."""
     from jetpointnet.io.mltree_writer import write_mltree
     from jetpointnet.simulate.assemble import stack_events
@@ -162,9 +165,14 @@ def simulate(cfg: SimulateConfig, *, progress: bool = True) -> list[Path]:
     manifest = _manifest(cfg)
     existing = [p for p in paths if p.exists()]
     if existing and not cfg.overwrite:
-        same = manifest_path.exists() and json.loads(manifest_path.read_text()).get("config") == manifest["config"]
+        same = (
+            manifest_path.exists()
+            and json.loads(manifest_path.read_text()).get("config") == manifest["config"]
+        )
         if not same:
-            raise UserError(f"{existing[0]}: exists, from other settings (pass --overwrite to replace it)")
+            raise UserError(
+                f"{existing[0]}: exists, from other settings (pass --overwrite to replace it)"
+            )
     todo = [i for i, p in enumerate(paths) if cfg.overwrite or not p.exists()]
     tmp = manifest_path.with_suffix(".json.partial")
     tmp.write_text(json.dumps(manifest, indent=2))
@@ -188,10 +196,8 @@ def simulate(cfg: SimulateConfig, *, progress: bool = True) -> list[Path]:
                     futs = [pool.submit(_simulate_chunk, cfg, i, *chunks[i], q) for i in todo]
                     remaining = set(futs)
                     while remaining:
-                        try:
+                        with contextlib.suppress(queue.Empty):
                             bar.update(q.get(timeout=0.2))
-                        except queue.Empty:
-                            pass
                         for f in [f for f in remaining if f.done()]:
                             remaining.discard(f)
                             stats.append(f.result()[1])

@@ -143,7 +143,10 @@ def _em(tr: _Tracks, k: np.ndarray, energy: np.ndarray, t_start: np.ndarray, mat
     tau = (t - t_start[rep]) / tmax[rep]
     tau = np.clip(tau, 0.0, 3.0)
     core = rng.uniform(size=t.size) < p.em_core_fraction
-    a, b = np.where(core, p.em_core_radius[0], p.em_tail_radius[0]), np.where(core, p.em_core_radius[1], p.em_tail_radius[1])
+    a, b = (
+        np.where(core, p.em_core_radius[0], p.em_tail_radius[0]),
+        np.where(core, p.em_core_radius[1], p.em_tail_radius[1]),
+    )
     rm = _LAYER_MOLIERE[np.where(live, layer, 0)] * radius_scale
     r_lat = _lateral(rng.uniform(size=t.size), rm * (a + b * tau))
     # sampling fluctuations (stochastic and constant terms), one factor per shower
@@ -202,7 +205,9 @@ def _hadron_part(tr: _Tracks, k: np.ndarray, energy: np.ndarray, e_tot: np.ndarr
     lam_mm = _LAYER_LAMBDA[np.where(live, layer, 0)]
     radius = lam_mm * np.where(core, p.had_core_radius, p.had_halo_radius)
     r_lat = _lateral(rng.uniform(size=t.size), radius)
-    fluct = np.maximum(1.0 + p.had_intrinsic / np.sqrt(np.maximum(e_tot, 0.1)) * rng.standard_normal(k.size), 0.0)
+    fluct = np.maximum(
+        1.0 + p.had_intrinsic / np.sqrt(np.maximum(e_tot, 0.1)) * rng.standard_normal(k.size), 0.0
+    )
     e_true = (energy / n)[rep]
     e_vis = e_true * fluct[rep] / _LAYER_EOH[np.where(live, layer, 0)]
     sel = k[rep][live]
@@ -233,7 +238,9 @@ def shower_particles(tr: _Tracks, pdg: np.ndarray, e: np.ndarray, m: np.ndarray,
         e_had = energy[had]
         baryon = np.isin(apdg[had], _BARYONS)
         anti = pdg[tr.idx][had] < 0
-        avail = np.where(baryon, np.where(anti, e_had + m[tr.idx][had], e_had - m[tr.idx][had]), e_had)
+        avail = np.where(
+            baryon, np.where(anti, e_had + m[tr.idx][had], e_had - m[tr.idx][had]), e_had
+        )
         avail = np.maximum(avail, 0.0)
         lam_scale = np.where(baryon, 1.0, p.pion_lambda_scale)
         t0 = rng.exponential(lam_scale)
@@ -247,7 +254,9 @@ def shower_particles(tr: _Tracks, pdg: np.ndarray, e: np.ndarray, m: np.ndarray,
         s_int, _ = mat.locate(tr.row[k], t0, unit="lam")
         t0_x0 = mat.depth_at(tr.row[k], s_int, unit="x0")
         use = e_em > 1e-3
-        parts.append(_em(tr, k[use], e_em[use], t0_x0[use], mat, rng, p, radius_scale=p.had_em_radius_scale))
+        parts.append(
+            _em(tr, k[use], e_em[use], t0_x0[use], mat, rng, p, radius_scale=p.had_em_radius_scale)
+        )
         use = e_h > 1e-3
         parts.append(_hadron_part(tr, k[use], e_h[use], avail[use], t0[use], mat, rng, p))
     return Spots.concat(parts)

@@ -25,7 +25,13 @@ import numpy as np
 from jetpointnet.io.mltree_layout import MISSING, TRACK_LAYERS, TRACK_SURFACES
 from jetpointnet.simulate.params import DETECTOR, LAYERS, DetectorParams
 
-__all__ = ["Exit", "extrapolate_layers", "helix_position", "propagate_to_solenoid", "radius_of_curvature"]
+__all__ = [
+    "Exit",
+    "extrapolate_layers",
+    "helix_position",
+    "propagate_to_solenoid",
+    "radius_of_curvature",
+]
 
 _LAYER_ETA = {s.name: (s.eta_min, s.eta_max) for s in LAYERS}
 
@@ -35,7 +41,9 @@ def radius_of_curvature(pt: np.ndarray, field_tesla: float = DETECTOR.field_tesl
     return 1000.0 * np.asarray(pt) / (0.3 * field_tesla)
 
 
-def helix_position(x0, y0, z0, pt, eta, phi0, q, alpha, *, field_tesla: float = DETECTOR.field_tesla):
+def helix_position(
+    x0, y0, z0, pt, eta, phi0, q, alpha, *, field_tesla: float = DETECTOR.field_tesla
+):
     """Position (x, y, z) in mm after turning by ``alpha`` (broadcasts)."""
     r = radius_of_curvature(pt, field_tesla)
     h = -np.sign(q)
@@ -73,7 +81,9 @@ def propagate_to_solenoid(
     pt = np.hypot(px, py)
     p = np.sqrt(pt**2 + pz**2)
     p_safe = np.where(p > 0, p, 1.0)
-    out = Exit(x0.copy(), y0.copy(), z0.copy(), px / p_safe, py / p_safe, pz / p_safe, np.ones(n, bool))
+    out = Exit(
+        x0.copy(), y0.copy(), z0.copy(), px / p_safe, py / p_safe, pz / p_safe, np.ones(n, bool)
+    )
     rs, zs = params.solenoid_r, params.solenoid_z
     inside = (np.hypot(x0, y0) < rs) & (np.abs(z0) < zs)
     charged = inside & (q != 0) & (pt > 0)
@@ -84,10 +94,16 @@ def propagate_to_solenoid(
         args = (x0[idx], y0[idx], z0[idx], pt[idx], eta, phi0, q[idx])
         r = radius_of_curvature(pt[idx], params.field_tesla)
         # beyond alpha_max the particle has left through an end-cap, or it loops forever
-        alpha_z = np.where(np.abs(np.sinh(eta)) > 0, (zs + np.abs(z0[idx])) / (r * np.abs(np.sinh(eta)) + 1e-12), np.inf)
+        alpha_z = np.where(
+            np.abs(np.sinh(eta)) > 0,
+            (zs + np.abs(z0[idx])) / (r * np.abs(np.sinh(eta)) + 1e-12),
+            np.inf,
+        )
         alpha_max = np.minimum(alpha_z, 2.0 * math.pi)
         grid = np.linspace(0.0, 1.0, steps + 1)[None, :] * alpha_max[:, None]  # (k, S)
-        gx, gy, gz = helix_position(*(a[:, None] for a in args), grid, field_tesla=params.field_tesla)
+        gx, gy, gz = helix_position(
+            *(a[:, None] for a in args), grid, field_tesla=params.field_tesla
+        )
         outside = (np.hypot(gx, gy) >= rs) | (np.abs(gz) >= zs)
         first = np.where(outside.any(axis=1), outside.argmax(axis=1), -1)
         escapes = first > 0
@@ -112,7 +128,9 @@ def propagate_to_solenoid(
     return out
 
 
-def _line_to_surface(ex, ey, ez, ux, uy, uz, kind: str, value: float, sign_z: np.ndarray) -> np.ndarray:
+def _line_to_surface(
+    ex, ey, ez, ux, uy, uz, kind: str, value: float, sign_z: np.ndarray
+) -> np.ndarray:
     """Path length s >= 0 along the line to the surface (NaN if never reached)."""
     if kind == "r":
         a = ux**2 + uy**2
@@ -128,7 +146,9 @@ def _line_to_surface(ex, ey, ez, ux, uy, uz, kind: str, value: float, sign_z: np
     return np.where(np.isfinite(s) & (s >= 0), s, np.nan)
 
 
-def extrapolate_layers(exit_: Exit, eta_track: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def extrapolate_layers(
+    exit_: Exit, eta_track: np.ndarray
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """(eta, phi) of each track at every MLTree layer surface; :data:`MISSING` if not reached.
 
     A layer is reached when the straight line from the solenoid exit crosses its surface
@@ -139,7 +159,9 @@ def extrapolate_layers(exit_: Exit, eta_track: np.ndarray) -> dict[str, tuple[np
     sign_z = np.where(eta_track >= 0, 1.0, -1.0)
     for layer in TRACK_LAYERS:
         kind, value = TRACK_SURFACES[layer]
-        s = _line_to_surface(exit_.x, exit_.y, exit_.z, exit_.ux, exit_.uy, exit_.uz, kind, value, sign_z)
+        s = _line_to_surface(
+            exit_.x, exit_.y, exit_.z, exit_.ux, exit_.uy, exit_.uz, kind, value, sign_z
+        )
         px = exit_.x + s * exit_.ux
         py = exit_.y + s * exit_.uy
         pz = exit_.z + s * exit_.uz

@@ -1,0 +1,1 @@
+"""End-to-end workflows built from the stages (the demo, reports); the same level as the CLI."""
