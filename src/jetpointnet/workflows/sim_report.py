@@ -123,7 +123,7 @@ def simulation_report(
             out=samples / "dijet-jz2",
             workers=1,
             events_per_file=cfg.dijet_events,
-        ),  # fmt: skip
+        ),
         progress=progress,
     )
     figs = out / "figures"
