@@ -17,7 +17,10 @@ out-of-slice events before hadronisation, which is most of Pythia's time.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -172,6 +175,8 @@ class EventSource:
             # visible final-state particles (select = 2): the same jets as fastjet's
             # anti-kt, computed in C++ without a Python loop over particles.
             self.jets = pythia8mc.SlowJet(-1, 0.6, 5.0, 4.9, 2, 2)
+            with _quiet_stdout():  # fjcore prints its banner on the first clustering
+                self.jets.analyze(self.pythia.event)
         else:
             extra = ["ProcessLevel:all = off"]
             if o.preset == "rho":
@@ -264,6 +269,20 @@ class EventSource:
             if self.options.pileup > 0:
                 ev = self._overlay(ev)
             yield ev
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silence C++ output to the process's standard output (file descriptor 1)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _leading_jet_pt(jets, event) -> float:
