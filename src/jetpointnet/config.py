@@ -92,7 +92,9 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str]) -> dict[st
     return out
 
 
-def from_dict(cls: type[T], raw: Mapping[str, Any], *, where: str = "config", prefix: str = "") -> T:
+def from_dict(
+    cls: type[T], raw: Mapping[str, Any], *, where: str = "config", prefix: str = ""
+) -> T:
     """Validate a mapping into the dataclass ``cls``; unknown keys and bad values are errors."""
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"{cls!r} is not a dataclass")

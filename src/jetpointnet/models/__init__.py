@@ -1,1 +1,27 @@
-"""PyTorch networks: every model maps X (B, N, F) and a mask (B, N) to one output per point."""
+"""PyTorch networks: every model maps X (B, N, F) and a mask (B, N) to one output per point.
+
+- ``layers``: shared MLPs on (B, N, C), masked batch norm, masked max pool, TSSR;
+- ``pointnet``: the PointNet segmentation body of seed 000 (Qi et al. 2017);
+- ``heads``: per-point task heads (energy bypass, logits);
+- ``registry``: model name -> config class and builder.
+"""
+
+from __future__ import annotations
+
+from jetpointnet.models.heads import HeadSpec
+from jetpointnet.models.registry import (
+    PointCloudModel,
+    build_model,
+    count_parameters,
+    model_names,
+    register_model,
+)
+
+__all__ = [
+    "HeadSpec",
+    "PointCloudModel",
+    "build_model",
+    "count_parameters",
+    "model_names",
+    "register_model",
+]

@@ -1,1 +1,17 @@
-"""The training loop, run folders, checkpoints and resumption."""
+"""The training loop, run folders, checkpoints and resumption.
+
+- ``config``: ``TrainConfig`` (model, task, data, train sections);
+- ``dataset``: streaming, shuffled, per-batch padded batches from npz chunks;
+- ``tasks`` / ``losses``: what is learned per point and its masked loss;
+- ``loop``: :func:`train`; ``checkpoint``, ``logging``, ``run_folder``: the run folder;
+- ``distributed``: torchrun / DistributedDataParallel (gloo on CPU, NCCL on CUDA);
+- ``inference``: :func:`load_run` and :func:`predict` for evaluation.
+"""
+
+from __future__ import annotations
+
+from jetpointnet.training.config import TrainConfig
+from jetpointnet.training.inference import load_run, predict
+from jetpointnet.training.loop import TrainingDiverged, TrainResult, train
+
+__all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "load_run", "predict", "train"]

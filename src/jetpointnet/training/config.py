@@ -1,0 +1,111 @@
+"""``TrainConfig``: every option of ``jetpointnet train``, as typed dataclasses.
+
+Loaded with :func:`jetpointnet.config.load_config` from ``configs/train/*.yaml`` and
+``--set key=value`` overrides; the resolved config is stored in the run folder as
+``config.yaml``. Units: learning rates per optimizer step; epochs count passes over
+``train.samples_per_epoch`` samples (or the whole training split).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["DataConfig", "ModelConfig", "TaskConfig", "TrainConfig", "TrainLoopConfig"]
+
+
+@dataclass
+class ModelConfig:
+    """``name``: a registered model; ``options``: that model's config (e.g. PointNetConfig)."""
+
+    name: str = "pointnet"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TaskConfig:
+    """What is learned per point, with its head and loss options.
+
+    - ``regression``: focal energy ``y_energy`` (GeV) through the TSSR energy bypass;
+      loss ``regression_loss``.
+    - ``binary``: ``y_binary``; energy-weighted BCE (``energy_weight``: none, E, E2).
+    - ``multiclass``: ``y_class`` (4 ``CellClass`` values); cross-entropy with optional
+      ``class_weights`` (4 numbers) and ``energy_weight``.
+    """
+
+    name: Literal["regression", "binary", "multiclass"] = "regression"
+    regression_loss: Literal["mse", "mae"] = "mse"
+    energy_weight: Literal["none", "E", "E2"] = "none"
+    class_weights: list[float] | None = None
+    tssr_a: float = 0.05
+    tssr_b: float = 0.1
+    ortho_weight: float = 0.001
+
+
+@dataclass
+class DataConfig:
+    """How the stage-2 arrays are streamed.
+
+    ``features``: names from ``metadata.json`` to feed the model (empty: all).
+    ``shuffle_buffer``: samples held for shuffling across chunk files.
+    ``bucketing``: group samples of similar length into batches (less padding);
+    ``bucket_batches`` batches' worth of samples are sorted together.
+    """
+
+    batch_size: int = 64
+    features: list[str] = field(default_factory=list)
+    shuffle_buffer: int = 4096
+    bucketing: bool = False
+    bucket_batches: int = 16
+    num_workers: int = 0
+    train_split: str = "train"
+    val_split: str = "val"
+
+
+@dataclass
+class TrainLoopConfig:
+    """Optimizer, schedules, stopping and devices.
+
+    ``schedule``: ``cosine`` (to ``min_lr`` over ``epochs``), ``step`` (times
+    ``step_gamma`` every ``step_epochs``) or ``none``. Batch-norm momentum (PyTorch
+    convention, weight of the new batch) starts at ``bn_momentum`` and is multiplied by
+    ``bn_momentum_decay`` every ``bn_momentum_every`` epochs down to ``bn_momentum_min``
+    (seed 000's callback; decay 1 keeps it constant). ``samples_per_epoch``: a random
+    subset of the training split per epoch (seed 001); null for all. Early stopping
+    after ``early_stopping`` epochs without a validation-loss improvement larger than
+    ``min_delta`` (null: never).
+    """
+
+    epochs: int = 20
+    seed: int = 0
+    lr: float = 1e-3
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    weight_decay: float = 0.0
+    schedule: Literal["cosine", "step", "none"] = "cosine"
+    min_lr: float = 0.0
+    step_epochs: int = 10
+    step_gamma: float = 0.5
+    grad_clip: float | None = None
+    bn_momentum: float = 0.5
+    bn_momentum_decay: float = 0.5
+    bn_momentum_every: int = 10
+    bn_momentum_min: float = 0.01
+    samples_per_epoch: int | None = None
+    val_samples: int | None = None
+    early_stopping: int | None = None
+    min_delta: float = 0.0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    amp: bool = True
+    compile: bool = False
+    threads: int | None = None
+    tensorboard: bool = True
+
+
+@dataclass
+class TrainConfig:
+    """The whole configuration of a training run."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainLoopConfig = field(default_factory=TrainLoopConfig)

@@ -1,0 +1,308 @@
+"""Streaming batches from the stage-2 npz chunks of a split, in either layout.
+
+The order of an epoch is a pure function of ``(seed, epoch)`` and the per-file sample
+counts: chunk files are visited in a random order, samples within a file in a random
+order, and then shuffled within consecutive windows of ``buffer_size`` samples (a
+shuffle buffer across chunk boundaries). Only the files that the current window spans
+are held in memory, so memory stays bounded whatever the size of the split.
+
+Batches are padded to their longest sample (never to the file's ``L``); with bucketing,
+``bucket_batches`` batches' worth of samples are sorted by length before being cut into
+batches, whose order is then shuffled. A batch is a dict of tensors:
+
+``x`` (B, N, F) float32, ``mask`` (B, N) bool (real points), ``energy`` (B, N) GeV,
+``point_type`` (B, N), ``label_mask`` (B, N) bool (False on padding), ``y_energy`` (B, N)
+GeV, ``y_binary`` (B, N), ``y_class`` (B, N), ``sample_id`` (B,) int64 (index of the
+sample in the split: files in sorted order, samples in file order).
+
+Under ``torch.distributed`` each rank takes a contiguous share of the epoch's order
+(training: the same number of samples on every rank); with DataLoader workers each
+worker takes a contiguous share of the rank's batches.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import IterableDataset, get_worker_info
+
+from jetpointnet.data.arrays import load_arrays
+from jetpointnet.data.schema import IGNORE, PER_SAMPLE
+from jetpointnet.errors import UserError, did_you_mean
+
+__all__ = [
+    "POINT_ARRAYS",
+    "Chunk",
+    "ChunkStream",
+    "feature_indices",
+    "load_chunk",
+    "sample_counts",
+    "split_files",
+]
+
+#: Per-point arrays a batch carries (besides ``X``).
+POINT_ARRAYS = ("point_type", "energy", "label_mask", "y_energy", "y_binary", "y_class")
+
+
+def split_files(data_dir: str | Path, split: str) -> list[Path]:
+    """The chunk files of ``split`` (``DIR/arrays/SPLIT/*.npz``), sorted by name."""
+    root = Path(data_dir) / "arrays"
+    folder = root / split
+    files = sorted(folder.glob("*.npz")) if folder.is_dir() else []
+    files = [f for f in files if ".partial-" not in f.name]
+    if not files:
+        have = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+        raise UserError(
+            f"{folder}: no npz chunk files for split '{split}'" + did_you_mean(split, have)
+        )
+    return files
+
+
+def feature_indices(metadata: dict, names: Sequence[str], *, where: str) -> list[int] | None:
+    """Column indices of ``names`` in ``metadata["features"]`` (None: all columns)."""
+    if not names:
+        return None
+    have = list(metadata.get("features") or [])
+    if not have:
+        raise UserError(f"{where}: metadata lists no 'features'; data.features cannot select")
+    out = []
+    for name in names:
+        if name not in have:
+            raise UserError(f"{where}: unknown feature {name!r}" + did_you_mean(name, have))
+        out.append(have.index(name))
+    return out
+
+
+@dataclass
+class Chunk:
+    """One chunk file as ragged arrays: sample ``i`` owns rows ``offsets[i]:offsets[i+1]``."""
+
+    x: np.ndarray  # (P, F) float32
+    points: dict[str, np.ndarray]  # POINT_ARRAYS, each (P,)
+    offsets: np.ndarray  # (n + 1,) int64
+    per_sample: dict[str, np.ndarray]  # (n,) each
+
+    @property
+    def n(self) -> int:
+        return len(self.offsets) - 1
+
+
+def _peek_n_points(path: Path) -> np.ndarray:
+    """Only the ``n_points`` array of a chunk file (cheap: one npz member)."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if "n_points" not in f.files:
+                raise UserError(
+                    f"{path}: missing array 'n_points'" + did_you_mean("n_points", f.files)
+                )
+            return np.asarray(f["n_points"], dtype=np.int64)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise UserError(f"{path}: not a readable npz file ({exc})") from None
+
+
+def sample_counts(files: Sequence[Path]) -> list[int]:
+    """Number of samples in each chunk file (reads only ``n_points``)."""
+    return [len(_peek_n_points(path)) for path in files]
+
+
+def load_chunk(path: Path, *, features: Sequence[int] | None = None) -> Chunk:
+    """Read a chunk file of either layout into a ragged :class:`Chunk`."""
+    path = Path(path)
+    try:
+        f = load_arrays(path)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise UserError(f"{path}: not a readable npz file ({exc})") from None
+
+    def need(name: str) -> np.ndarray:
+        if name not in f:
+            raise UserError(f"{path}: missing array '{name}'" + did_you_mean(name, list(f)))
+        return f[name]
+
+    x = need("X")
+    points = {k: need(k) for k in POINT_ARRAYS}
+    per_sample = {k: f[k] for k in PER_SAMPLE if k in f}
+    if "offsets" in f:  # ragged
+        offsets = f["offsets"].astype(np.int64)
+        if x.ndim != 2 or offsets[-1] != len(x):
+            raise UserError(f"{path}: ragged X of shape {x.shape} does not match 'offsets'")
+    elif "mask" in f:  # padded: keep real points, row-major
+        mask = f["mask"].astype(bool)
+        if x.ndim != 3 or mask.shape != x.shape[:2]:
+            raise UserError(f"{path}: padded X of shape {x.shape} does not match 'mask'")
+        offsets = np.zeros(len(mask) + 1, dtype=np.int64)
+        np.cumsum(mask.sum(axis=1), out=offsets[1:])
+        flat = mask.reshape(-1)
+        x = x.reshape(-1, x.shape[-1])[flat]
+        points = {k: v.reshape(-1)[flat] for k, v in points.items()}
+    else:
+        raise UserError(f"{path}: neither 'offsets' (ragged) nor 'mask' (padded) found")
+    if features is not None:
+        if max(features) >= x.shape[1]:
+            raise UserError(f"{path}: X has {x.shape[1]} features, fewer than metadata lists")
+        x = x[:, list(features)]
+    return Chunk(np.ascontiguousarray(x, dtype=np.float32), points, offsets, per_sample)
+
+
+def collate(chunks: dict[int, Chunk], picks: Sequence[tuple[int, int]], ids: np.ndarray) -> dict:
+    """Pad the samples ``picks`` (file, index) into one batch of tensors."""
+    spans = [(chunks[c].offsets[i], chunks[c].offsets[i + 1]) for c, i in picks]
+    lengths = np.array([b - a for a, b in spans], dtype=np.int64)
+    b, n = len(picks), max(1, int(lengths.max(initial=0)))
+    nf = next(iter(chunks.values())).x.shape[1]
+    x = np.zeros((b, n, nf), dtype=np.float32)
+    energy = np.zeros((b, n), dtype=np.float32)
+    y_energy = np.zeros((b, n), dtype=np.float32)
+    point_type = np.full((b, n), -1, dtype=np.int64)
+    label_mask = np.zeros((b, n), dtype=bool)
+    y_binary = np.full((b, n), IGNORE, dtype=np.int64)
+    y_class = np.full((b, n), IGNORE, dtype=np.int64)
+    for row, ((c, _), (lo, hi)) in enumerate(zip(picks, spans, strict=True)):
+        ch, m = chunks[c], hi - lo
+        x[row, :m] = ch.x[lo:hi]
+        energy[row, :m] = ch.points["energy"][lo:hi]
+        y_energy[row, :m] = ch.points["y_energy"][lo:hi]
+        point_type[row, :m] = ch.points["point_type"][lo:hi]
+        label_mask[row, :m] = ch.points["label_mask"][lo:hi]
+        y_binary[row, :m] = ch.points["y_binary"][lo:hi]
+        y_class[row, :m] = ch.points["y_class"][lo:hi]
+    mask = np.arange(n)[None, :] < lengths[:, None]
+    arrays = {
+        "x": x,
+        "mask": mask,
+        "energy": energy,
+        "point_type": point_type,
+        "label_mask": label_mask & mask,
+        "y_energy": y_energy,
+        "y_binary": y_binary,
+        "y_class": y_class,
+        "sample_id": np.asarray(ids, dtype=np.int64),
+    }
+    return {k: torch.from_numpy(v) for k, v in arrays.items()}
+
+
+class ChunkStream(IterableDataset):
+    """Batches over the chunk files of a split (see the module docstring).
+
+    ``shuffle``: random order per ``(seed, epoch)`` (call :meth:`set_epoch`); otherwise
+    the files' order. ``max_samples``: a random subset of that size per epoch
+    (training) or a fixed subset (``shuffle`` False). ``equal_shares``: drop the
+    remainder so that every rank gets the same number of samples (needed by DDP).
+    """
+
+    def __init__(
+        self,
+        files: Sequence[Path],
+        *,
+        batch_size: int,
+        shuffle: bool = True,
+        seed: int = 0,
+        buffer_size: int = 4096,
+        bucketing: bool = False,
+        bucket_batches: int = 16,
+        features: Sequence[int] | None = None,
+        max_samples: int | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+        equal_shares: bool = False,
+    ) -> None:
+        super().__init__()
+        self.files = [Path(f) for f in files]
+        self.counts = np.asarray(sample_counts(self.files), dtype=np.int64)
+        self.starts = np.concatenate([[0], np.cumsum(self.counts)])
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.buffer_size = max(1, buffer_size)
+        self.bucketing = bucketing
+        self.bucket_batches = max(1, bucket_batches)
+        self.features = list(features) if features is not None else None
+        self.max_samples = max_samples
+        self.rank = rank
+        self.world_size = world_size
+        self.equal_shares = equal_shares
+        self.epoch = 0
+        self._length_cache: np.ndarray | None = None
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose order the next iteration produces."""
+        self.epoch = epoch
+
+    @property
+    def total(self) -> int:
+        return int(self.starts[-1])
+
+    def order(self) -> np.ndarray:
+        """This rank's sample ids of the current epoch, in stream order."""
+        rng = np.random.default_rng([self.seed, self.epoch if self.shuffle else 0])
+        keep = None
+        if self.max_samples is not None and self.max_samples < self.total:
+            keep = np.zeros(self.total, dtype=bool)
+            keep[rng.choice(self.total, size=self.max_samples, replace=False)] = True
+        file_order = rng.permutation(len(self.files)) if self.shuffle else range(len(self.files))
+        parts = []
+        for fi in file_order:
+            ids = np.arange(self.starts[fi], self.starts[fi + 1])
+            if keep is not None:
+                ids = ids[keep[ids]]
+            parts.append(rng.permutation(ids) if self.shuffle else ids)
+        ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        if self.shuffle:
+            for lo in range(0, len(ids), self.buffer_size):
+                ids[lo : lo + self.buffer_size] = rng.permutation(ids[lo : lo + self.buffer_size])
+        share = len(ids) // self.world_size if self.equal_shares else None
+        if share is not None:
+            return ids[self.rank * share : (self.rank + 1) * share]
+        bounds = np.linspace(0, len(ids), self.world_size + 1).astype(np.int64)
+        return ids[bounds[self.rank] : bounds[self.rank + 1]]
+
+    def batches(self) -> list[np.ndarray]:
+        """This rank's batches (sample ids) of the current epoch."""
+        ids = self.order()
+        bs = self.batch_size
+        if not self.bucketing:
+            return [ids[i : i + bs] for i in range(0, len(ids), bs)]
+        rng = np.random.default_rng([self.seed, self.epoch, 1 + self.rank])
+        lengths = self._lengths()
+        out: list[np.ndarray] = []
+        pool = bs * self.bucket_batches
+        for lo in range(0, len(ids), pool):
+            part = ids[lo : lo + pool]
+            part = part[np.argsort(lengths[part], kind="stable")]
+            group = [part[i : i + bs] for i in range(0, len(part), bs)]
+            idx = rng.permutation(len(group)) if self.shuffle else range(len(group))
+            out.extend(group[j] for j in idx)
+        return out
+
+    def _lengths(self) -> np.ndarray:
+        if self._length_cache is None:
+            self._length_cache = np.concatenate([_peek_n_points(p) for p in self.files])
+        return self._length_cache
+
+    def __len__(self) -> int:
+        return len(self.batches())
+
+    def __iter__(self) -> Iterator[dict]:
+        batches = self.batches()
+        info = get_worker_info()
+        if info is not None and info.num_workers > 1:
+            bounds = np.linspace(0, len(batches), info.num_workers + 1).astype(np.int64)
+            batches = batches[bounds[info.id] : bounds[info.id + 1]]
+        file_of = [np.searchsorted(self.starts, b, side="right") - 1 for b in batches]
+        last_use: dict[int, int] = {}
+        for k, fs in enumerate(file_of):
+            for fi in np.unique(fs):
+                last_use[int(fi)] = k
+        cache: dict[int, Chunk] = {}
+        for k, (ids, fs) in enumerate(zip(batches, file_of, strict=True)):
+            for fi in np.unique(fs):
+                if int(fi) not in cache:
+                    cache[int(fi)] = load_chunk(self.files[fi], features=self.features)
+            picks = [(int(fi), int(i - self.starts[fi])) for fi, i in zip(fs, ids, strict=True)]
+            yield collate(cache, picks, ids)
+            for fi in [f for f, last in last_use.items() if last == k]:
+                cache.pop(fi, None)

@@ -1,0 +1,382 @@
+"""The training loop: one function, :func:`train`, from a config and a data folder to a run.
+
+A run folder holds ``config.yaml`` (resolved), ``metadata.json`` (copy of the data's),
+``run.json`` (package and torch versions, device, seed, data folder, parameter count),
+``last.pt`` and ``best.pt`` (see :mod:`~jetpointnet.training.checkpoint`), ``log.csv``
+and ``tb/`` (TensorBoard, when installed).
+
+Reproducibility: the model is initialised from ``train.seed``; the data order of epoch
+``e`` is a function of ``(seed, e)``; ``last.pt`` is written after every epoch with the
+RNG states, so ``resume=True`` after any interruption (kill -9 included) continues
+exactly as an uninterrupted run would on CPU.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from jetpointnet.data.arrays import read_metadata
+from jetpointnet.errors import UserError
+from jetpointnet.models.layers import MaskedBatchNorm
+from jetpointnet.models.registry import build_model, count_parameters, options_dict
+from jetpointnet.training import distributed
+from jetpointnet.training.checkpoint import load_checkpoint, save_checkpoint, set_rng_state, unwrap
+from jetpointnet.training.config import TrainConfig
+from jetpointnet.training.dataset import ChunkStream, feature_indices, split_files
+from jetpointnet.training.logging import RunLogger, read_log
+from jetpointnet.training.run_folder import write_run_files
+from jetpointnet.training.tasks import Task, make_task
+
+__all__ = ["TrainResult", "TrainingDiverged", "check_config", "train"]
+
+
+class TrainingDiverged(UserError):
+    """The loss became NaN or infinite (reported as one line naming epoch and step)."""
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` leaves: the run folder, the best epoch and the per-epoch log."""
+
+    run_dir: Path
+    epochs_done: int
+    best_epoch: int
+    best_val_loss: float
+    history: list[dict[str, float]] = field(default_factory=list)
+    model: nn.Module | None = None
+
+
+def check_config(cfg: TrainConfig, *, where: str = "config") -> None:
+    """Reject values that are well-typed but meaningless, naming the key."""
+    checks = [
+        ("data.batch_size", cfg.data.batch_size >= 1, ">= 1"),
+        ("data.shuffle_buffer", cfg.data.shuffle_buffer >= 1, ">= 1"),
+        ("data.num_workers", cfg.data.num_workers >= 0, ">= 0"),
+        ("train.epochs", cfg.train.epochs >= 1, ">= 1"),
+        ("train.lr", cfg.train.lr > 0, "> 0"),
+        ("train.samples_per_epoch", (cfg.train.samples_per_epoch or 1) >= 1, ">= 1 or null"),
+        ("train.val_samples", (cfg.train.val_samples or 1) >= 1, ">= 1 or null"),
+        ("train.early_stopping", (cfg.train.early_stopping or 1) >= 1, ">= 1 or null"),
+        ("train.bn_momentum", 0 <= cfg.train.bn_momentum <= 1, "in [0, 1]"),
+    ]
+    for key, ok, want in checks:
+        if not ok:
+            raise UserError(f"{where}: '{key}' must be {want}")
+    cw = cfg.task.class_weights
+    if cfg.task.name == "multiclass" and cw is not None and len(cw) != 4:
+        raise UserError(f"{where}: 'task.class_weights' needs 4 values (one per CellClass)")
+
+
+def train(
+    cfg: TrainConfig,
+    *,
+    data_dir: str | Path,
+    out_dir: str | Path,
+    resume: bool = False,
+    progress: bool = True,
+) -> TrainResult:
+    """Train ``cfg`` on ``data_dir`` (a ``preprocess`` output) into the run folder ``out_dir``.
+
+    ``resume``: continue from ``out_dir/last.pt``. Under torchrun every rank calls this;
+    rank 0 writes the run folder. Returns a :class:`TrainResult` (model in eval mode).
+    """
+    check_config(cfg)
+    info = distributed.setup(cfg.train.device)
+    try:
+        return _train(cfg, Path(data_dir), Path(out_dir), info, resume=resume, progress=progress)
+    finally:
+        distributed.cleanup(info)
+
+
+def _train(
+    cfg: TrainConfig,
+    data_dir: Path,
+    out: Path,
+    info: distributed.DistInfo,
+    *,
+    resume: bool,
+    progress: bool,
+) -> TrainResult:
+    tc = cfg.train
+    if tc.threads:
+        torch.set_num_threads(tc.threads)
+    if not resume and (out / "last.pt").exists():
+        raise UserError(f"{out}: already holds a run (pass --resume to continue it)")
+    metadata = read_metadata(data_dir)
+    features = feature_indices(metadata, cfg.data.features, where="config")
+    train_files = split_files(data_dir, cfg.data.train_split)
+    val_files = split_files(data_dir, cfg.data.val_split)
+    in_features = len(features) if features is not None else _n_features(train_files[0])
+
+    random.seed(tc.seed)
+    np.random.seed(tc.seed)
+    torch.manual_seed(tc.seed)
+    task = make_task(cfg.task)
+    model = build_model(cfg.model.name, cfg.model.options, in_features=in_features, head=task.head)
+    cfg.model.options = options_dict(cfg.model.name, cfg.model.options)
+    model.to(info.device)
+    optimizer = _optimizer(model, cfg)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_factor(cfg))
+
+    state = {"best_val_loss": math.inf, "best_epoch": 0, "bad_epochs": 0}
+    start = 0
+    if resume:
+        ckpt = load_checkpoint(out / "last.pt", map_location=info.device)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        start = int(ckpt["epoch"])
+        state.update(ckpt["extra"].get("state", {}))
+        set_rng_state(ckpt["rng"])
+
+    if info.is_main:
+        write_run_files(
+            out,
+            cfg=cfg,
+            data_dir=data_dir,
+            metadata=metadata,
+            device=str(info.device),
+            world_size=info.world_size,
+            parameters=count_parameters(model),
+            in_features=in_features,
+            resume=resume,
+        )
+    distributed.barrier(info)
+
+    net: nn.Module = model
+    if info.world_size > 1:
+        net = nn.parallel.DistributedDataParallel(
+            model, device_ids=[info.device.index] if info.device.type == "cuda" else None
+        )
+    if tc.compile:
+        net = torch.compile(net, dynamic=True)
+
+    common: dict[str, Any] = {
+        "batch_size": cfg.data.batch_size,
+        "seed": tc.seed,
+        "features": features,
+        "rank": info.rank,
+        "world_size": info.world_size,
+    }
+    train_ds = ChunkStream(
+        train_files,
+        shuffle=True,
+        buffer_size=cfg.data.shuffle_buffer,
+        bucketing=cfg.data.bucketing,
+        bucket_batches=cfg.data.bucket_batches,
+        max_samples=tc.samples_per_epoch,
+        equal_shares=True,
+        **common,
+    )
+    val_ds = ChunkStream(
+        val_files, shuffle=False, bucketing=cfg.data.bucketing, max_samples=tc.val_samples, **common
+    )
+    logger = RunLogger(out, keep_epochs=start, tensorboard=tc.tensorboard) if info.is_main else None
+    if logger is not None and logger.note and progress:
+        print(logger.note)
+
+    epochs_done = start
+    try:
+        for epoch in range(start, tc.epochs):
+            momentum = max(
+                tc.bn_momentum_min,
+                tc.bn_momentum * tc.bn_momentum_decay ** (epoch // max(1, tc.bn_momentum_every)),
+            )
+            _set_bn_momentum(model, momentum)
+            train_ds.set_epoch(epoch)
+            t0 = time.perf_counter()
+            train_loss, n_seen = _run_epoch(
+                net, task, cfg, train_ds, optimizer, info, epoch, progress=progress
+            )
+            elapsed = time.perf_counter() - t0
+            val = _evaluate(net, task, cfg, val_ds, info)
+            lr = optimizer.param_groups[0]["lr"]
+            scheduler.step()
+            epochs_done = epoch + 1
+            improved = val["loss"] < state["best_val_loss"] - tc.min_delta
+            if improved:
+                state.update(best_val_loss=val["loss"], best_epoch=epochs_done, bad_epochs=0)
+            else:
+                state["bad_epochs"] += 1
+            if info.is_main:
+                assert logger is not None
+                if improved:
+                    save_checkpoint(out / "best.pt", model=model, epoch=epochs_done)
+                row = {
+                    "epoch": epochs_done,
+                    "train_loss": train_loss,
+                    "val_loss": val["loss"],
+                    "lr": lr,
+                    "samples_per_s": n_seen / max(elapsed, 1e-9),
+                    "frac_pred_focal": val["frac_pred_focal"],
+                    "frac_true_focal": val["frac_true_focal"],
+                    "bn_momentum": momentum,
+                    "epoch_time_s": elapsed,
+                }
+                logger.log(row)
+                save_checkpoint(
+                    out / "last.pt",
+                    model=model,
+                    optimizer=optimizer,
+                    scheduler=scheduler,
+                    epoch=epochs_done,
+                    extra={"state": dict(state)},
+                )
+            distributed.barrier(info)
+            if tc.early_stopping and state["bad_epochs"] >= tc.early_stopping:
+                if info.is_main and progress:
+                    print(f"early stopping after epoch {epochs_done}")
+                break
+    finally:
+        if logger is not None:
+            logger.close()
+
+    model.eval()
+    return TrainResult(
+        run_dir=out,
+        epochs_done=epochs_done,
+        best_epoch=int(state["best_epoch"]),
+        best_val_loss=float(state["best_val_loss"]),
+        history=read_log(out / "log.csv") if info.is_main else [],
+        model=model,
+    )
+
+
+def _n_features(path: Path) -> int:
+    with np.load(path) as f:
+        return int(f["X"].shape[-1])
+
+
+def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    tc = cfg.train
+    params = model.parameters()
+    if tc.optimizer == "adam":
+        return torch.optim.Adam(params, lr=tc.lr, weight_decay=tc.weight_decay)
+    if tc.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=tc.lr, weight_decay=tc.weight_decay)
+    return torch.optim.SGD(params, lr=tc.lr, momentum=0.9, weight_decay=tc.weight_decay)
+
+
+def _lr_factor(cfg: TrainConfig) -> Callable[[int], float]:
+    tc = cfg.train
+    floor = min(1.0, tc.min_lr / tc.lr)
+
+    def factor(epoch: int) -> float:
+        if tc.schedule == "cosine":
+            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * epoch / tc.epochs))
+        if tc.schedule == "step":
+            return tc.step_gamma ** (epoch // max(1, tc.step_epochs))
+        return 1.0
+
+    return factor
+
+
+def _set_bn_momentum(model: nn.Module, momentum: float) -> None:
+    for m in model.modules():
+        if isinstance(m, (MaskedBatchNorm, nn.modules.batchnorm._BatchNorm)):
+            m.momentum = momentum
+
+
+def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def _forward(net: nn.Module, batch: dict[str, torch.Tensor], cfg: TrainConfig, device):
+    use_amp = cfg.train.amp and device.type == "cuda"
+    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
+        return net(batch["x"], batch["mask"], batch["energy"])
+
+
+def _loader(ds: ChunkStream, cfg: TrainConfig, info: distributed.DistInfo) -> DataLoader:
+    return DataLoader(
+        ds,
+        batch_size=None,
+        num_workers=cfg.data.num_workers,
+        pin_memory=info.device.type == "cuda",
+    )
+
+
+def _run_epoch(
+    net: nn.Module,
+    task: Task,
+    cfg: TrainConfig,
+    ds: ChunkStream,
+    optimizer: torch.optim.Optimizer,
+    info: distributed.DistInfo,
+    epoch: int,
+    *,
+    progress: bool,
+) -> tuple[float, int]:
+    """One pass over the training stream; returns (mean loss, samples seen on all ranks)."""
+    net.train()
+    total = torch.zeros(3, dtype=torch.float64, device=info.device)  # loss*w, w, samples
+    bar = tqdm(
+        _loader(ds, cfg, info),
+        total=len(ds),
+        desc=f"epoch {epoch + 1}/{cfg.train.epochs}",
+        disable=not (progress and info.is_main),
+        leave=False,
+    )
+    for step, cpu_batch in enumerate(bar):
+        batch = _to(cpu_batch, info.device)
+        out = _forward(net, batch, cfg, info.device)
+        loss = task.loss(out["pred"], batch) + cfg.task.ortho_weight * out["aux_loss"].float()
+        bad = torch.tensor([0.0 if torch.isfinite(loss) else 1.0], device=info.device)
+        if info.world_size > 1:
+            torch.distributed.all_reduce(bad)
+        if bad.item() > 0:
+            raise TrainingDiverged(
+                f"epoch {epoch + 1}, step {step + 1}: the loss is {loss.item()} "
+                "(lower train.lr or check the input arrays)"
+            )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.train.grad_clip:
+            nn.utils.clip_grad_norm_(net.parameters(), cfg.train.grad_clip)
+        optimizer.step()
+        w = Task.valid(batch).sum()
+        total += torch.stack(
+            [loss.detach().double() * w, w.double(), total.new_tensor(len(batch["x"]))]
+        )
+        if step % 20 == 0 and not bar.disable:
+            bar.set_postfix(loss=f"{loss.item():.4g}")
+    distributed.broadcast_buffers(unwrap(net), info)
+    loss_w, w, n = distributed.all_reduce_sum(total.tolist(), info)
+    return loss_w / max(w, 1.0), int(n)
+
+
+@torch.no_grad()
+def _evaluate(
+    net: nn.Module, task: Task, cfg: TrainConfig, ds: ChunkStream, info: distributed.DistInfo
+) -> dict[str, float]:
+    """Validation loss (valid-point-weighted mean of batch losses) and focal fractions."""
+    net.eval()
+    total = torch.zeros(4, dtype=torch.float64, device=info.device)
+    model = unwrap(net)
+    for cpu_batch in _loader(ds, cfg, info):
+        batch = _to(cpu_batch, info.device)
+        out = _forward(model, batch, cfg, info.device)
+        loss = task.loss(out["pred"], batch)
+        valid = Task.valid(batch)
+        w = valid.sum().double()
+        pred_focal = (task.predicted_focal(out["pred"], batch) & valid).sum().double()
+        true_focal = ((batch["y_binary"] == 1) & valid).sum().double()
+        total += torch.stack([loss.double() * w, w, pred_focal, true_focal])
+    loss_w, w, pf, tf = distributed.all_reduce_sum(total.tolist(), info)
+    return {
+        "loss": loss_w / max(w, 1.0),
+        "frac_pred_focal": pf / max(w, 1.0),
+        "frac_true_focal": tf / max(w, 1.0),
+    }
