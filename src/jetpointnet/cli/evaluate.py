@@ -1,0 +1,61 @@
+"""``jetpointnet evaluate``: metrics, baselines, classical particle flow, plots, report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+__all__ = ["HELP", "NAME", "add_arguments", "run"]
+
+NAME = "evaluate"
+HELP = "evaluate a trained run on a split: metrics.json, plots, report.html"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run", required=True, type=Path, help="run folder of 'jetpointnet train'")
+    parser.add_argument("--data", required=True, type=Path, help="preprocess output folder")
+    parser.add_argument("--split", default="test", help="split to evaluate (default test)")
+    parser.add_argument("--out", type=Path, help="output folder (default RUN/eval)")
+    parser.add_argument(
+        "--templates", type=Path, help="pflow templates JSON (default: eflowRec reference values)"
+    )
+    parser.add_argument("--config", type=Path, help="YAML with EvaluateConfig options")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="e.g. metrics.threshold=0.6 (repeatable)",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier evaluation")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    from jetpointnet.config import load_config
+    from jetpointnet.evaluation.evaluate import EvaluateConfig, evaluate_run
+
+    cfg = load_config(EvaluateConfig, args.config, args.overrides)
+    out = args.out or args.run / "eval"
+    metrics = evaluate_run(
+        args.run,
+        args.data,
+        split=args.split,
+        out_dir=out,
+        templates=args.templates,
+        progress=not args.quiet,
+        cfg=cfg,
+        overwrite=args.overwrite,
+    )
+    for name, row in metrics["summary"].items():
+        print(
+            f"{name}: F1 {row['f1']:.3f}"
+            + (
+                f" (smart random {row['f1'] - row['f1_minus_smart_random']:.3f})"
+                if "f1_minus_smart_random" in row
+                else ""
+            )
+        )
+    print(f"report: {Path(out) / 'report.html'}")
+    return 0

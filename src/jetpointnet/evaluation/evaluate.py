@@ -1,0 +1,298 @@
+"""``evaluate``: network predictions and labels -> metrics.json, plots, displays, report.html.
+
+Every answer (the network, seed 001's baselines, the classical particle-flow algorithm)
+is scored by :func:`jetpointnet.evaluation.scoring.score_answer` on the same cells and
+tracks of one split. Output folder layout::
+
+    OUT/metrics.json            every number (see ``models.<name>``), no NaN
+    OUT/plots/*.png, *.pdf      track performance, confusion, ROC, pred vs true, table, ...
+    OUT/displays/*.png, *.html  best / typical / worst track of the network
+    OUT/report.html             one self-contained page with all of it
+
+The classical algorithm needs the stage-1 samples of the split (``DIR/samples/SPLIT``);
+without them it is skipped and the report says so.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jetpointnet.config import to_dict
+from jetpointnet.errors import UserError
+from jetpointnet.evaluation.baselines import BASELINES, baseline_predictions
+from jetpointnet.evaluation.display import display_dict, pick_examples, scatter_to_stage1
+from jetpointnet.evaluation.inputs import align_points, load_labels, load_stage1, match_samples
+from jetpointnet.evaluation.scoring import MetricsConfig, interpret, score_answer
+from jetpointnet.io.atomic import atomic_output
+
+__all__ = ["CLASSICAL", "EvaluateConfig", "evaluate_predictions", "evaluate_run", "read_log"]
+
+CLASSICAL = "classical pflow"
+
+
+def _baselines() -> list[str]:
+    return list(BASELINES)
+
+
+def _displays() -> list[str]:
+    return ["best", "typical", "worst"]
+
+
+@dataclass
+class EvaluateConfig:
+    """Options of ``evaluate`` (``metrics``: see :class:`MetricsConfig`)."""
+
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    baselines: list[str] = field(default_factory=_baselines)
+    seed: int = 0
+    pflow: bool = True
+    displays: list[str] = field(default_factory=_displays)
+    pdf: bool = True
+
+
+def read_log(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """A run's ``log.csv`` as numeric columns (non-numeric cells become NaN); {} if absent."""
+    p = Path(path)
+    if not p.is_file():
+        return {}
+    with p.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return {}
+
+    def num(v: str | None) -> float:
+        try:
+            return float(v) if v not in (None, "") else np.nan
+        except ValueError:
+            return np.nan
+
+    return {k: np.array([num(r.get(k)) for r in rows]) for k in rows[0]}
+
+
+def _write_json(obj: Any, path: Path, *, overwrite: bool) -> None:
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        tmp.write_text(json.dumps(obj, indent=1, allow_nan=False))
+
+
+def evaluate_predictions(
+    predictions: dict[str, tuple[str, np.ndarray]],
+    data_dir: str | os.PathLike[str],
+    *,
+    split: str = "test",
+    out_dir: str | os.PathLike[str],
+    templates: Any = None,
+    run_info: dict[str, Any] | None = None,
+    training_log: dict[str, np.ndarray] | None = None,
+    cfg: EvaluateConfig | None = None,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """Score ``predictions`` (name -> (task, per-point pred)) with baselines and pflow.
+
+    ``pred`` arrays follow the ragged point order of :func:`load_labels`. ``templates``:
+    a :class:`Templates`, a JSON path or None (eflowRec reference values). Returns the
+    metrics dict also written to ``out_dir/metrics.json``.
+    """
+    from jetpointnet.evaluation.pflow.adapter import pflow_on_stage1, resolve_templates
+    from jetpointnet.evaluation.pflow.algorithm import SIMPLIFICATIONS
+
+    cfg = cfg or EvaluateConfig()
+    out = Path(out_dir)
+    if (out / "metrics.json").exists() and not overwrite:
+        raise UserError(f"{out / 'metrics.json'}: exists (pass --overwrite to replace it)")
+    labels = load_labels(data_dir, split=split)
+    n_points = len(labels["point_type"])
+    answers: dict[str, tuple[str, Any]] = {}
+    for name, (task, pred) in predictions.items():
+        if len(pred) != n_points:
+            raise UserError(
+                f"{name}: {len(pred)} predictions for {n_points} points of split "
+                f"'{split}' in {data_dir} (different data?)"
+            )
+        answers[name] = (
+            "network",
+            interpret(pred, task, labels["energy"], threshold=cfg.metrics.threshold),
+        )
+    stage1 = None
+    notes: list[str] = []
+    pflow_info: dict[str, Any] = {"run": False}
+    if cfg.pflow or cfg.displays:
+        try:
+            stage1 = load_stage1(data_dir, split=split)
+        except UserError as exc:
+            notes.append(f"stage-1 samples unavailable, no classical algorithm or displays: {exc}")
+    point_to_cell = align_points(labels, stage1) if stage1 is not None else None
+    if cfg.pflow and stage1 is not None and point_to_cell is not None:
+        tpl = resolve_templates(templates)
+        cell_pred, info = pflow_on_stage1(stage1, tpl, progress=progress)
+        pred = np.where(point_to_cell >= 0, cell_pred[np.maximum(point_to_cell, 0)], 0.0)
+        answers[CLASSICAL] = (
+            "classical",
+            interpret(pred, "regression", labels["energy"], threshold=cfg.metrics.threshold),
+        )
+        is_cell = labels["point_type"] == 0
+        status = np.bincount(info["status"][info["status"] >= 0], minlength=5)
+        pflow_info = {
+            "run": True,
+            "templates": tpl.source or "eflowRec reference",
+            "simplifications": list(SIMPLIFICATIONS),
+            "unaligned_cell_points": int(np.sum(is_cell & (point_to_cell < 0))),
+            "track_status": {
+                k: int(v)
+                for k, v in zip(
+                    ("rings", "whole_cluster", "not_selected", "no_match", "vetoed"),
+                    status,
+                    strict=False,
+                )
+            },
+        }
+    cell = (labels["point_type"] == 0) & labels["label_mask"].astype(bool)
+    for i, name in enumerate(cfg.baselines):
+        dec = np.zeros(n_points, dtype=np.int8)
+        dec[cell] = baseline_predictions(name, labels["y_binary"][cell] == 1, seed=cfg.seed + i)
+        answers[name] = ("baseline", interpret(dec, "decision", labels["energy"]))
+
+    models: dict[str, Any] = {}
+    extras: dict[str, dict[str, np.ndarray]] = {}
+    for name, (kind, ans) in answers.items():
+        m, x = score_answer(ans, labels, cfg=cfg.metrics)
+        models[name] = {"kind": kind, **m}
+        extras[name] = x
+    metrics: dict[str, Any] = {
+        "split": split,
+        "data_dir": str(data_dir),
+        "n_samples": len(labels["offsets"]) - 1,
+        "n_cells": int(cell.sum()),
+        "config": to_dict(cfg),
+        "run": run_info or {},
+        "pflow": pflow_info,
+        "notes": notes,
+        "models": models,
+        "summary": _summary(models),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    from jetpointnet.evaluation.figures import make_displays, make_plots
+
+    plots = make_plots(
+        models, extras, out / "plots", training_log=training_log, pdf=cfg.pdf, templates=templates
+    )
+    displays = []
+    if cfg.displays and stage1 is not None and point_to_cell is not None and predictions:
+        name = next(iter(predictions))
+        s1 = match_samples(labels, stage1)
+        picks = pick_examples(
+            extras[name]["pred_total"], extras[name]["true_total"], min_true=cfg.metrics.min_true
+        )
+        per_cell = scatter_to_stage1(
+            answers[name][1].energy, point_to_cell, len(stage1.cells["energy"])
+        )
+        examples = {}
+        for what, i in picks.items():
+            if what not in cfg.displays or s1[i] < 0:
+                continue
+            true, pred = extras[name]["true_total"][i], extras[name]["pred_total"][i]
+            title = (
+                f"{what} track of {name}: sample {i}, event {int(labels['event_number'][i])}"
+                f", pT {float(labels['track_pt'][i]):.1f} GeV, true {true:.2f} GeV, "
+                f"predicted {pred:.2f} GeV"
+            )
+            examples[what] = display_dict(stage1, int(s1[i]), per_cell, title=title)
+        displays = make_displays(examples, out / "displays", pdf=cfg.pdf)
+    metrics["files"] = {
+        "plots": [p.name for p in plots if p.suffix == ".png"],
+        "displays": [p.name for p in displays],
+    }
+    _write_json(metrics, out / "metrics.json", overwrite=True)
+    from jetpointnet.evaluation.report import write_report
+
+    write_report(metrics, out, overwrite=True)
+    return metrics
+
+
+def _summary(models: dict[str, Any]) -> dict[str, Any]:
+    """Headline comparisons: each network against smart_random (F1) and the classical
+    algorithm (track resolution and response)."""
+    out: dict[str, Any] = {}
+    ref = models.get("smart_random")
+    cls = models.get(CLASSICAL)
+    for name, m in models.items():
+        if m["kind"] != "network":
+            continue
+        row: dict[str, Any] = {"f1": m["cell"]["f1"]}
+        if ref:
+            row["f1_minus_smart_random"] = m["cell"]["f1"] - ref["cell"]["f1"]
+            row["beats_smart_random"] = bool(m["cell"]["f1"] > ref["cell"]["f1"])
+        if cls:
+            for key in ("resolution_68", "response", "mape"):
+                a, b = m["track"]["inclusive"][key], cls["track"]["inclusive"][key]
+                row[f"{key}_network"], row[f"{key}_classical"] = a, b
+            row["f1_classical"] = cls["cell"]["f1"]
+        out[name] = row
+    return out
+
+
+def evaluate_run(
+    run_dir: str | os.PathLike[str],
+    data_dir: str | os.PathLike[str],
+    *,
+    split: str = "test",
+    out_dir: str | os.PathLike[str] | None = None,
+    templates: Any = None,
+    progress: bool = True,
+    cfg: EvaluateConfig | None = None,
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """Predict with a trained run on ``split`` and evaluate (default output ``RUN/eval``)."""
+    import yaml
+
+    from jetpointnet.training.inference import predict
+
+    run = Path(run_dir)
+    if not (run / "config.yaml").is_file():
+        raise UserError(f"{run}: not a run folder (no config.yaml)")
+    run_cfg = yaml.safe_load((run / "config.yaml").read_text()) or {}
+    task = (run_cfg.get("task") or {}).get("name", "regression")
+    meta_path = run / "metadata.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    import time
+
+    t0 = time.perf_counter()
+    pred = predict(run, data_dir, split=split, progress=progress)
+    seconds = time.perf_counter() - t0
+    n = len(pred["offsets"]) - 1
+    run_json = run / "run.json"
+    record = json.loads(run_json.read_text()) if run_json.is_file() else {}
+    log = read_log(run / "log.csv")
+    epoch_times = log.get("epoch_time_s", np.zeros(0))
+    run_info = {
+        "parameters": record.get("parameters"),
+        "training_seconds": float(np.nansum(epoch_times)) if epoch_times.size else None,
+        "epochs": int(epoch_times.size),
+        "run_dir": str(run),
+        "name": run.name,
+        "task": task,
+        "model": (run_cfg.get("model") or {}).get("name"),
+        "config": run_cfg,
+        "metadata": meta,
+        "inference_seconds": seconds,
+        "inference_samples_per_s": n / seconds if seconds > 0 else None,
+    }
+    return evaluate_predictions(
+        {run.name: (task, pred["pred"])},
+        data_dir,
+        split=split,
+        out_dir=out_dir if out_dir is not None else run / "eval",
+        templates=templates,
+        run_info=run_info,
+        training_log=log,
+        cfg=cfg,
+        progress=progress,
+        overwrite=overwrite,
+    )

@@ -1,0 +1,103 @@
+"""Which figures an evaluation makes, from its metrics and per-track arrays.
+
+Thin glue between the metric dicts of :mod:`jetpointnet.evaluation.evaluate` and the
+drawing functions of :mod:`jetpointnet.plotting`; file names are fixed here (the report
+refers to them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["CELL_COLUMNS", "cell_table_rows", "make_displays", "make_plots"]
+
+CELL_COLUMNS = ("model", "accuracy", "precision", "recall", "f1", "energy_weighted_accuracy", "auc")
+
+
+def cell_table_rows(models: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per model with the cell metrics of ``CELL_COLUMNS``."""
+    return [
+        {"model": name, **{c: m["cell"].get(c) for c in CELL_COLUMNS[1:]}}
+        for name, m in models.items()
+    ]
+
+
+def make_plots(
+    models: dict[str, Any],
+    extras: dict[str, dict[str, np.ndarray]],
+    plot_dir: Path,
+    *,
+    training_log: dict[str, np.ndarray] | None = None,
+    templates: Any = None,
+    pdf: bool = True,
+) -> list[Path]:
+    """Write every evaluation figure into ``plot_dir``; return the files written."""
+    from jetpointnet.plotting import performance as perf
+
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+    scored = {n: m["track"] for n, m in models.items() if m["kind"] != "baseline"}
+    scored.update({n: m["track"] for n, m in models.items() if n == "smart_random"})
+    files += perf.plot_track_performance(scored, plot_dir / "track_performance", pdf=pdf)
+    files += perf.plot_metric_table(
+        cell_table_rows(models), CELL_COLUMNS, plot_dir / "cell_metrics_table", pdf=pdf
+    )
+    files += perf.plot_confusions(
+        {n: m["cell"]["confusion"] for n, m in models.items()}, plot_dir / "confusion", pdf=pdf
+    )
+    multi = {
+        n: m["cell_multiclass"]["confusion"] for n, m in models.items() if "cell_multiclass" in m
+    }
+    if multi:
+        files += perf.plot_confusions(
+            multi,
+            plot_dir / "confusion_multiclass",
+            class_names=("focal", "other charged", "neutral", "noise"),
+        )
+    curves = {
+        n: (extras[n]["fpr"], extras[n]["tpr"], m["cell"]["auc"])
+        for n, m in models.items()
+        if "fpr" in extras[n]
+    }
+    if curves:
+        files += perf.plot_roc(curves, plot_dir / "roc", pdf=pdf)
+    pairs = {
+        n: (extras[n]["pred_total"], extras[n]["true_total"])
+        for n, m in models.items()
+        if m["kind"] != "baseline"
+    }
+    if pairs:
+        files += perf.plot_pred_vs_true(pairs, plot_dir / "pred_vs_true", pdf=pdf)
+    if training_log:
+        files += perf.plot_training_curves(training_log, plot_dir / "training_curves", pdf=pdf)
+    if templates is not None and models.get("classical pflow"):
+        from jetpointnet.evaluation.pflow.adapter import resolve_templates
+        from jetpointnet.evaluation.pflow.templates import EFLOWREC_REFERENCE
+        from jetpointnet.plotting.templates import plot_eop_templates
+
+        files += plot_eop_templates(
+            resolve_templates(templates),
+            EFLOWREC_REFERENCE,
+            plot_dir / "pflow_templates_eop",
+            pdf=pdf,
+        )
+    return files
+
+
+def make_displays(
+    examples: dict[str, dict[str, Any]], out_dir: Path, *, pdf: bool = True
+) -> list[Path]:
+    """For each example (best / typical / worst): eta-phi per layer, 3-D, and HTML."""
+    from jetpointnet.plotting.event_display import plot_event_3d, plot_event_layers
+    from jetpointnet.plotting.html_display import write_html_display
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+    for what, disp in examples.items():
+        files += plot_event_layers(disp, out_dir / f"{what}_layers", pdf=pdf)
+        files += plot_event_3d(disp, out_dir / f"{what}_3d", pdf=pdf)
+        files.append(write_html_display(disp, out_dir / f"{what}.html"))
+    return files

@@ -1,0 +1,327 @@
+"""Particle-flow templates: <E/p>, sigma(E/p) and ring profiles from single charged pions.
+
+Binning (PFLOW.md step 3): track energy nodes 1, 3.5, 10, 25, 32.5, 40 GeV (a track
+falls in the node nearest in ln E), |eta| at the reference layer in bins of 0.5 up to
+2.5, and the LHED category (EM1, EM2, EM3, HEC, Tile). E is the energy of the clusters
+whose centre lies within Delta-R 0.2 of the track at the reference layer, plus the
+matched cluster; tracks without a matched cluster are counted but not used (eflowRec
+does not subtract them either).
+
+Lookup (:meth:`Templates.expect`) interpolates linearly in ln E between the nodes of the
+track's (|eta|, LHED) bin that hold at least ``min_count`` tracks, clamped at the ends;
+an empty (|eta|, LHED) bin falls back to all LHED categories pooled at that |eta|, then
+to the nearest |eta| bin with data, then to the eflowRec reference values.
+
+Ring profiles: per LHED category and layer group, the mean energy density (fraction of
+the track energy per unit eta-phi area) in each ring, fitted with
+``p0 exp(-r / p1) + p2 exp(-r / p3)`` (a single exponential where fewer than four rings
+have energy). Stored with the counts as JSON (:func:`save_templates`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from jetpointnet.errors import UserError
+from jetpointnet.evaluation.pflow.layers import GROUPS, LHED_CATEGORIES, RING_WIDTH
+
+__all__ = [
+    "EFLOWREC_REFERENCE",
+    "ENERGY_NODES",
+    "ETA_EDGES",
+    "TemplateAccumulator",
+    "Templates",
+    "eflowrec_reference",
+    "fit_profile",
+    "load_templates",
+    "save_templates",
+]
+
+FORMAT_VERSION = 1
+ENERGY_NODES: tuple[float, ...] = (1.0, 3.5, 10.0, 25.0, 32.5, 40.0)
+ETA_EDGES: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5)
+
+#: eflowRec <E/p> (sigma) at EM scale for |eta| < 0.5 (eflowCellEOverPTool, Run-2 mc20):
+#: (LHED category, track energy in GeV) -> (mean, sigma).
+EFLOWREC_REFERENCE: dict[tuple[str, float], tuple[float, float]] = {
+    ("EM1", 1.0): (0.273, 0.273),
+    ("EM2", 1.0): (0.469, 0.237),
+    ("EM3", 1.0): (0.523, 0.287),
+    ("Tile", 1.0): (0.549, 0.225),
+    ("EM3", 40.0): (0.686, 0.127),
+    ("Tile", 40.0): (0.837, 0.095),
+}
+
+N_RINGS = int(np.ceil(0.75 / min(RING_WIDTH.values())))
+
+
+def _default_profile(group: str) -> list[float]:
+    return [1.0, 2.0 * RING_WIDTH[group], 0.0, 1.0]
+
+
+@dataclass
+class Templates:
+    """Binned <E/p> and sigma(E/p) (arrays ``(n_energy, n_eta, n_category)``) and profiles."""
+
+    mean: np.ndarray
+    sigma: np.ndarray
+    count: np.ndarray
+    profiles: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    energy_nodes: tuple[float, ...] = ENERGY_NODES
+    eta_edges: tuple[float, ...] = ETA_EDGES
+    categories: tuple[str, ...] = LHED_CATEGORIES
+    min_count: int = 10
+    n_unmatched: int = 0
+    source: str = ""
+    fallback: Templates | None = None
+
+    # ---------------------------------------------------------------- lookup
+    def eta_bin(self, abs_eta: float) -> int:
+        """Index of the |eta| bin (the last bin takes everything beyond)."""
+        return int(
+            np.clip(
+                np.searchsorted(self.eta_edges, abs_eta, side="right") - 1,
+                0,
+                len(self.eta_edges) - 2,
+            )
+        )
+
+    def _interp(self, mean: np.ndarray, sigma: np.ndarray, count: np.ndarray, e: float):
+        ok = count >= self.min_count
+        if not ok.any():
+            return None
+        x = np.log(np.asarray(self.energy_nodes))[ok]
+        le = np.log(max(e, 1e-3))
+        return float(np.interp(le, x, mean[ok])), float(np.interp(le, x, sigma[ok]))
+
+    def _pooled(self, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n = self.count[:, h, :].astype(np.float64)
+        tot = n.sum(axis=1)
+        safe = np.maximum(tot, 1)
+        m = (n * self.mean[:, h, :]).sum(axis=1) / safe
+        second = (n * (self.sigma[:, h, :] ** 2 + self.mean[:, h, :] ** 2)).sum(axis=1) / safe
+        return m, np.sqrt(np.maximum(second - m**2, 0.0)), tot
+
+    def expect(self, energy: float, abs_eta: float, category: str) -> tuple[float, float]:
+        """(<E/p>, sigma(E/p)) for a track of ``energy`` GeV at ``abs_eta`` with this LHED."""
+        h = self.eta_bin(abs_eta)
+        k = self.categories.index(category) if category in self.categories else -1
+        if k >= 0:
+            hit = self._interp(self.mean[:, h, k], self.sigma[:, h, k], self.count[:, h, k], energy)
+            if hit:
+                return hit
+        for hh in sorted(range(len(self.eta_edges) - 1), key=lambda i: (abs(i - h), i)):
+            hit = self._interp(*self._pooled(hh), energy)
+            if hit:
+                return hit
+        if self.fallback is not None:
+            return self.fallback.expect(energy, abs_eta, category)
+        return 0.6, 0.2
+
+    def profile(self, category: str, group: str, r: np.ndarray) -> np.ndarray:
+        """Expected energy density (fraction of p per unit eta-phi area) at Delta-R ``r``."""
+        pars = self.profiles.get(category, {}).get(group) or self.profiles.get("all", {}).get(group)
+        p0, p1, p2, p3 = pars if pars else _default_profile(group)
+        r = np.asarray(r, dtype=np.float64)
+        return p0 * np.exp(-r / p1) + p2 * np.exp(-r / p3)
+
+    # ----------------------------------------------------------- serialisation
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": "jetpointnet-pflow-templates",
+            "version": FORMAT_VERSION,
+            "source": self.source,
+            "energy_nodes_gev": list(self.energy_nodes),
+            "abs_eta_edges": list(self.eta_edges),
+            "lhed_categories": list(self.categories),
+            "min_count": self.min_count,
+            "n_unmatched": self.n_unmatched,
+            "eop_mean": self.mean.tolist(),
+            "eop_sigma": self.sigma.tolist(),
+            "count": self.count.tolist(),
+            "ring_profiles": self.profiles,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], *, where: str = "templates") -> Templates:
+        if raw.get("format") != "jetpointnet-pflow-templates":
+            raise UserError(f"{where}: not a jetpointnet pflow templates file")
+        if raw.get("version") != FORMAT_VERSION:
+            raise UserError(
+                f"{where}: templates format version {raw.get('version')!r}, "
+                f"expected {FORMAT_VERSION}"
+            )
+        try:
+            return cls(
+                mean=np.asarray(raw["eop_mean"], dtype=np.float64),
+                sigma=np.asarray(raw["eop_sigma"], dtype=np.float64),
+                count=np.asarray(raw["count"], dtype=np.int64),
+                profiles=raw["ring_profiles"],
+                energy_nodes=tuple(raw["energy_nodes_gev"]),
+                eta_edges=tuple(raw["abs_eta_edges"]),
+                categories=tuple(raw["lhed_categories"]),
+                min_count=int(raw["min_count"]),
+                n_unmatched=int(raw.get("n_unmatched", 0)),
+                source=str(raw.get("source", "")),
+                fallback=eflowrec_reference(),
+            )
+        except KeyError as exc:
+            raise UserError(f"{where}: templates file lacks {exc.args[0]!r}") from None
+
+
+def eflowrec_reference() -> Templates:
+    """The eflowRec values of PFLOW.md as templates (|eta| < 0.5 values used at every |eta|;
+    no ring profiles: the default exponential of each group's ring width)."""
+    shape = (len(ENERGY_NODES), len(ETA_EDGES) - 1, len(LHED_CATEGORIES))
+    mean, sigma, count = np.zeros(shape), np.zeros(shape), np.zeros(shape, dtype=np.int64)
+    for (cat, e), (m, s) in EFLOWREC_REFERENCE.items():
+        i, k = ENERGY_NODES.index(e), LHED_CATEGORIES.index(cat)
+        mean[i, :, k], sigma[i, :, k], count[i, :, k] = m, s, 1
+    return Templates(mean=mean, sigma=sigma, count=count, min_count=1, source="eflowRec reference")
+
+
+def fit_profile(r: np.ndarray, density: np.ndarray) -> list[float]:
+    """Fit ``p0 exp(-r/p1) + p2 exp(-r/p3)`` to positive densities (least squares in log).
+
+    Returns ``[p0, p1, p2, p3]``; with fewer than four positive points a single
+    exponential (``p2 = 0``); with none, ``[0, 1, 0, 1]``.
+    """
+    r = np.asarray(r, dtype=np.float64)
+    d = np.asarray(density, dtype=np.float64)
+    ok = (d > 0) & np.isfinite(d)
+    r, d = r[ok], d[ok]
+    if r.size == 0:
+        return [0.0, 1.0, 0.0, 1.0]
+    if r.size == 1:
+        return [float(d[0] * np.exp(r[0] / 0.05)), 0.05, 0.0, 1.0]
+    logd = np.log(d)
+    slope, icpt = np.polyfit(r, logd, 1)
+    p1 = float(np.clip(-1.0 / slope if slope < 0 else 0.5, 1e-3, 0.5))
+    single = [float(np.exp(icpt)), p1, 0.0, 1.0]
+    if r.size < 4:
+        return single
+
+    def resid(q: np.ndarray) -> np.ndarray:
+        model = np.exp(q[0]) * np.exp(-r / q[1]) + np.exp(q[2]) * np.exp(-r / q[3])
+        return np.log(model) - logd
+
+    x0 = np.array([icpt + np.log(0.8), max(p1 / 3, 1.1e-3), icpt + np.log(0.2), min(p1 * 2, 1.9)])
+    lo, hi = [-50, 1e-3, -50, 1e-3], [50, 0.5, 50, 2.0]
+    try:
+        fit = least_squares(
+            resid, np.clip(x0, np.add(lo, 1e-9), np.subtract(hi, 1e-9)), bounds=(lo, hi)
+        )
+    except (ValueError, FloatingPointError):
+        return single
+    if not fit.success or fit.cost > 0.5 * np.sum(_resid_single(single, r, logd) ** 2):
+        return single
+    q = fit.x
+    return [float(np.exp(q[0])), float(q[1]), float(np.exp(q[2])), float(q[3])]
+
+
+def _resid_single(p: list[float], r: np.ndarray, logd: np.ndarray) -> np.ndarray:
+    return np.log(p[0]) - r / p[1] - logd
+
+
+class TemplateAccumulator:
+    """Collects one entry per single-pion track, then builds :class:`Templates`."""
+
+    def __init__(self, *, fit_rmax: float = 0.2) -> None:
+        self.p: list[float] = []
+        self.abs_eta: list[float] = []
+        self.category: list[int] = []
+        self.eop: list[float] = []
+        self.n_unmatched = 0
+        self.fit_rmax = fit_rmax
+        shape = (len(LHED_CATEGORIES) + 1, len(GROUPS), N_RINGS)
+        self.ring_sum = np.zeros(shape)
+        self.ring_tracks = np.zeros(len(LHED_CATEGORIES) + 1)
+
+    def add(
+        self, *, p: float, abs_eta: float, category: int, eop: float, ring_energy: np.ndarray
+    ) -> None:
+        """One matched track: ``ring_energy`` (n_groups, N_RINGS) in GeV around the track."""
+        self.p.append(p)
+        self.abs_eta.append(abs_eta)
+        self.category.append(category)
+        self.eop.append(eop)
+        width = np.array([RING_WIDTH[g] for g in GROUPS])[:, None]
+        k = np.arange(N_RINGS)[None, :]
+        area = np.pi * width**2 * (2 * k + 1)
+        dens = np.asarray(ring_energy) / area / max(p, 1e-9)
+        for c in (category, len(LHED_CATEGORIES)):
+            self.ring_sum[c] += dens
+            self.ring_tracks[c] += 1
+
+    def build(self, *, min_count: int = 10, source: str = "") -> Templates:
+        n_e, n_h, n_k = len(ENERGY_NODES), len(ETA_EDGES) - 1, len(LHED_CATEGORIES)
+        mean, sigma = np.zeros((n_e, n_h, n_k)), np.zeros((n_e, n_h, n_k))
+        count = np.zeros((n_e, n_h, n_k), dtype=np.int64)
+        if self.p:
+            logn = np.log(ENERGY_NODES)
+            mids = (logn[1:] + logn[:-1]) / 2
+            ie = np.searchsorted(mids, np.log(np.maximum(self.p, 1e-3)))
+            ih = np.clip(np.searchsorted(ETA_EDGES, self.abs_eta, side="right") - 1, 0, n_h - 1)
+            ik = np.asarray(self.category)
+            eop = np.asarray(self.eop)
+            flat = (ie * n_h + ih) * n_k + ik
+            count = np.bincount(flat, minlength=n_e * n_h * n_k).reshape(n_e, n_h, n_k)
+            s1 = np.bincount(flat, weights=eop, minlength=count.size).reshape(count.shape)
+            s2 = np.bincount(flat, weights=eop**2, minlength=count.size).reshape(count.shape)
+            safe = np.maximum(count, 1)
+            mean = s1 / safe
+            sigma = np.sqrt(np.maximum(s2 / safe - mean**2, 0.0))
+        profiles: dict[str, dict[str, list[float]]] = {}
+        for c, name in enumerate((*LHED_CATEGORIES, "all")):
+            if self.ring_tracks[c] < min_count:
+                continue
+            profiles[name] = {}
+            for g, group in enumerate(GROUPS):
+                w = RING_WIDTH[group]
+                centres = (np.arange(N_RINGS) + 0.5) * w
+                use = centres < self.fit_rmax
+                dens = self.ring_sum[c, g] / self.ring_tracks[c]
+                if np.any(dens[use] > 0):
+                    profiles[name][group] = fit_profile(centres[use], dens[use])
+        return Templates(
+            mean=mean,
+            sigma=sigma,
+            count=count,
+            profiles=profiles,
+            min_count=min_count,
+            n_unmatched=self.n_unmatched,
+            source=source,
+            fallback=eflowrec_reference(),
+        )
+
+
+def save_templates(
+    templates: Templates, path: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
+    """Write ``templates`` as JSON (atomically)."""
+    from jetpointnet.io.atomic import atomic_output
+
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        tmp.write_text(json.dumps(templates.to_dict(), indent=1))
+    return Path(path)
+
+
+def load_templates(path: str | os.PathLike[str]) -> Templates:
+    """Read a templates JSON file; a missing or malformed file is a :class:`UserError`."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"{path}: templates file not found")
+    try:
+        raw = json.loads(p.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise UserError(f"{path}: not a JSON file") from None
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: not a jetpointnet pflow templates file")
+    return Templates.from_dict(raw, where=str(path))
