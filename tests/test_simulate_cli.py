@@ -24,10 +24,19 @@ def _run(capsys, *args: str) -> tuple[int, str, str]:
     ("args", "needle"),
     [
         (["--preset", "rhoo", "--events", "2"], "unknown preset 'rhoo'; valid: rho, delta, gun"),
-        (["--preset", "gun", "--particle", "pion+", "--energy", "5", "--events", "2"], "unknown particle 'pion+'"),
+        (
+            ["--preset", "gun", "--particle", "pion+", "--energy", "5", "--events", "2"],
+            "unknown particle 'pion+'",
+        ),
         (["--preset", "rho", "--events", "0"], "--events must be positive"),
-        (["--preset", "gun", "--particle", "pi+", "--energy", "-5", "--events", "2"], "--energy must be positive"),
-        (["--preset", "gun", "--particle", "pi+", "--energy-range", "10", "1", "--events", "2"], "--energy-range"),
+        (
+            ["--preset", "gun", "--particle", "pi+", "--energy", "-5", "--events", "2"],
+            "--energy must be positive",
+        ),
+        (
+            ["--preset", "gun", "--particle", "pi+", "--energy-range", "10", "1", "--events", "2"],
+            "--energy-range",
+        ),
         (["--preset", "gun", "--particle", "pi+", "--events", "2"], "exactly one of --energy"),
     ],
 )
@@ -48,7 +57,10 @@ def test_rntuple_files_hold_the_mltree_layout(capsys, tmp_path):
     ev = read_tree_arrays(files[0], "EventTree")
     assert set(EVENT_BRANCHES) <= set(ev)
     assert len(ev["eventNumber"]) == 4
-    assert ak.to_list(read_tree_arrays(files[1], "EventTree", ["eventNumber"])["eventNumber"]) == [5, 6]
+    assert ak.to_list(read_tree_arrays(files[1], "EventTree", ["eventNumber"])["eventNumber"]) == [
+        5,
+        6,
+    ]
     geo = read_tree_arrays(files[0], "CellGeo")
     assert set(CELL_GEO_BRANCHES) <= set(geo)
     ids = ak.to_numpy(geo["cell_geo_ID"][0])
@@ -67,7 +79,18 @@ def test_rntuple_files_hold_the_mltree_layout(capsys, tmp_path):
 
 def test_same_seed_same_contents_and_workers_do_not_matter(capsys, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
-    common = ["--preset", "delta", "--events", "6", "--events-per-file", "3", "--seed", "5", "--format", "rntuple"]
+    common = [
+        "--preset",
+        "delta",
+        "--events",
+        "6",
+        "--events-per-file",
+        "3",
+        "--seed",
+        "5",
+        "--format",
+        "rntuple",
+    ]
     assert _run(capsys, *common, "--out", str(a))[0] == 0
     assert _run(capsys, *common, "--out", str(b), "--workers", "2")[0] == 0
     for name in ("delta_seed5_0000.root", "delta_seed5_0001.root"):
@@ -101,7 +124,10 @@ def test_ttree_file_is_a_genuine_mltree(simulated):
     with uproot.open(files[0]) as f:
         tree = f["EventTree"]
         assert tree["cluster_cell_ID"].typename == "std::vector<std::vector<uint64_t>>"
-        assert tree["cluster_cell_hitsTruthE"].typename == "std::vector<std::vector<std::vector<float>>>"
+        assert (
+            tree["cluster_cell_hitsTruthE"].typename
+            == "std::vector<std::vector<std::vector<float>>>"
+        )
         assert tree["trackEta_EME2"].typename == "std::vector<float>"
         assert f["CellGeo"].num_entries == 1
         assert f["CellGeo"]["cell_geo_sampling"].typename == "std::vector<uint16_t>"

@@ -86,23 +86,31 @@ def test_helix_matches_analytic_circle():
     phi0 = np.array([0.3, -2.0, 3.0, 1.0])
     eta = np.array([0.1, -0.4, 0.8, -1.0])
     zero = np.zeros(4)
-    ex = propagate_to_solenoid(zero, zero, zero, pt * np.cos(phi0), pt * np.sin(phi0), pt * np.sinh(eta), q)
+    ex = propagate_to_solenoid(
+        zero, zero, zero, pt * np.cos(phi0), pt * np.sin(phi0), pt * np.sinh(eta), q
+    )
     assert ex.escapes.all()
     r = np.hypot(ex.x, ex.y)
     assert np.allclose(r, 1150.0, atol=1e-3)
     big_r = radius_of_curvature(pt)
     turn = 2.0 * np.arcsin(1150.0 / (2.0 * big_r))
     expected_pos_phi = phi0 - q * turn / 2.0
-    assert np.allclose(np.angle(np.exp(1j * (np.arctan2(ex.y, ex.x) - expected_pos_phi))), 0.0, atol=1e-6)
+    assert np.allclose(
+        np.angle(np.exp(1j * (np.arctan2(ex.y, ex.x) - expected_pos_phi))), 0.0, atol=1e-6
+    )
     expected_dir_phi = phi0 - q * turn
-    assert np.allclose(np.angle(np.exp(1j * (np.arctan2(ex.uy, ex.ux) - expected_dir_phi))), 0.0, atol=1e-6)
+    assert np.allclose(
+        np.angle(np.exp(1j * (np.arctan2(ex.uy, ex.ux) - expected_dir_phi))), 0.0, atol=1e-6
+    )
     # z grows linearly with the arc length: z = R * turn * sinh(eta)
     assert np.allclose(ex.z, big_r * turn * np.sinh(eta), rtol=1e-6)
 
 
 def test_loopers_never_reach_the_calorimeter():
     pt = np.array([0.3])
-    ex = propagate_to_solenoid(np.zeros(1), np.zeros(1), np.zeros(1), pt, np.zeros(1), np.zeros(1), np.ones(1))
+    ex = propagate_to_solenoid(
+        np.zeros(1), np.zeros(1), np.zeros(1), pt, np.zeros(1), np.zeros(1), np.ones(1)
+    )
     assert not ex.escapes[0]
     layers = extrapolate_layers(ex, np.zeros(1))
     assert all(v[0][0] == MISSING for v in layers.values())

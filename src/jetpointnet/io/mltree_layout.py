@@ -14,8 +14,8 @@ import numpy as np
 __all__ = [
     "CELL_GEO_BRANCHES",
     "CELL_GEO_TREE",
-    "EVENT_TREE",
     "EVENT_BRANCHES",
+    "EVENT_TREE",
     "MISSING",
     "MISSING_THRESHOLD",
     "SAMPLING",
