@@ -213,3 +213,18 @@ def test_eta_mirror_symmetry(geo, mat):
     reached = ea > -1e5
     assert np.array_equal(reached, eb > -1e5)
     assert np.allclose(ea[reached], -eb[reached], atol=0.01)  # smearing is not mirrored
+
+
+def test_event_without_deposits(geo, mat):
+    """A lone neutrino leaves nothing but noise: the event still simulates."""
+    from jetpointnet.simulate.generators import TruthEvent
+
+    one = np.ones(1)
+    nu = TruthEvent(
+        pdg=np.array([12], dtype=np.int32), px=one * 5, py=one * 0, pz=one * 0, e=one * 5, m=one * 0,
+        vx=one * 0, vy=one * 0, vz=one * 0, charge=one * 0, barcode=np.array([1], dtype=np.int32),
+    )  # fmt: skip
+    rec = simulate_event(nu, geo, mat, np.random.default_rng(0))
+    assert rec.values["nTrack"] == 0
+    assert rec.values["nCluster"] > 0  # noise clusters only
+    assert rec.nested["cluster_cell_hitsTruthIndex"][0].size == 0

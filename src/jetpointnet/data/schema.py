@@ -59,8 +59,8 @@ __all__ = [
     "PER_POINT",
     "PER_SAMPLE",
     "CellClass",
-    "PointType",
     "Layout",
+    "PointType",
 ]
 
 METADATA_FILE = "metadata.json"

@@ -112,7 +112,8 @@ def simulate_event(
     cell, part = cell[ok], spots.particle[ok]
     e_true, e_vis = spots.e_true[ok], spots.e_vis[ok]
 
-    energy = np.bincount(cell, weights=e_vis, minlength=geo.n_cells)
+    # (astype: bincount of an empty event returns integers)
+    energy = np.bincount(cell, weights=e_vis, minlength=geo.n_cells).astype(np.float64)
     energy += rng.standard_normal(geo.n_cells) * geo.noise
     labels = topo_cluster(energy, geo.noise, geo.neighbours,
                           seed=p.seed_threshold, grow=p.grow_threshold, perimeter=p.perimeter_threshold)  # fmt: skip

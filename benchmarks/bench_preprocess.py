@@ -1,0 +1,199 @@
+"""Benchmark ``jetpointnet preprocess`` on simulated dijet-jz3 events (prints figures only).
+
+Measures, in one run: points/s, samples/s and events/s per worker for stage 1 and stage 2,
+peak RSS per worker, bytes on disk per sample for the ragged and padded layouts (and
+compressed ragged), the ratio of preprocessing time to the I/O floor (reading the same
+branches with uproot + writing the same arrays uncompressed), and the speed-up from 1 to 2
+workers. Asserts nothing about time.
+
+    python benchmarks/bench_preprocess.py --events 2000            # simulates first
+    python benchmarks/bench_preprocess.py --input 'data/*.root'    # existing MLTree files
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _simulate(events: int, seed: int, cache: Path) -> list[Path]:
+    from jetpointnet.simulate.run import SimulateConfig, simulate
+
+    out = cache / f"dijet-jz3-{events}-{seed}"
+    t0 = time.perf_counter()
+    files = simulate(
+        SimulateConfig(
+            preset="dijet-jz3",
+            events=events,
+            seed=seed,
+            out=out,
+            workers=2,
+            events_per_file=max(events, 1),
+        ),
+        progress=True,
+    )
+    print(f"simulated {events} dijet-jz3 events in {time.perf_counter() - t0:.0f} s -> {out}")
+    return files
+
+
+_WRAP = (
+    "import json, resource, sys\n"
+    "from jetpointnet.cli import main\n"
+    "rc = main(sys.argv[2:])\n"
+    "peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,\n"
+    "           resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "open(sys.argv[1], 'w').write(json.dumps(peak))\n"
+    "sys.exit(rc)\n"
+)
+
+
+def _cli(args: list[str]) -> tuple[float, float]:
+    """Run the CLI in a fresh child; (wall seconds, peak RSS in MB of its largest process)."""
+    report = Path(tempfile.mkstemp(suffix=".json")[1])
+    t0 = time.perf_counter()
+    cmd = [sys.executable, "-c", _WRAP, str(report), "preprocess", "--no-progress", *args]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
+    peak_kb = float(report.read_text())
+    report.unlink()
+    return wall, peak_kb / 1024.0
+
+
+def _io_floor(files: list[Path], out: Path, chunk: int) -> float:
+    """Seconds to read the stage-1 branches of all events and write the stage-2 arrays."""
+    from jetpointnet.data.samples import EVENT_BRANCHES_OPTIONAL, EVENT_BRANCHES_REQUIRED
+    from jetpointnet.io.mltree_reader import close_cached, inspect_mltree, read_events
+    from jetpointnet.io.sample_files import read_npz, write_npz
+
+    close_cached()
+    t0 = time.perf_counter()
+    for f in files:
+        n = inspect_mltree(f).num_entries
+        for start in range(0, n, chunk):
+            read_events(
+                f,
+                EVENT_BRANCHES_REQUIRED,
+                optional=EVENT_BRANCHES_OPTIONAL,
+                entry_start=start,
+                entry_stop=min(start + chunk, n),
+            )
+    t_read = time.perf_counter() - t0
+    arrays = [read_npz(p) for p in sorted((out / "arrays").rglob("*.npz"))]
+    tmp = Path(tempfile.mkdtemp())
+    t0 = time.perf_counter()
+    for i, a in enumerate(arrays):
+        write_npz(tmp / f"{i}.npz", a)
+    t_write = time.perf_counter() - t0
+    shutil.rmtree(tmp)
+    print(f"I/O floor: read {t_read:.2f} s + write {t_write:.2f} s")
+    return t_read + t_write
+
+
+def _layout_sizes(out: Path, length: int) -> dict[str, float]:
+    """Bytes per sample for ragged, padded and compressed ragged (same samples, same L)."""
+    from jetpointnet.data.arrays import build_arrays
+    from jetpointnet.data.config import ArraysConfig
+    from jetpointnet.io.sample_files import read_parquet, write_npz
+
+    tmp = Path(tempfile.mkdtemp())
+    sizes = {"ragged": 0, "padded": 0, "ragged+zip": 0}
+    n = 0
+    for i, src in enumerate(sorted((out / "samples").rglob("*.parquet"))):
+        s = read_parquet(src)
+        for name, cfg, compress in (
+            ("ragged", ArraysConfig(), False),
+            ("padded", ArraysConfig(layout="padded"), False),
+            ("ragged+zip", ArraysConfig(), True),
+        ):
+            a, _ = build_arrays(s, config=cfg, length=length)
+            dst = write_npz(tmp / f"{name}-{i}.npz", a, compress=compress)
+            sizes[name] += dst.stat().st_size
+        n += len(a["n_points"])
+    shutil.rmtree(tmp)
+    return {k: v / max(n, 1) for k, v in sizes.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=2000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--input", help="existing MLTree file(s) (glob) instead of simulating")
+    ap.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "jpn-bench"))
+    ap.add_argument("--events-per-chunk", type=int, default=100)
+    args = ap.parse_args()
+
+    cache = Path(args.cache)
+    files = (
+        [Path(p) for p in sorted(glob.glob(args.input))]
+        if args.input
+        else _simulate(args.events, args.seed, cache)
+    )
+    inp = [a for f in files for a in ("--input", str(f))]
+    work = Path(tempfile.mkdtemp(prefix="jpn-bench-"))
+    chunk = ["--set", f"events_per_chunk={args.events_per_chunk}"]
+
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import jetpointnet.data.preprocess"], check=True)
+    startup = time.perf_counter() - t0
+    print(f"interpreter + import start-up: {startup:.2f} s (included in the times below)")
+    out1 = work / "w1"
+    t1, rss1 = _cli([*inp, "--out", str(out1), *chunk, "--stage", "samples"])
+    t2, rss2 = _cli([*inp, "--out", str(out1), *chunk, "--stage", "arrays"])
+    from jetpointnet.data.arrays import read_metadata
+
+    meta = read_metadata(out1)
+    c = meta["counts"]
+    events = sum(v["events"] for v in c.values())
+    samples1 = sum(v["stage1_samples"] for v in c.values())
+    points_out = sum(v["points"] for v in c.values())
+    samples2 = sum(v["samples"] for v in c.values())
+    t_all1, _ = _cli([*inp, "--out", str(work / "a1"), *chunk, "--workers", "1"])
+    t_all2, rss_w2 = _cli([*inp, "--out", str(work / "a2"), *chunk, "--workers", "2"])
+    floor = _io_floor(files, out1, args.events_per_chunk)
+    sizes = _layout_sizes(out1, meta["length"])
+    in_bytes = sum(f.stat().st_size for f in files)
+
+    print(
+        f"\ninput: {len(files)} file(s), {in_bytes / 1e6:.1f} MB, {events} events; "
+        f"L = {meta['length']}; samples stage 1 {samples1}, stage 2 {samples2}; "
+        f"output points {points_out}"
+    )
+    print(
+        "stage 1 (1 worker): "
+        f"{points_out / t1:,.0f} points/s, {samples1 / t1:,.0f} samples/s, "
+        f"{events / t1:,.1f} events/s, {t1:.1f} s, peak RSS {rss1:.0f} MB"
+    )
+    print(
+        "stage 2 (1 worker): "
+        f"{points_out / t2:,.0f} points/s, {samples2 / t2:,.0f} samples/s, "
+        f"{events / t2:,.1f} events/s, {t2:.1f} s, peak RSS {rss2:.0f} MB"
+    )
+    print(
+        f"both stages, 1 worker: {points_out / t_all1:,.0f} points/s, {t_all1:.1f} s "
+        "(includes start-up and input hashing)"
+    )
+    print(
+        f"speed-up 1 -> 2 workers: {t_all1 / t_all2:.2f} ({t_all1:.1f} s -> {t_all2:.1f} s), "
+        f"peak RSS of a worker {rss_w2:.0f} MB"
+    )
+    print(f"time / I/O floor: {t_all1 / floor:.2f} ({t_all1:.1f} s vs {floor:.1f} s)")
+    print(
+        "bytes per sample: "
+        + ", ".join(f"{k} {v:,.0f}" for k, v in sizes.items())
+        + f" (padded / ragged = {sizes['padded'] / max(sizes['ragged'], 1):.1f})"
+    )
+    med = np.median([v["points"] / max(v["samples"], 1) for v in c.values() if v["samples"]])
+    print(f"mean points per sample (median over splits): {med:.0f}")
+    shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+"""Clustered cells of a chunk of events: de-duplicated, placed, with their truth.
+
+MLTree lists cells per topo-cluster; a cell shared by two clusters appears twice with
+its weighted share of the energy. Here every (event, cell ID) becomes one row with the
+summed energy, the cluster holding the largest share, its geometry (from
+:class:`~jetpointnet.data.geometry.CellTable`) and its truth contributors, taken once
+(MLTree repeats a cell's calibration hits in each cluster listing it). The per-cluster
+``hitsTruth*`` vectors may be longer than the cluster's cell list (a quirk of real
+files): only the first ``len(cluster_cell_ID)`` entries count. Units: GeV, mm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import awkward as ak
+import numpy as np
+
+from jetpointnet.data.cone import ragged_arange
+from jetpointnet.data.geometry import CellTable
+from jetpointnet.data.tracks import Truth
+
+__all__ = ["CELL_BRANCHES", "Cells", "flat_cells"]
+
+CELL_BRANCHES = (
+    "cluster_cell_ID",
+    "cluster_cell_E",
+    "cluster_cell_hitsTruthIndex",
+    "cluster_cell_hitsTruthE",
+)
+
+
+@dataclass(frozen=True)
+class Cells:
+    """One row per distinct (event, cell), sorted by event then cell ID.
+
+    Truth contributors are aggregated per (cell, truth particle) in the ``agg_*``
+    arrays, grouped by cell (``agg_offsets``) and sorted by truth row within a cell.
+    """
+
+    event: np.ndarray  # int64 chunk-local event
+    id: np.ndarray  # uint64
+    energy: np.ndarray  # float32 GeV (sum of cluster shares)
+    cluster: np.ndarray  # int32
+    n_clusters: np.ndarray  # int16
+    geo: np.ndarray  # int64 row in the CellTable
+    n_truth: np.ndarray  # int16 contributors listed
+    total: np.ndarray  # float32 GeV
+    neutral: np.ndarray  # float32 GeV
+    charged: np.ndarray  # float32 GeV
+    lead_row: np.ndarray  # int64 truth row of the largest contributor, -1 none/unknown
+    lead_e: np.ndarray  # float32 GeV
+    agg_offsets: np.ndarray  # int64 (cells + 1,)
+    agg_key: np.ndarray  # int64: cell * (n_truth_rows + 1) + (row + 1), sorted
+    agg_e: np.ndarray  # float32 GeV
+    n_truth_rows: int
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    def focal_energy(self, cell: np.ndarray, truth_row: np.ndarray) -> np.ndarray:
+        """True energy (float32 GeV) of truth particle ``truth_row`` in each ``cell``."""
+        cell = np.asarray(cell, np.int64)
+        truth_row = np.asarray(truth_row, np.int64)
+        key = cell * (self.n_truth_rows + 1) + (truth_row + 1)
+        if len(self.agg_key) == 0:
+            return np.zeros(len(cell), np.float32)
+        pos = np.minimum(np.searchsorted(self.agg_key, key), len(self.agg_key) - 1)
+        hit = (self.agg_key[pos] == key) & (truth_row >= 0)
+        return np.where(hit, self.agg_e[pos], 0.0).astype(np.float32)
+
+
+def _counts(arr: ak.Array, axis: int) -> np.ndarray:
+    c = ak.num(arr, axis=axis)
+    return np.asarray(ak.to_numpy(ak.flatten(c, axis=None)), dtype=np.int64)
+
+
+def _values(arr: ak.Array, dtype: type) -> np.ndarray:
+    return np.asarray(ak.to_numpy(ak.flatten(arr, axis=None)), dtype=dtype)
+
+
+def flat_cells(
+    events: dict[str, ak.Array], table: CellTable, truth: Truth, *, source: str = ""
+) -> tuple[Cells, dict[str, int]]:
+    """:class:`Cells` of a chunk and cell-level drop counts.
+
+    Dropped (counted, never fatal): entries with a non-finite energy
+    (``cell_nan_energy``) and cells whose ID is not in the geometry
+    (``cell_not_in_geometry``).
+    """
+    cid, ce = events["cluster_cell_ID"], events["cluster_cell_E"]
+    hti, hte = events["cluster_cell_hitsTruthIndex"], events["cluster_cell_hitsTruthE"]
+    n_events = len(cid)
+    ncl = np.asarray(ak.to_numpy(ak.num(cid, axis=1)), dtype=np.int64)  # clusters per event
+    ncell = _counts(cid, 2)  # cells per cluster
+    if not np.array_equal(np.asarray(ak.to_numpy(ak.num(hti, axis=1))), ncl):
+        from jetpointnet.errors import UserError
+
+        raise UserError(
+            f"{source}: cluster_cell_hitsTruthIndex and cluster_cell_ID disagree on clusters"
+        )
+    nlist = _counts(hti, 2)  # hit lists per cluster (may exceed ncell)
+    ncontrib = _counts(hti, 3)  # contributors per hit list
+    ids = _values(cid, np.uint64)
+    e = _values(ce, np.float32)
+    t_idx = _values(hti, np.int64)
+    t_e = np.nan_to_num(_values(hte, np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    if len(t_e) != len(t_idx):
+        from jetpointnet.errors import UserError
+
+        raise UserError(f"{source}: cluster_cell_hitsTruthE and hitsTruthIndex differ in shape")
+
+    n_clusters_total = len(ncell)
+    cl_event = np.repeat(np.arange(n_events, dtype=np.int64), ncl)
+    cl_local = np.arange(n_clusters_total, dtype=np.int64) - np.repeat(np.cumsum(ncl) - ncl, ncl)
+    entry_cluster = np.repeat(np.arange(n_clusters_total, dtype=np.int64), ncell)
+    entry_event = cl_event[entry_cluster]
+    pos_in_cluster = np.arange(len(ids), dtype=np.int64) - np.repeat(
+        np.cumsum(ncell) - ncell, ncell
+    )
+    list_start = np.cumsum(nlist) - nlist
+    has_list = pos_in_cluster < nlist[entry_cluster]
+    entry_list = np.where(has_list, list_start[entry_cluster] + pos_in_cluster, -1)
+    contrib_start = np.cumsum(ncontrib) - ncontrib
+
+    drops = {"cell_nan_energy": 0, "cell_not_in_geometry": 0}
+    finite = np.isfinite(e)
+    drops["cell_nan_energy"] = int((~finite).sum())
+    keep = np.flatnonzero(finite)
+
+    # place every entry; cells unknown to the geometry are counted once per (event, id)
+    rows, found = table.lookup(ids[keep])
+    missing = keep[~found]
+    if len(missing):
+        pairs = np.stack([entry_event[missing], ids[missing].view(np.int64)])
+        drops["cell_not_in_geometry"] = int(np.unique(pairs, axis=1).shape[1])
+    keep, rows = keep[found], rows[found]
+
+    # one row per (event, cell): sort by (event, geometry row), i.e. by event then cell ID
+    key = entry_event[keep] * len(table) + rows
+    srt = np.argsort(key, kind="stable")
+    order, key_s = keep[srt], key[srt]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = key_s[1:] != key_s[:-1]
+    first = np.flatnonzero(new)
+    n_cl = np.diff(np.append(first, len(order)))
+    energy = np.add.reduceat(e[order].astype(np.float64), first) if len(first) else np.zeros(0)
+    geo = rows[srt][first]
+    rep = order[first]
+    shared = np.flatnonzero(n_cl > 1)
+    if len(shared):  # representative of a shared cell: its largest share (ties: first cluster)
+        members = ragged_arange(first[shared], n_cl[shared])
+        group = np.repeat(np.arange(len(shared)), n_cl[shared])
+        best = np.lexsort((members, -e[order[members]], group))
+        lead = np.ones(len(best), dtype=bool)
+        lead[1:] = group[best][1:] != group[best][:-1]
+        rep[shared] = order[members[best[lead]]]
+    n = len(rep)
+    cell_event = entry_event[rep]
+
+    # truth contributors of each cell's representative entry
+    lst = entry_list[rep]
+    cnt = (
+        np.where(lst >= 0, ncontrib[np.maximum(lst, 0)], 0)
+        if len(ncontrib)
+        else np.zeros(n, np.int64)
+    )
+    start = np.where(lst >= 0, contrib_start[np.maximum(lst, 0)], 0) if len(ncontrib) else cnt
+    flat = ragged_arange(start, cnt)
+    c_cell = np.repeat(np.arange(n, dtype=np.int64), cnt)
+    row = truth.row(cell_event[c_cell], t_idx[flat])
+    n_rows = len(truth.pdg)
+    key = c_cell * (n_rows + 1) + (row + 1)
+    korder = np.argsort(key, kind="stable")
+    key_s = key[korder]
+    knew = np.ones(len(key_s), dtype=bool)
+    knew[1:] = key_s[1:] != key_s[:-1]
+    kfirst = np.flatnonzero(knew)
+    agg_key = key_s[kfirst]
+    agg_e = (
+        np.add.reduceat(t_e[flat][korder].astype(np.float64), kfirst)
+        if len(kfirst)
+        else np.zeros(0)
+    )
+    agg_cell = agg_key // (n_rows + 1)
+    agg_row = agg_key % (n_rows + 1) - 1
+    agg_charge = (
+        np.where(agg_row >= 0, truth.charge[np.maximum(agg_row, 0)], 0.0) if n_rows else 0.0
+    )
+    total = np.bincount(agg_cell, agg_e, minlength=n)
+    neutral = np.bincount(agg_cell, agg_e * (agg_charge == 0), minlength=n)
+    charged = np.bincount(agg_cell, agg_e * (agg_charge != 0), minlength=n)
+    # largest contributor per cell
+    lorder = np.lexsort((-agg_e, agg_cell))
+    lfirst = np.ones(len(lorder), dtype=bool)
+    lfirst[1:] = agg_cell[lorder][1:] != agg_cell[lorder][:-1]
+    lead = lorder[lfirst]
+    lead_row = np.full(n, -1, dtype=np.int64)
+    lead_e = np.zeros(n, dtype=np.float32)
+    lead_row[agg_cell[lead]] = agg_row[lead]
+    lead_e[agg_cell[lead]] = agg_e[lead]
+    agg_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(agg_cell, minlength=n), out=agg_offsets[1:])
+
+    cells = Cells(
+        event=cell_event,
+        id=ids[rep],
+        energy=energy.astype(np.float32),
+        cluster=cl_local[entry_cluster[rep]].astype(np.int32),
+        n_clusters=n_cl.astype(np.int16),
+        geo=geo,
+        n_truth=cnt.astype(np.int16),
+        total=total.astype(np.float32),
+        neutral=neutral.astype(np.float32),
+        charged=charged.astype(np.float32),
+        lead_row=lead_row,
+        lead_e=lead_e,
+        agg_offsets=agg_offsets,
+        agg_key=agg_key,
+        agg_e=agg_e.astype(np.float32),
+        n_truth_rows=n_rows,
+    )
+    return cells, drops

@@ -1,0 +1,391 @@
+"""Stage 1: one sample per focused track, built from a chunk of MLTree events.
+
+Files: ``DIR/samples/{train,val,test}/<file stem>_<chunk:05d>.parquet``, written with
+``ak.to_parquet``; read them back with :func:`jetpointnet.data.samples.load_samples`
+(or ``ak.from_parquet``). One row per focused track. Units: GeV for energies and momenta,
+mm for lengths and volumes as in MLTree (``cell_geo_volume``), radians for angles,
+phi in (-pi, pi]. Missing values are NaN (floats) or -1 (indices), never the MLTree
+sentinel -999999999.
+
+Per sample (top-level fields)
+=============================
+
+=================  =========  ===========================================================
+field              type       meaning
+=================  =========  ===========================================================
+``event_number``   int64      ``eventNumber`` of the source event
+``entry``          int64      entry of the event in the source file's ``EventTree``
+``run_number``     int32      ``runNumber``
+``track_index``    int32      index of the focused track in the event's track vectors
+``file_index``     int32      index into ``metadata.json["sources"]``
+``source``         string     source ROOT file (absolute path as given to ``preprocess``)
+``radius``         float32    Delta-R of the cone used for this sample (fixed or adaptive)
+``n_cells``        int32      ``len(cells)``
+``n_points``       int32      stage-2 points before truncation: cells + the layer points
+                              of the focused track + those of the other tracks
+``track``          TRACK      the focused track (record, fields below)
+``others``         [TRACK]    other tracks whose reference point is within ``radius`` of
+                              the focused track's reference point (list of records)
+``cells``          [CELL]     clustered cells within ``radius`` (list of records)
+=================  =========  ===========================================================
+
+TRACK record (``track`` and each entry of ``others``)
+======================================================
+
+==================  ===========  ===========================================================
+field               type         meaning
+==================  ===========  ===========================================================
+``index``           int32        index of the track in the event's track vectors
+``p``               float32      momentum (GeV)
+``pt``              float32      transverse momentum (GeV)
+``eta``, ``phi``    float32      direction at the perigee
+``chi2ndof``        float32      ``trackChiSquared / trackNumberDOF`` (NaN when ndof <= 0)
+``truth_index``     int32        index into the event's truth vectors, -1 without a link
+``truth_pdg``       int32        PDG id of the linked truth particle, 0 without a link
+``truth_e``         float32      energy of the linked truth particle (GeV), NaN without
+``truth_deposit``   float32      true energy the linked particle left in *all* written
+                                 cells of the event (GeV; 0 without a link); the cone
+                                 containment of a sample is sum(cells.truth_focal) / this
+``ref_layer``       int16        CaloSampling number of the reference layer: 2 (EMB2) or 6
+                                 (EME2, used when EMB2 is missing)
+``ref_eta``,        float32      extrapolated (eta, phi) in the reference layer: the centre
+``ref_phi``                      of the cone
+``dr``              float32      Delta-R between this track's reference point and the
+                                 focused track's (0 for the focused track itself)
+``layer_eta``,      float32[21]  extrapolated (eta, phi) in each layer of
+``layer_phi``                    ``mltree_layout.TRACK_LAYERS`` (that order), NaN where the
+                                 track does not reach the layer (MLTree value < -100000)
+``layer_x``,        float32[21]  intersection point with each layer's surface (mm), from
+``layer_y``,                     ``mltree_layout.TRACK_SURFACES``: barrel layers at fixed
+``layer_z``                      r, end-cap layers at z = sign(eta) |z| (the side the track
+                                 is on); NaN where missing
+==================  ===========  ===========================================================
+
+CELL record (each entry of ``cells``)
+=====================================
+
+A cell listed in several clusters is one entry with its full energy (the sum of its
+weighted shares); its truth is taken once (MLTree repeats the cell's calibration hits in
+every cluster that lists it). Cells are ordered by ``id`` within a sample.
+
+=======================  =========  =====================================================
+field                    type       meaning
+=======================  =========  =====================================================
+``id``                   uint64     cell identifier (``cluster_cell_ID``/``cell_geo_ID``)
+``energy``               float32    cell energy (GeV), summed over the clusters listing it
+``eta``, ``phi``         float32    cell centre (from ``CellGeo``)
+``x``, ``y``, ``z``      float32    cell centre (mm): rPerp cos(phi), rPerp sin(phi),
+                                    rPerp sinh(eta)
+``layer``                int16      CaloSampling number (``cell_geo_sampling``)
+``sigma``                float32    cell noise (GeV, ``cell_geo_sigma``)
+``deta``, ``dphi``       float32    cell size in eta and phi
+``volume``               float32    cell volume (``cell_geo_volume``, mm^3)
+``cluster``              int32      index (in the event's cluster vectors) of the cluster
+                                    holding the largest share of the cell (ties: the first)
+``n_clusters``           int16      number of clusters listing the cell (1 or 2 in practice)
+``dr``                   float32    Delta-R to the focused track's reference point
+``dist_track``           float32    3-D distance (mm) to the nearest layer point of the
+                                    focused track
+``truth_focal``          float32    true energy of the focused track's particle in the cell
+                                    (GeV; 0 without a truth link). Its own share only, not
+                                    the cell's total (JetPointNet's Total_Label bug)
+``truth_total``          float32    true energy of all listed contributors (GeV; MLTree
+                                    keeps at most 3 contributors, so this can be below the
+                                    true total)
+``truth_neutral``        float32    true energy of neutral contributors (charge 0 by PDG id;
+                                    unknown PDG ids count as neutral)
+``truth_charged_other``  float32    true energy of charged contributors other than the
+                                    focused particle; focal + neutral + charged_other = total
+``truth_lead_index``     int32      truth index of the largest contributor, -1 if none
+``truth_lead_class``     int8       ``schema.CellClass`` of the cell for this focused track:
+                                    FOCAL if the focused particle's energy is the largest
+                                    (ties go to FOCAL), else OTHER_CHARGED or NEUTRAL by the
+                                    largest contributor's charge; NOISE without contributors
+``n_truth``              int16      number of truth contributors listed for the cell
+=======================  =========  =====================================================
+
+Tracks that cannot be used are dropped and counted per reason in ``metadata.json``
+(``drops``): ``no_extrapolation`` (neither EMB2 nor EME2 reached), ``bad_kinematics``
+(NaN momentum or direction), ``pt_window``, ``eta_window``, ``no_truth_link`` (only when
+required), ``too_few_cells``. Cells are dropped and counted too: ``cell_not_in_geometry``,
+``cell_nan_energy``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import awkward as ak
+import numpy as np
+
+from jetpointnet.data.cells import CELL_BRANCHES, Cells, flat_cells
+from jetpointnet.data.cone import cone_pairs
+from jetpointnet.data.config import SelectionConfig
+from jetpointnet.data.geometry import CellTable
+from jetpointnet.data.schema import CellClass
+from jetpointnet.data.tracks import (
+    TRACK_BRANCHES,
+    TRACK_OPTIONAL,
+    TRUTH_BRANCHES,
+    Tracks,
+    Truth,
+    flat_tracks,
+    flat_truth,
+)
+
+__all__ = [
+    "DROP_REASONS",
+    "EVENT_BRANCHES_OPTIONAL",
+    "EVENT_BRANCHES_REQUIRED",
+    "build_samples",
+]
+
+EVENT_BRANCHES_REQUIRED = ("eventNumber", *TRACK_BRANCHES, *TRUTH_BRANCHES, *CELL_BRANCHES)
+EVENT_BRANCHES_OPTIONAL = ("runNumber", *TRACK_OPTIONAL)
+DROP_REASONS = (
+    "bad_kinematics",
+    "no_extrapolation",
+    "pt_window",
+    "eta_window",
+    "no_truth_link",
+    "too_few_cells",
+    "cell_nan_energy",
+    "cell_not_in_geometry",
+)
+Radius = float | Callable[[np.ndarray], np.ndarray]
+
+
+def build_samples(
+    events: dict[str, ak.Array],
+    table: CellTable,
+    *,
+    selection: SelectionConfig,
+    radius: Radius = 0.2,
+    entry_start: int = 0,
+    file_index: int = 0,
+    source: str = "",
+) -> tuple[ak.Array, dict[str, int]]:
+    """Stage-1 samples (schema in this module's docstring) of a chunk of events.
+
+    ``events`` holds the branches :data:`EVENT_BRANCHES_REQUIRED` (and any of
+    :data:`EVENT_BRANCHES_OPTIONAL`) for entries ``entry_start, entry_start + 1, ...``;
+    ``radius`` is a fixed Delta-R or a function of the track momentum p (GeV). Returns the
+    samples (one row per focused track, in event then track order) and the number of
+    dropped tracks and cells per reason (:data:`DROP_REASONS`).
+    """
+    truth = flat_truth(events)
+    tracks = flat_tracks(events, truth)
+    cells, cell_drops = flat_cells(events, table, truth, source=source)
+    foc, drops = _select(tracks, selection)
+    drops.update(cell_drops)
+    p = tracks.p[foc].astype(np.float64)
+    radii = np.asarray(radius(p) if callable(radius) else np.full(len(foc), radius), np.float64)
+
+    # cells in each cone; samples with too few cells are dropped
+    geo = cells.geo
+    qi, cj, dr = cone_pairs(
+        tracks.event[foc],
+        tracks.ref_eta[foc],
+        tracks.ref_phi[foc],
+        radii,
+        cells.event,
+        table.eta[geo],
+        table.phi[geo],
+    )
+    n_cells = np.bincount(qi, minlength=len(foc))
+    ok = n_cells >= selection.min_cells
+    drops["too_few_cells"] = int((~ok).sum())
+    remap = np.cumsum(ok) - 1
+    keep = ok[qi]
+    qi, cj, dr = remap[qi[keep]], cj[keep], dr[keep]
+    foc, radii, n_cells = foc[ok], radii[ok], n_cells[ok]
+
+    # other tracks whose reference point is in the cone
+    with_ref = np.flatnonzero(tracks.ref_layer >= 0)
+    oi, oj, odr = cone_pairs(
+        tracks.event[foc],
+        tracks.ref_eta[foc],
+        tracks.ref_phi[foc],
+        radii,
+        tracks.event[with_ref],
+        tracks.ref_eta[with_ref],
+        tracks.ref_phi[with_ref],
+    )
+    oj = with_ref[oj]
+    other = oj != foc[oi]
+    oi, oj, odr = oi[other], oj[other], odr[other]
+    n_others = np.bincount(oi, minlength=len(foc))
+    lp = tracks.n_layer_points
+    n_points = n_cells + lp[foc] + np.bincount(oi, weights=lp[oj], minlength=len(foc)).astype(int)
+
+    deposit = _deposit_per_truth_row(cells)
+    focused = _track_record(tracks, truth, foc, deposit, np.zeros(len(foc), np.float32))
+    others = ak.unflatten(_track_record(tracks, truth, oj, deposit, odr), n_others)
+    cell_rec = ak.unflatten(_cell_record(cells, table, truth, tracks, foc, qi, cj, dr), n_cells)
+
+    ev = tracks.event[foc]
+    event_number = np.asarray(ak.to_numpy(events["eventNumber"]), np.int64)
+    run = events.get("runNumber")
+    run_number = np.asarray(ak.to_numpy(run), np.int32) if run is not None else None
+    n = len(foc)
+    out = ak.zip(
+        {
+            "event_number": event_number[ev],
+            "entry": (entry_start + ev).astype(np.int64),
+            "run_number": run_number[ev] if run_number is not None else np.zeros(n, np.int32),
+            "track_index": tracks.index[foc],
+            "file_index": np.full(n, file_index, dtype=np.int32),
+            "source": ak.Array([source] * n) if n else ak.Array(np.zeros(0, np.str_)),
+            "radius": radii.astype(np.float32),
+            "n_cells": n_cells.astype(np.int32),
+            "n_points": n_points.astype(np.int32),
+            "track": focused,
+            "others": others,
+            "cells": cell_rec,
+        },
+        depth_limit=1,
+    )
+    return out, drops
+
+
+def _select(tracks: Tracks, sel: SelectionConfig) -> tuple[np.ndarray, dict[str, int]]:
+    """Indices of the focused tracks and the count of dropped ones per reason (in order)."""
+    drops: dict[str, int] = {}
+    alive = np.ones(len(tracks), dtype=bool)
+    none = np.zeros(len(tracks), dtype=bool)
+
+    def drop(reason: str, bad: np.ndarray) -> None:
+        drops[reason] = int((alive & bad).sum())
+        alive[bad] = False
+
+    kin = np.stack([tracks.p, tracks.pt, tracks.eta, tracks.phi])
+    drop("bad_kinematics", ~np.isfinite(kin).all(axis=0))
+    drop("no_extrapolation", tracks.ref_layer < 0)
+    too_high = tracks.pt > sel.max_pt if sel.max_pt is not None else none
+    drop("pt_window", (tracks.pt < sel.min_pt) | too_high)
+    drop("eta_window", np.abs(tracks.eta) > sel.max_abs_eta)
+    drop("no_truth_link", (tracks.truth_row < 0) if sel.require_truth else none)
+    return np.flatnonzero(alive), drops
+
+
+def _deposit_per_truth_row(cells: Cells) -> np.ndarray:
+    """True energy (GeV) each truth particle left in all written cells of its event."""
+    row = cells.agg_key % (cells.n_truth_rows + 1) - 1
+    valid = row >= 0
+    return np.bincount(row[valid], cells.agg_e[valid], minlength=cells.n_truth_rows)
+
+
+def _truth_local(truth: Truth, event: np.ndarray, row: np.ndarray) -> np.ndarray:
+    return np.where(row >= 0, row - truth.offsets[event], -1).astype(np.int32)
+
+
+def _track_record(
+    tr: Tracks, truth: Truth, rows: np.ndarray, deposit: np.ndarray, dr: np.ndarray
+) -> ak.Array:
+    trow = tr.truth_row[rows]
+    linked = trow >= 0
+    safe = np.maximum(trow, 0)
+    has = len(truth.pdg) > 0
+    pdg = np.where(linked, truth.pdg[safe], 0) if has else np.zeros(len(rows))
+    energy = np.where(linked, truth.energy[safe], np.nan) if has else np.full(len(rows), np.nan)
+    dep = np.where(linked, deposit[safe], 0.0) if has else np.zeros(len(rows))
+    return ak.zip(
+        {
+            "index": tr.index[rows],
+            "p": tr.p[rows],
+            "pt": tr.pt[rows],
+            "eta": tr.eta[rows],
+            "phi": tr.phi[rows],
+            "chi2ndof": tr.chi2ndof[rows],
+            "truth_index": tr.truth_index[rows],
+            "truth_pdg": pdg.astype(np.int32),
+            "truth_e": energy.astype(np.float32),
+            "truth_deposit": dep.astype(np.float32),
+            "ref_layer": tr.ref_layer[rows],
+            "ref_eta": tr.ref_eta[rows],
+            "ref_phi": tr.ref_phi[rows],
+            "dr": np.asarray(dr, np.float32),
+            "layer_eta": tr.layer_eta[rows],
+            "layer_phi": tr.layer_phi[rows],
+            "layer_x": tr.layer_x[rows],
+            "layer_y": tr.layer_y[rows],
+            "layer_z": tr.layer_z[rows],
+        },
+        depth_limit=1,
+    )
+
+
+def _dist_to_track(
+    tr: Tracks, track_rows: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray
+) -> np.ndarray:
+    """3-D distance (mm) from each point to the nearest layer point of its track (inf: none)."""
+    best = np.full(len(x), np.inf, dtype=np.float32)
+    if len(x) == 0:
+        return best
+    for col in np.flatnonzero(np.isfinite(tr.layer_x[np.unique(track_rows)]).any(axis=0)):
+        px = tr.layer_x[track_rows, col]
+        py = tr.layer_y[track_rows, col]
+        pz = tr.layer_z[track_rows, col]
+        d2 = (x - px) ** 2 + (y - py) ** 2 + (z - pz) ** 2
+        np.fmin(best, d2, out=best)
+    return np.sqrt(best)
+
+
+def _cell_record(
+    cells: Cells,
+    table: CellTable,
+    truth: Truth,
+    tr: Tracks,
+    foc: np.ndarray,
+    qi: np.ndarray,
+    cj: np.ndarray,
+    dr: np.ndarray,
+) -> ak.Array:
+    g = cells.geo[cj]
+    focal_row = tr.truth_row[foc[qi]]
+    charge = truth.charge if len(truth.charge) else np.zeros(1, np.float32)
+    focal_charged = (focal_row >= 0) & (charge[np.maximum(focal_row, 0)] != 0)
+    focal = cells.focal_energy(cj, focal_row)
+    total = cells.total[cj]
+    lead_row = cells.lead_row[cj]
+    lead_charged = (lead_row >= 0) & (charge[np.maximum(lead_row, 0)] != 0)
+    cls = np.where(
+        (focal > 0) & (focal >= cells.lead_e[cj]),
+        CellClass.FOCAL,
+        np.where(
+            total <= 0,
+            CellClass.NOISE,
+            np.where(lead_charged, CellClass.OTHER_CHARGED, CellClass.NEUTRAL),
+        ),
+    ).astype(np.int8)
+    neutral = np.where(focal_charged, cells.neutral[cj], cells.neutral[cj] - focal)
+    charged_other = np.where(focal_charged, cells.charged[cj] - focal, cells.charged[cj])
+    x, y, z = table.x[g], table.y[g], table.z[g]
+    return ak.zip(
+        {
+            "id": cells.id[cj],
+            "energy": cells.energy[cj],
+            "eta": table.eta[g],
+            "phi": table.phi[g],
+            "x": x,
+            "y": y,
+            "z": z,
+            "layer": table.layer[g],
+            "sigma": table.sigma[g],
+            "deta": table.deta[g],
+            "dphi": table.dphi[g],
+            "volume": table.volume[g],
+            "cluster": cells.cluster[cj],
+            "n_clusters": cells.n_clusters[cj],
+            "dr": dr,
+            "dist_track": _dist_to_track(tr, foc[qi], x, y, z),
+            "truth_focal": focal,
+            "truth_total": total,
+            "truth_neutral": np.maximum(neutral, 0).astype(np.float32),
+            "truth_charged_other": np.maximum(charged_other, 0).astype(np.float32),
+            "truth_lead_index": _truth_local(truth, cells.event[cj], lead_row),
+            "truth_lead_class": cls,
+            "n_truth": cells.n_truth[cj],
+        },
+        depth_limit=1,
+    )

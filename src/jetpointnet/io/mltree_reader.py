@@ -1,0 +1,252 @@
+"""Read MLTree ROOT files (real ATLAS ones and ours) with uproot.
+
+``CellGeo`` is read once per file (:func:`read_geometry`), ``EventTree`` in ranges of
+entries (:func:`read_events`), as TTree or RNTuple alike (uproot's common ``arrays``
+interface). Every problem a user can cause (a missing, empty, corrupt or truncated file,
+a missing tree or branch) is raised as one :class:`~jetpointnet.errors.UserError` line
+that names the file and, for a missing name, the closest existing names.
+
+Units are those of the file: GeV, mm, radians. Nothing here interprets the values
+(sentinels, quirks): that is ``jetpointnet.data``'s job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+import uproot
+
+from jetpointnet.errors import UserError, did_you_mean
+from jetpointnet.io.mltree_layout import CELL_GEO_TREE, EVENT_TREE
+
+__all__ = [
+    "GEOMETRY_OPTIONAL",
+    "GEOMETRY_REQUIRED",
+    "MLTreeInfo",
+    "close_cached",
+    "file_sha256",
+    "has_tree",
+    "inspect_mltree",
+    "read_events",
+    "read_geometry",
+]
+
+#: CellGeo branches without which cells cannot be placed.
+GEOMETRY_REQUIRED = (
+    "cell_geo_ID",
+    "cell_geo_sampling",
+    "cell_geo_eta",
+    "cell_geo_phi",
+    "cell_geo_rPerp",
+)
+#: CellGeo branches read when present (NaN-filled otherwise).
+GEOMETRY_OPTIONAL = ("cell_geo_deta", "cell_geo_dphi", "cell_geo_volume", "cell_geo_sigma")
+
+
+@dataclass(frozen=True)
+class MLTreeInfo:
+    """What :func:`inspect_mltree` learns from a file's directory, without reading data."""
+
+    path: Path
+    num_entries: int
+    branches: tuple[str, ...]
+    has_geometry: bool
+    size: int  # bytes
+
+
+def _open(path: str | os.PathLike[str]) -> Any:
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"{p}: file not found")
+    if p.is_dir():
+        raise UserError(f"{p}: is a folder, not a ROOT file")
+    if p.stat().st_size == 0:
+        raise UserError(f"{p}: empty file (0 bytes)")
+    try:
+        return uproot.open(p)
+    except MemoryError:
+        raise
+    except PermissionError:
+        raise UserError(f"{p}: permission denied") from None
+    except Exception as exc:  # noqa: BLE001 (uproot raises many types on damaged files)
+        raise UserError(
+            f"{p}: not a readable ROOT file (corrupt or truncated?): {_short(exc)}"
+        ) from None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(exc).__name__}: {first[:120]}" if first else type(exc).__name__
+
+
+def _tree(file: Any, path: Path, name: str) -> Any:
+    try:
+        keys = [k.split(";")[0] for k in file.keys(recursive=False)]
+    except Exception as exc:
+        if isinstance(exc, MemoryError):
+            raise
+        raise UserError(
+            f"{path}: unreadable directory (corrupt or truncated?): {_short(exc)}"
+        ) from None
+    if name not in keys:
+        raise UserError(f"{path}: no tree '{name}'" + did_you_mean(name, keys))
+    try:
+        return file[name]
+    except Exception as exc:
+        if isinstance(exc, MemoryError):
+            raise
+        raise UserError(
+            f"{path}: tree '{name}' unreadable (corrupt or truncated?): {_short(exc)}"
+        ) from None
+
+
+def _branch_names(tree: Any) -> list[str]:
+    return [str(k) for k in tree.keys()]  # noqa: SIM118 (iterating gives objects)
+
+
+def has_tree(path: str | os.PathLike[str], name: str) -> bool:
+    """True if ``path`` holds an object called ``name`` (a readable file is assumed)."""
+    with _open(path) as f:
+        return name in {k.split(";")[0] for k in f.keys(recursive=False)}
+
+
+def inspect_mltree(path: str | os.PathLike[str], *, event_tree: str = EVENT_TREE) -> MLTreeInfo:
+    """Open ``path``, check that ``event_tree`` exists, return its size and branch names."""
+    p = Path(path)
+    with _open(p) as f:
+        tree = _tree(f, p, event_tree)
+        keys = {k.split(";")[0] for k in f.keys(recursive=False)}
+        return MLTreeInfo(
+            path=p,
+            num_entries=int(tree.num_entries),
+            branches=tuple(_branch_names(tree)),
+            has_geometry=CELL_GEO_TREE in keys,
+            size=p.stat().st_size,
+        )
+
+
+def _check_branches(
+    path: Path, tree_name: str, available: Iterable[str], wanted: Iterable[str]
+) -> None:
+    avail = list(available)
+    have = set(avail)
+    for name in wanted:
+        if name not in have:
+            raise UserError(
+                f"{path}: tree '{tree_name}' has no branch '{name}'" + did_you_mean(name, avail)
+            )
+
+
+def _arrays(tree: Any, path: Path, tree_name: str, names: Sequence[str], **kwargs: Any) -> Any:
+    try:
+        return tree.arrays(list(names), library="ak", **kwargs)
+    except Exception as exc:
+        if isinstance(exc, (MemoryError, KeyboardInterrupt)):
+            raise
+        where = ""
+        if "entry_start" in kwargs:
+            where = f" entries {kwargs['entry_start']}-{kwargs['entry_stop']}"
+        raise UserError(
+            f"{path}: tree '{tree_name}'{where} unreadable (corrupt or truncated file?): {_short(exc)}"
+        ) from None
+
+
+def read_geometry(
+    path: str | os.PathLike[str], *, tree: str = CELL_GEO_TREE
+) -> dict[str, np.ndarray]:
+    """All cells of the ``CellGeo`` tree as flat numpy arrays keyed by branch name.
+
+    The tree normally has one entry holding per-cell vectors; several entries are
+    concatenated. Branches of :data:`GEOMETRY_OPTIONAL` that the file lacks are NaN.
+    """
+    p = Path(path)
+    with _open(p) as f:
+        t = _tree(f, p, tree)
+        names = _branch_names(t)
+        _check_branches(p, tree, names, GEOMETRY_REQUIRED)
+        present = [*GEOMETRY_REQUIRED, *(b for b in GEOMETRY_OPTIONAL if b in names)]
+        arrays = _arrays(t, p, tree, present)
+    out: dict[str, np.ndarray] = {}
+    for name in present:
+        col = arrays[name]
+        if col.ndim > 1:
+            col = ak.flatten(col, axis=None)
+        out[name] = np.asarray(ak.to_numpy(col))
+    n = len(out["cell_geo_ID"])
+    if n == 0:
+        raise UserError(f"{p}: tree '{tree}' holds no cells")
+    for name in GEOMETRY_OPTIONAL:
+        if name not in out:
+            out[name] = np.full(n, np.nan, dtype=np.float32)
+    return out
+
+
+def read_events(
+    path: str | os.PathLike[str],
+    branches: Sequence[str],
+    *,
+    entry_start: int,
+    entry_stop: int,
+    optional: Sequence[str] = (),
+    event_tree: str = EVENT_TREE,
+) -> dict[str, ak.Array]:
+    """Branches of ``event_tree`` for entries ``[entry_start, entry_stop)`` as awkward arrays.
+
+    A missing branch of ``branches`` is an error naming the closest existing ones; a
+    missing branch of ``optional`` is simply absent from the result.
+    """
+    p = Path(path)
+    t, names = _cached_tree(p, event_tree)
+    _check_branches(p, event_tree, names, branches)
+    have = set(names)
+    wanted = list(dict.fromkeys([*branches, *(b for b in optional if b in have)]))
+    arrays = _arrays(t, p, event_tree, wanted, entry_start=entry_start, entry_stop=entry_stop)
+    return {name: arrays[name] for name in wanted}
+
+
+# One open file per process: a worker reads many chunks of the same file in a row, and
+# opening a TTree (deserialising its branch list) costs ~0.1 s.
+_OPEN: dict[tuple[str, str, int, int], tuple[Any, Any, list[str]]] = {}
+
+
+def _cached_tree(path: Path, name: str) -> tuple[Any, list[str]]:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise UserError(f"{path}: file not found") from None
+    key = (str(path.resolve()), name, st.st_size, st.st_mtime_ns)
+    if key not in _OPEN:
+        close_cached()
+        f = _open(path)
+        try:
+            t = _tree(f, path, name)
+        except BaseException:
+            f.close()
+            raise
+        _OPEN[key] = (f, t, _branch_names(t))
+    _, t, names = _OPEN[key]
+    return t, names
+
+
+def close_cached() -> None:
+    """Close the file kept open by :func:`read_events`."""
+    for f, _, _ in _OPEN.values():
+        f.close()
+    _OPEN.clear()
+
+
+def file_sha256(path: str | os.PathLike[str], *, block: int = 1 << 22) -> str:
+    """Hex SHA-256 of a file's bytes (recorded in metadata.json for provenance)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(block):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,102 @@
+"""Stage-1 (parquet) and stage-2 (npz) chunk files: atomic and byte-reproducible.
+
+``np.savez`` stamps the current time into every zip member, so two identical runs give
+different bytes; :func:`write_npz` writes the same ``.npy`` members with a fixed
+timestamp instead, so a resumed run reproduces the files of an uninterrupted one.
+Parquet files from ``ak.to_parquet`` carry no timestamp.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import pyarrow.parquet as pq
+
+from jetpointnet.io.atomic import atomic_output
+
+__all__ = [
+    "read_json",
+    "read_npz",
+    "read_parquet",
+    "read_parquet_columns",
+    "write_json",
+    "write_npz",
+    "write_parquet",
+]
+
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def write_parquet(
+    array: ak.Array, path: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
+    """``ak.to_parquet`` under a temporary name, renamed when complete."""
+    path = Path(path)
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        ak.to_parquet(
+            array,
+            tmp,
+            compression="zstd",
+            compression_level=1,
+            parquet_dictionary_encoding=False,  # reads ~2x faster, same size here
+            row_group_size=64 * 1024,
+        )
+    return path
+
+
+def read_parquet(path: str | os.PathLike[str], *, columns: Sequence[str] | None = None) -> ak.Array:
+    """A stage-1 file as an awkward array (optionally only some fields)."""
+    return ak.from_parquet(path, columns=list(columns) if columns is not None else None)
+
+
+def read_parquet_columns(
+    path: str | os.PathLike[str], names: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """Top-level scalar columns of a parquet file as numpy arrays (fast, no awkward)."""
+    table = pq.read_table(path, columns=list(names))
+    return {n: table.column(n).to_numpy() for n in names}
+
+
+def write_npz(
+    path: str | os.PathLike[str],
+    arrays: Mapping[str, np.ndarray],
+    *,
+    compress: bool = False,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``arrays`` as an ``.npz`` readable by ``np.load``, with fixed zip timestamps."""
+    path = Path(path)
+    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with atomic_output(path, overwrite=overwrite) as tmp, zipfile.ZipFile(tmp, "w", method) as zf:
+        for name, value in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_EPOCH)
+            info.compress_type = method
+            info.external_attr = 0o644 << 16
+            with zf.open(info, "w", force_zip64=True) as fh:
+                np.lib.format.write_array(fh, np.asanyarray(value), allow_pickle=False)
+    return path
+
+
+def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """All arrays of an ``.npz`` file, loaded into memory."""
+    with np.load(path, allow_pickle=False) as data:
+        return {name: data[name] for name in data.files}
+
+
+def write_json(path: str | os.PathLike[str], obj: object, *, overwrite: bool = True) -> Path:
+    """Write ``obj`` as indented, key-sorted JSON (atomically)."""
+    path = Path(path)
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, allow_nan=True) + "\n")
+    return path
+
+
+def read_json(path: str | os.PathLike[str]) -> object:
+    """Parse a JSON file."""
+    return json.loads(Path(path).read_text())
