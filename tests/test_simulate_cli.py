@@ -41,11 +41,11 @@ def _run(capsys, *args: str) -> tuple[int, str, str]:
     ],
 )
 def test_bad_input_is_one_line(capsys, tmp_path, args, needle):
-    code, out, err = _run(capsys, *args, "--out", str(tmp_path / "o"))
+    code, _, err = _run(capsys, *args, "--out", str(tmp_path / "o"))
     assert code == 2
     assert needle in err
     assert err.count("\n") == 1 and "Traceback" not in err
-    assert not list((tmp_path / "o").glob("*.root")) if (tmp_path / "o").exists() else True
+    assert not list(tmp_path.rglob("*.root"))
 
 
 def test_rntuple_files_hold_the_mltree_layout(capsys, tmp_path):

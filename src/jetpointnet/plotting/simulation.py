@@ -73,14 +73,14 @@ def plot_photon_resolution(points: Sequence[dict], fit: ResolutionFit, path: Pat
         label="jetpointnet simulation (clusters, with noise)",
     )
     ax.plot(grid, fit(grid), "k-", lw=1,
-            label=f"fit: {fit.stochastic:.1%}/√E ⊕ {fit.noise:.2f} GeV/E ⊕ {fit.constant:.2%}")  # fmt: skip
+            label=f"fit: {fit.stochastic:.1%}/√E (+) {fit.noise:.2f} GeV/E (+) {fit.constant:.2%}")  # fmt: skip
     ax.plot(grid, fit(grid, with_noise=False), "k--", lw=1, label="fit without the noise term")
     ax.plot(
         grid,
         em_design_resolution(grid),
         "r-",
         lw=1.5,
-        label="ATLAS EM design 10%/√E ⊕ 0.7%",
+        label="ATLAS EM design 10%/√E (+) 0.7%",
     )
     ax.fill_between(grid, 0.8 * em_design_resolution(grid), 1.2 * em_design_resolution(grid), color="red",
                     alpha=0.15, label="$\\pm$20 %")  # fmt: skip
