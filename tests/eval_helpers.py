@@ -14,7 +14,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from jetpointnet.data.schema import PointType
+from jetpointnet.data.schema import PER_SAMPLE, PointType
 from jetpointnet.io.mltree_layout import SAMPLING, TRACK_LAYERS
 
 __all__ = ["make_dataset"]
@@ -183,23 +183,7 @@ def _write_arrays(root: Path, split: str, samples: list, rng: np.random.Generato
             "y_total",
         )
     }
-    per: dict[str, list] = {
-        k: []
-        for k in (
-            "n_points",
-            "event_number",
-            "entry",
-            "track_index",
-            "file_index",
-            "track_p",
-            "track_pt",
-            "track_eta",
-            "track_phi",
-            "truth_focal_total",
-            "n_other_tracks",
-            "min_dr_other",
-        )
-    }
+    per: dict[str, list] = {k: [] for k in PER_SAMPLE}
     for ev, t, p, eta, phi, keep, n_oth, mdr in samples:
         order = rng.permutation(len(keep))  # stage-2 order differs from stage 1
         for i in order:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from jetpointnet.io.mltree_layout import TRACK_LAYERS
+
 __all__ = ["CELLS", "write_handmade"]
 
 S = -999999999.0  # MLTree's "not reached"
@@ -29,29 +31,7 @@ CELLS = {
     4001: (2, 1.00, -2.00, 1700.0, 0.03),
 }
 
-LAYERS = (
-    "PreSamplerB",
-    "PreSamplerE",
-    "EMB1",
-    "EMB2",
-    "EMB3",
-    "EME1",
-    "EME2",
-    "EME3",
-    "HEC0",
-    "HEC1",
-    "HEC2",
-    "HEC3",
-    "TileBar0",
-    "TileBar1",
-    "TileBar2",
-    "TileGap1",
-    "TileGap2",
-    "TileGap3",
-    "TileExt0",
-    "TileExt1",
-    "TileExt2",
-)
+LAYERS = TRACK_LAYERS  # every layer with trackEta_<L> / trackPhi_<L> branches
 
 
 def _track(pt, p, eta, phi, truth, layers):

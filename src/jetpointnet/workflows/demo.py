@@ -52,7 +52,7 @@ class _Sizes:
     epochs: int
 
 
-_FULL = _Sizes(validation=200, rho=1500, dijet=40, pions=1500, epochs=12)
+_FULL = _Sizes(validation=200, rho=4000, dijet=60, pions=2000, epochs=20)
 _QUICK = _Sizes(validation=30, rho=120, dijet=10, pions=200, epochs=2)
 
 
