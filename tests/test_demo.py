@@ -1,0 +1,29 @@
+"""The demo chain end to end on few events: simulate -> preprocess -> train -> evaluate."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jetpointnet.workflows.demo import DemoConfig, run_demo
+
+
+@pytest.mark.slow
+def test_quick_demo_runs_the_whole_chain(tmp_path):
+    index = run_demo(DemoConfig(out=tmp_path, quick=True), progress=False)
+    page = index.read_text()
+    assert "<table>" in page and "pointnet-rho" in page and "classical pflow" in page
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary) == {"rho", "dijet"}
+    names = [row[0] for row in summary["rho"]]
+    assert {"pointnet-rho", "classical pflow", "smart_random"} <= set(names)
+    for split in ("rho", "dijet"):
+        assert (tmp_path / "eval" / split / "report.html").is_file()
+        assert (tmp_path / "eval" / split / "metrics.json").is_file()
+    assert (tmp_path / "simulation" / "report.html").is_file()
+    assert (tmp_path / "runs" / "pointnet-rho" / "best.pt").is_file()
+    # re-running resumes: nothing is simulated or preprocessed again, the report is rewritten
+    stamp = next((tmp_path / "data" / "rho").glob("*.root")).stat().st_mtime_ns
+    run_demo(DemoConfig(out=tmp_path, quick=True), progress=False)
+    assert next((tmp_path / "data" / "rho").glob("*.root")).stat().st_mtime_ns == stamp
