@@ -37,7 +37,7 @@ STAGE2_COLUMNS = (
     "n_cells", "event_number", "entry", "track_index", "file_index",
     *(f"track.{f}" for f in ("p", "pt", "eta", "phi", "chi2ndof", "ref_eta", "ref_phi", *_LAYERS)),
     *(f"others.{f}" for f in ("p", "pt", "chi2ndof", "dr", *_LAYERS)),
-    *(f"cells.{f}" for f in ("x", "y", "z", "eta", "phi", "layer", "energy", "sigma",
+    *(f"cells.{f}" for f in ("id", "x", "y", "z", "eta", "phi", "layer", "energy", "sigma",
                              "dist_track", "truth_focal", "truth_total", "truth_lead_class")),
 )  # fmt: skip
 _LAYER_SAMPLING = np.array([SAMPLING[name] for name in TRACK_LAYERS], dtype=np.float32)
@@ -96,6 +96,7 @@ def _track_points(tracks: ak.Array, owner: np.ndarray, kind: PointType) -> dict[
         "cls": np.full(
             len(row), int(CellClass.FOCAL if focused else CellClass.OTHER_CHARGED), np.int8
         ),
+        "cell_id": np.zeros(len(row), np.uint64),  # not a cell
     }
 
 
@@ -118,6 +119,7 @@ def _cell_points(cells: ak.Array, owner: np.ndarray) -> dict[str, np.ndarray]:
         out[name] = _np(cells[name], np.float32)
     out.update(track_pt=zero, track_p=zero, chi2ndof=zero)
     out["cls"] = _np(cells.truth_lead_class, np.int8)
+    out["cell_id"] = _np(cells.id, np.uint64)
     return out
 
 
@@ -230,6 +232,7 @@ def build_arrays(
         "y_binary": np.where(label_mask, y_class == CellClass.FOCAL, IGNORE).astype(np.int8),
         "y_class": np.where(label_mask, y_class, IGNORE).astype(np.int8),
         "y_total": np.where(label_mask, y_total, IGNORE).astype(np.float32),
+        "cell_id": pts["cell_id"],
     }
     track = samples.track
     focal_total = np.bincount(sample, np.where(is_cell, y_energy, 0.0), minlength=n)
@@ -262,7 +265,7 @@ def _pad(
     pos = np.arange(len(sample)) - np.repeat(np.cumsum(counts) - counts, counts)
     out: dict[str, np.ndarray] = {}
     for name, arr in per_point.items():
-        fill = 0 if name in ("X", "energy") else IGNORE
+        fill = 0 if name in ("X", "energy", "cell_id") else IGNORE
         if name == "label_mask":
             fill = False
         elif name == "point_type":

@@ -37,6 +37,15 @@ name               dtype     meaning
 
 Labels of points without a label (``label_mask`` False) hold ``IGNORE`` (-1).
 
+Optional per point (``OPTIONAL_PER_POINT``; readers must not require them, files written
+before they existed lack them):
+
+=================  ========  ==========================================================
+``cell_id``        uint64    the cell's identifier (``cell_geo_ID``), equal to the
+                             stage-1 ``cells.id``: aligns points with stage-1 cells
+                             without float matching; 0 on track points and padding
+=================  ========  ==========================================================
+
 Per sample (shape ``(n,)``), both layouts:
 
 ``offsets`` (ragged only, int64, n+1), ``n_points`` (int32, points kept after
@@ -56,6 +65,7 @@ import enum
 __all__ = [
     "IGNORE",
     "METADATA_FILE",
+    "OPTIONAL_PER_POINT",
     "PER_POINT",
     "PER_SAMPLE",
     "CellClass",
@@ -101,6 +111,8 @@ PER_POINT = (
     "y_class",
     "y_total",
 )
+
+OPTIONAL_PER_POINT = ("cell_id",)
 
 PER_SAMPLE = (
     "n_points",

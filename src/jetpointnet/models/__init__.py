@@ -2,6 +2,9 @@
 
 - ``layers``: shared MLPs on (B, N, C), masked batch norm, masked max pool, TSSR;
 - ``pointnet``: the PointNet segmentation body of seed 000 (Qi et al. 2017);
+- ``edgeconv``: EdgeConv / ParticleNet (Qu & Gouskos 2020) on kNN graphs;
+- ``transformer``: a ParT-style encoder with a pairwise attention bias (Qu et al. 2022);
+- ``knn``, ``geometry``: plain-PyTorch kNN and eta/phi/Delta-R from named features;
 - ``heads``: per-point task heads (energy bypass, logits);
 - ``registry``: model name -> config class and builder.
 """

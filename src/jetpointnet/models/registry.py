@@ -5,11 +5,17 @@ takes ``x`` ``(B, N, F)`` and a real-point ``mask`` ``(B, N)`` and returns per-p
 features ``(B, N, C)`` and an auxiliary loss (a scalar tensor, zero if none). The
 registry puts a task's head on it (:class:`PointCloudModel`), so a new model is one
 ``register_model`` call and the training loop does not change.
+
+A body may declare a class attribute ``inputs``: names of further per-point batch
+tensors it takes as keyword arguments (``energy``, the raw point energy, or optional
+stage-2 arrays that the dataset puts in the batch). A builder registered with
+``feature_names=True`` also receives the names of the columns of ``x``
+(``metadata.json`` "features", or the training config's ``data.features``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +24,10 @@ from torch import nn
 
 from jetpointnet.config import from_dict, to_dict
 from jetpointnet.errors import UserError, did_you_mean
+from jetpointnet.models.edgeconv import EdgeConv, EdgeConvConfig
 from jetpointnet.models.heads import HeadSpec, make_head
 from jetpointnet.models.pointnet import PointNet, PointNetConfig
+from jetpointnet.models.transformer import Transformer, TransformerConfig
 
 __all__ = [
     "PointCloudModel",
@@ -35,19 +43,28 @@ __all__ = [
 @dataclass(frozen=True)
 class _Entry:
     config_cls: type
-    build_body: Callable[[int, Any], nn.Module]
+    build_body: Callable[..., nn.Module]
+    feature_names: bool = False
 
 
 _REGISTRY: dict[str, _Entry] = {}
 
 
 def register_model(
-    name: str, config_cls: type, build_body: Callable[[int, Any], nn.Module]
+    name: str,
+    config_cls: type,
+    build_body: Callable[..., nn.Module],
+    *,
+    feature_names: bool = False,
 ) -> None:
-    """Register ``build_body(in_features, config) -> body`` under ``name``."""
+    """Register ``build_body(in_features, config) -> body`` under ``name``.
+
+    With ``feature_names=True`` the builder is called as
+    ``build_body(in_features, config, feature_names=names)`` (``names`` may be None).
+    """
     if name in _REGISTRY:
         raise ValueError(f"model {name!r} is already registered")
-    _REGISTRY[name] = _Entry(config_cls, build_body)
+    _REGISTRY[name] = _Entry(config_cls, build_body, feature_names)
 
 
 def model_names() -> list[str]:
@@ -75,17 +92,31 @@ class PointCloudModel(nn.Module):
     ``x``: ``(B, N, F)`` scaled features; ``mask``: ``(B, N)`` real points; ``energy``:
     ``(B, N)`` raw point energy in GeV (the energy bypass). ``pred`` is the head's output
     with padded rows set to zero; ``aux_loss`` the body's regulariser (unweighted).
+    Further keyword arguments (batch tensors) are passed to the body when it lists them
+    in ``inputs`` and ignored otherwise; :attr:`inputs` names those the body needs.
     """
 
     def __init__(self, body: nn.Module, head: nn.Module) -> None:
         super().__init__()
         self.body = body
         self.head = head
+        self.inputs: tuple[str, ...] = tuple(getattr(body, "inputs", ()))
 
     def forward(
-        self, x: torch.Tensor, mask: torch.Tensor, energy: torch.Tensor
+        self, x: torch.Tensor, mask: torch.Tensor, energy: torch.Tensor, **extras: torch.Tensor
     ) -> dict[str, torch.Tensor]:
-        feats, aux = self.body(x, mask)
+        kwargs = {}
+        for name in self.inputs:
+            if name == "energy":
+                kwargs[name] = energy
+            elif name in extras:
+                kwargs[name] = extras[name]
+            else:
+                raise UserError(
+                    f"model {type(self.body).__name__}: the batch has no array {name!r} "
+                    "(preprocess with it enabled, see data.schema)"
+                )
+        feats, aux = self.body(x, mask, **kwargs)
         pred = self.head(feats, energy)
         keep = mask if pred.dim() == 2 else mask.unsqueeze(-1)
         return {"pred": torch.where(keep, pred, torch.zeros_like(pred)), "aux_loss": aux}
@@ -97,12 +128,24 @@ def build_model(
     *,
     in_features: int,
     head: HeadSpec,
+    feature_names: Sequence[str] | None = None,
     where: str = "config",
 ) -> PointCloudModel:
-    """Build model ``name`` with ``options`` for ``in_features`` inputs and the given head."""
+    """Build model ``name`` with ``options`` for ``in_features`` inputs and the given head.
+
+    ``feature_names``: the names of the ``in_features`` columns (needed by models that
+    compute geometry from named features, e.g. the transformer's pairwise bias).
+    """
     entry = _entry(name, where)
     cfg = resolve_options(name, options, where=where)
-    body = entry.build_body(in_features, cfg)
+    if feature_names is not None and len(feature_names) != in_features:
+        raise UserError(
+            f"{where}: {len(feature_names)} feature names for {in_features} input features"
+        )
+    if entry.feature_names:
+        body = entry.build_body(in_features, cfg, feature_names=feature_names)
+    else:
+        body = entry.build_body(in_features, cfg)
     return PointCloudModel(body, make_head(body.out_channels, head))
 
 
@@ -117,3 +160,5 @@ def options_dict(name: str, options: Mapping[str, Any] | Any) -> dict[str, Any]:
 
 
 register_model("pointnet", PointNetConfig, lambda f, cfg: PointNet(f, cfg))
+register_model("edgeconv", EdgeConvConfig, EdgeConv, feature_names=True)
+register_model("transformer", TransformerConfig, Transformer, feature_names=True)

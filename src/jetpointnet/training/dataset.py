@@ -40,6 +40,7 @@ __all__ = [
     "Chunk",
     "ChunkStream",
     "feature_indices",
+    "feature_names",
     "load_chunk",
     "sample_counts",
     "split_files",
@@ -76,6 +77,14 @@ def feature_indices(metadata: dict, names: Sequence[str], *, where: str) -> list
             raise UserError(f"{where}: unknown feature {name!r}" + did_you_mean(name, have))
         out.append(have.index(name))
     return out
+
+
+def feature_names(metadata: dict, names: Sequence[str]) -> list[str] | None:
+    """The names of the columns a model sees: ``names`` if given, else metadata's list."""
+    if names:
+        return list(names)
+    have = metadata.get("features")
+    return list(have) if have else None
 
 
 @dataclass

@@ -1,0 +1,244 @@
+"""The model zoo (models/edgeconv, transformer, knn, geometry): invariances, shapes, export.
+
+Every model gets the same checks: permutation equivariance (all zoo models are
+equivariant: no positional encoding, neighbours and attention depend on point content
+only; kNN ties, absent from random inputs, are the documented exception), padding
+invariance, output shape per task head, CPU forward/backward and an ONNX forward path.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from jetpointnet.config import load_config
+from jetpointnet.errors import UserError
+from jetpointnet.models import HeadSpec, build_model, count_parameters
+from jetpointnet.models.geometry import eta_phi_vectors, pairwise_delta_r
+from jetpointnet.models.knn import gather_neighbours, knn, pairwise_sq_dist
+from jetpointnet.training.config import TrainConfig
+
+NAMES = ["x", "y", "z", "dist_track", "energy", "type", "dr", "layer"]
+F = len(NAMES)
+CONFIGS = Path(__file__).parents[1] / "configs" / "train"
+SMALL = {
+    "edgeconv": {
+        "k": 4,
+        "blocks": [[8, 8], [16, 16]],
+        "fusion": [16],
+        "seg_mlp": [16],
+        "dropout": 0.0,
+    },
+    "transformer": {
+        "embed": [16],
+        "dim": 16,
+        "heads": 2,
+        "depth": 2,
+        "pair_mlp": [8],
+        "seg_mlp": [16],
+    },
+}
+MODELS = sorted(SMALL)
+
+
+def _model(name: str, norm: str = "batch", head: HeadSpec | None = None, **extra):
+    torch.manual_seed(0)
+    opts = {**SMALL[name], "norm": norm, **extra}
+    return build_model(
+        name, opts, in_features=F, head=head or HeadSpec("energy"), feature_names=NAMES
+    )
+
+
+def _batch(b: int = 4, n: int = 12, seed: int = 1):
+    """Points near a calorimeter surface (x, y, z in m, a few layers) with random lengths."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(b, n, F, generator=g)
+    phi = 0.3 + 0.2 * torch.randn(b, n, generator=g)
+    r = 1.5 + 0.5 * torch.rand(b, n, generator=g)
+    x[..., 0], x[..., 1] = r * torch.cos(phi), r * torch.sin(phi)
+    x[..., 2] = r * torch.sinh(0.2 * torch.randn(b, n, generator=g))
+    x[..., 7] = 0.05 * torch.randint(1, 4, (b, n), generator=g)
+    lengths = torch.tensor([n, n - 3, 5, 1])[:b]
+    mask = torch.arange(n)[None, :] < lengths[:, None]
+    energy = torch.rand(b, n, generator=g) * 5
+    return x, mask, energy
+
+
+def _pad_more(x, mask, energy, extra: int = 7):
+    """The same batch with more padding, filled with large garbage."""
+    b = x.shape[0]
+    g = torch.Generator().manual_seed(9)
+    no = torch.zeros(b, extra, dtype=torch.bool)
+    x2 = torch.cat([x, 100 * torch.randn(b, extra, F, generator=g)], dim=1)
+    mask2 = torch.cat([mask, no], dim=1)
+    x2[~mask2] = x2[~mask2] * 0 + 55.0
+    energy2 = torch.cat([energy, torch.full((b, extra), 1e3)], dim=1)
+    return x2, mask2, energy2
+
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("norm", ["batch", "layer", "none"])
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_permutation_equivariance(name: str, norm: str, mode: str) -> None:
+    model = _model(name, norm)
+    model.train(mode == "train")
+    x, mask, energy = _batch()
+    perm = torch.randperm(x.shape[1], generator=torch.Generator().manual_seed(3))
+    out = model(x, mask, energy)["pred"]
+    out_p = model(x[:, perm], mask[:, perm], energy[:, perm])["pred"]
+    torch.testing.assert_close(out_p, out[:, perm], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("norm", ["batch", "layer", "none"])
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_padding_does_not_change_real_points(name: str, norm: str, mode: str) -> None:
+    model = _model(name, norm)
+    model.train(mode == "train")
+    x, mask, energy = _batch()
+    out = model(x, mask, energy)["pred"]
+    x2, mask2, energy2 = _pad_more(x, mask, energy)
+    out2 = model(x2, mask2, energy2)["pred"]
+    torch.testing.assert_close(out2[:, : x.shape[1]][mask], out[mask], rtol=1e-4, atol=1e-5)
+    assert torch.all(out2[~mask2] == 0)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_output_shape_per_head(name: str) -> None:
+    x, mask, energy = _batch()
+    for head, shape in [
+        (HeadSpec("energy"), x.shape[:2]),
+        (HeadSpec("logits"), x.shape[:2]),
+        (HeadSpec("logits", n_outputs=4), (*x.shape[:2], 4)),
+    ]:
+        out = _model(name, head=head)(x, mask, energy)
+        assert out["pred"].shape == shape
+        assert out["aux_loss"].shape == ()
+    # energy bypass: zero input energy gives zero predicted energy
+    pred = _model(name)(x, mask, torch.zeros_like(energy))["pred"]
+    assert torch.all(pred == 0)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_forward_backward_on_cpu(name: str) -> None:
+    model = _model(name, head=HeadSpec("logits", n_outputs=4))
+    x, mask, energy = _batch()
+    out = model(x, mask, energy)["pred"]
+    loss = out[mask].logsumexp(-1).mean()
+    loss.backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None]
+    assert not missing
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+    assert sum(float(p.grad.abs().sum()) for p in model.parameters()) > 0
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_onnx_forward_matches_torch(name: str, tmp_path: Path) -> None:
+    pytest.importorskip("onnx", reason="onnx extra not installed")
+    pytest.importorskip("onnxscript", reason="onnx extra not installed")
+    ort = pytest.importorskip("onnxruntime", reason="onnx extra not installed")
+    import warnings
+
+    model = _model(name).eval()
+    x, mask, energy = _batch()
+    path = tmp_path / f"{name}.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's own deprecation chatter
+        torch.onnx.export(
+            model,
+            (x, mask, energy),
+            str(path),
+            input_names=["x", "mask", "energy"],
+            output_names=["pred", "aux_loss"],
+            dynamic_axes={k: {0: "batch", 1: "points"} for k in ("x", "mask", "energy")},
+            dynamo=False,
+        )
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x2, mask2, energy2 = _pad_more(x, mask, energy, extra=3)  # other shape than traced
+    (pred,) = sess.run(
+        ["pred"], {"x": x2.numpy(), "mask": mask2.numpy(), "energy": energy2.numpy()}
+    )
+    with torch.no_grad():
+        want = model(x2, mask2, energy2)["pred"]
+    torch.testing.assert_close(torch.from_numpy(pred), want, rtol=1e-4, atol=1e-4)
+
+
+def test_models_need_named_coordinates() -> None:
+    with pytest.raises(UserError, match=r"transformer.*'layer'"):
+        build_model(
+            "transformer", {}, in_features=3, head=HeadSpec("energy"), feature_names=["x", "y", "z"]
+        )
+    with pytest.raises(UserError, match=r"edgeconv.*names"):
+        build_model("edgeconv", {}, in_features=8, head=HeadSpec("energy"))
+    with pytest.raises(UserError, match="feature names for 8"):
+        build_model("edgeconv", {}, in_features=8, head=HeadSpec("energy"), feature_names=["x"])
+    # without the bias or with feature-space neighbours, no names are needed
+    build_model("transformer", {"pair_bias": False}, in_features=3, head=HeadSpec("energy"))
+    build_model("edgeconv", {"coords": "features"}, in_features=3, head=HeadSpec("energy"))
+
+
+def test_pair_bias_changes_the_output() -> None:
+    x, mask, energy = _batch()
+    with_bias = _model("transformer").eval()
+    without = _model("transformer", pair_bias=False).eval()
+    assert count_parameters(with_bias) > count_parameters(without)
+    a = with_bias(x, mask, energy)["pred"]
+    # the bias sees the energies: changing one real point's energy moves the others
+    e2 = energy.clone()
+    e2[0, 0] *= 3
+    b = with_bias(x, mask, e2)["pred"]
+    assert not torch.allclose(a[0, 1:][mask[0, 1:]], b[0, 1:][mask[0, 1:]])
+
+
+def test_knn_never_picks_padding_or_self() -> None:
+    g = torch.Generator().manual_seed(0)
+    pts = torch.randn(3, 10, 2, generator=g)
+    mask = torch.arange(10)[None, :] < torch.tensor([[10], [6], [2]])
+    idx, valid = knn(pairwise_sq_dist(pts), mask, 4)
+    assert idx.shape == valid.shape == (3, 10, 4)
+    for b in range(3):
+        m = int(mask[b].sum())
+        for i in range(m):
+            d = ((pts[b, :m] - pts[b, i]) ** 2).sum(-1)
+            d[i] = math.inf
+            want = torch.argsort(d)[: min(4, m - 1)]
+            got = idx[b, i][valid[b, i]]
+            assert sorted(got.tolist()) == sorted(want.tolist())
+            assert torch.all(idx[b, i][~valid[b, i]] == i)
+        assert not valid[b, m:].any()
+    feats = torch.arange(30.0).view(3, 10, 1)
+    nb = gather_neighbours(feats, idx)  # (3, 10, 4, 1)
+    assert torch.equal(nb[..., 0], idx.to(feats.dtype) + 10 * torch.arange(3).view(3, 1, 1))
+
+
+def test_delta_r_from_xyz_is_exact() -> None:
+    eta = torch.tensor([[0.1, -0.3, 1.2]])
+    phi = torch.tensor([[3.1, -3.1, 0.5]])  # across the +-pi boundary
+    r = torch.tensor([[1500.0, 1800.0, 2000.0]])
+    xyz = (r * torch.cos(phi), r * torch.sin(phi), r * torch.sinh(eta))
+    e, c, s = eta_phi_vectors(*(v * 1e-3 for v in xyz))  # scale does not matter
+    torch.testing.assert_close(e, eta)
+    dr = pairwise_delta_r(e, c, s)
+    dphi = torch.remainder(phi[0, 0] - phi[0, 1] + math.pi, 2 * math.pi) - math.pi
+    torch.testing.assert_close(
+        dr[0, 0, 1], torch.hypot(eta[0, 0] - eta[0, 1], dphi), atol=1e-5, rtol=1e-5
+    )
+    torch.testing.assert_close(dr[0], dr[0].T)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_small_config_builds(name: str) -> None:
+    cfg = load_config(TrainConfig, CONFIGS / f"{name}-small.yaml")
+    assert cfg.model.name == name
+    model = build_model(
+        cfg.model.name,
+        cfg.model.options,
+        in_features=F,
+        head=HeadSpec("energy"),
+        feature_names=NAMES,
+    )
+    x, mask, energy = _batch()
+    assert model(x, mask, energy)["pred"].shape == x.shape[:2]
