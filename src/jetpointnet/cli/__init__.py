@@ -25,11 +25,14 @@ COMMANDS: dict[str, str] = {
     "simulate": "simulate",
     "preprocess": "preprocess",
     "train": "train",
+    "tune": "tune",
     "evaluate": "evaluate",
     "pflow-templates": "pflow_templates",
     "pflow": "pflow",
     "compare": "compare",
     "display": "display",
+    "predict": "predict",
+    "export": "export",
     "demo": "demo",
 }
 

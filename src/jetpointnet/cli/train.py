@@ -30,6 +30,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resume", action="store_true", help="continue the run in --out from its last.pt"
     )
+    parser.add_argument(
+        "--init-from", type=Path, metavar="RUN", help="start from this run's weights (transfer)"
+    )
+    parser.add_argument(
+        "--freeze",
+        nargs="+",
+        default=[],
+        metavar="REGEX",
+        help="freeze parameters whose name matches (e.g. '^body\\.'); with --init-from",
+    )
+    parser.add_argument(
+        "--replay", type=Path, metavar="SOURCE_DATA", help="preprocessed source data to replay"
+    )
+    parser.add_argument(
+        "--replay-schedule",
+        nargs="+",
+        type=float,
+        metavar="F",
+        help="share of replayed source samples per epoch, in [0, 1); the last one holds",
+    )
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], help="train.device")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -55,6 +75,16 @@ def run(args: argparse.Namespace) -> int:
         if not config_path.is_file():
             raise UserError(f"{args.out}: no run to resume (config.yaml not found)")
     cfg = load_config(TrainConfig, config_path, overrides)
+    if args.init_from is not None:
+        cfg.transfer.init_from = str(args.init_from)
+    if args.freeze:
+        cfg.transfer.freeze = list(args.freeze)
+    if args.replay is not None:
+        cfg.transfer.replay_data = str(args.replay)
+    if args.replay_schedule:
+        if cfg.transfer.replay_data is None:
+            raise UserError("--replay-schedule needs --replay SOURCE_DATA")
+        cfg.transfer.replay_schedule = list(args.replay_schedule)
     result = train(
         cfg, data_dir=args.data, out_dir=args.out, resume=args.resume, progress=not args.quiet
     )

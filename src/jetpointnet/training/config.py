@@ -11,7 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["DataConfig", "ModelConfig", "TaskConfig", "TrainConfig", "TrainLoopConfig"]
+__all__ = [
+    "DataConfig",
+    "ModelConfig",
+    "TaskConfig",
+    "TrainConfig",
+    "TrainLoopConfig",
+    "TransferConfig",
+]
 
 
 @dataclass
@@ -102,6 +109,30 @@ class TrainLoopConfig:
 
 
 @dataclass
+class TransferConfig:
+    """Transfer learning (seed 001): start from another run, freeze, replay its data.
+
+    ``init_from``: a run folder whose ``init_checkpoint`` (``best``, ``last`` or a
+    ``.pt`` path) initialises every parameter and buffer of the same name and shape
+    (others keep their fresh initialisation; a head of another task is skipped).
+    ``freeze``: regular expressions (``re.search``) on parameter names, e.g.
+    ``^body\\.`` freezes the whole body and fine-tunes the head; frozen parameters get
+    no gradient and are left out of the optimizer, and batch norms whose weight and bias
+    are both frozen keep their running statistics (eval mode) during training.
+    ``replay_data``: a preprocessed source dataset whose training split is replayed;
+    ``replay_schedule``: per epoch, the share of the epoch's training samples drawn from
+    it, in [0, 1) (the last value holds for later epochs), see
+    :mod:`jetpointnet.training.replay`.
+    """
+
+    init_from: str | None = None
+    init_checkpoint: str = "best"
+    freeze: list[str] = field(default_factory=list)
+    replay_data: str | None = None
+    replay_schedule: list[float] = field(default_factory=lambda: [0.2])
+
+
+@dataclass
 class TrainConfig:
     """The whole configuration of a training run."""
 
@@ -109,3 +140,4 @@ class TrainConfig:
     task: TaskConfig = field(default_factory=TaskConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainLoopConfig = field(default_factory=TrainLoopConfig)
+    transfer: TransferConfig = field(default_factory=TransferConfig)

@@ -23,6 +23,7 @@ from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.dataset import (
     collate,
     feature_indices,
+    feature_names,
     load_chunk,
     split_files,
 )
@@ -52,6 +53,7 @@ def load_run(
         cfg.model.options,
         in_features=int(info["in_features"]),
         head=task.head,
+        feature_names=feature_names(metadata, cfg.data.features),
         where=str(run / "config.yaml"),
     )
     path = run / f"{checkpoint}.pt" if checkpoint in ("best", "last") else Path(checkpoint)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,12 +34,17 @@ from jetpointnet.models.registry import build_model, count_parameters, options_d
 from jetpointnet.training import distributed
 from jetpointnet.training.checkpoint import load_checkpoint, save_checkpoint, set_rng_state, unwrap
 from jetpointnet.training.config import TrainConfig
-from jetpointnet.training.dataset import ChunkStream, feature_indices, split_files
+from jetpointnet.training.dataset import ChunkStream, feature_indices, feature_names, split_files
 from jetpointnet.training.logging import RunLogger, read_log
+from jetpointnet.training.replay import ReplayStream, check_schedule
 from jetpointnet.training.run_folder import write_run_files
 from jetpointnet.training.tasks import Task, make_task
+from jetpointnet.training.transfer import apply_freeze, frozen_norms, init_from_run
 
 __all__ = ["TrainResult", "TrainingDiverged", "check_config", "train"]
+
+
+EpochCallback = Callable[[int, dict[str, float]], None]
 
 
 class TrainingDiverged(UserError):
@@ -74,6 +79,8 @@ def check_config(cfg: TrainConfig, *, where: str = "config") -> None:
     for key, ok, want in checks:
         if not ok:
             raise UserError(f"{where}: '{key}' must be {want}")
+    if cfg.transfer.replay_data is not None:
+        check_schedule(cfg.transfer.replay_schedule, where=where)
     cw = cfg.task.class_weights
     if cfg.task.name == "multiclass" and cw is not None and len(cw) != 4:
         raise UserError(f"{where}: 'task.class_weights' needs 4 values (one per CellClass)")
@@ -86,16 +93,29 @@ def train(
     out_dir: str | Path,
     resume: bool = False,
     progress: bool = True,
+    epoch_callback: EpochCallback | None = None,
 ) -> TrainResult:
     """Train ``cfg`` on ``data_dir`` (a ``preprocess`` output) into the run folder ``out_dir``.
 
     ``resume``: continue from ``out_dir/last.pt``. Under torchrun every rank calls this;
-    rank 0 writes the run folder. Returns a :class:`TrainResult` (model in eval mode).
+    rank 0 writes the run folder. ``epoch_callback(epochs_done, row)`` is called after
+    every epoch with its log row (``val_loss``, ``train_loss``, ...); an exception it
+    raises stops training and propagates (hyperparameter search prunes this way).
+    Transfer learning (``cfg.transfer``): see :class:`TransferConfig`. Returns a
+    :class:`TrainResult` (model in eval mode).
     """
     check_config(cfg)
     info = distributed.setup(cfg.train.device)
     try:
-        return _train(cfg, Path(data_dir), Path(out_dir), info, resume=resume, progress=progress)
+        return _train(
+            cfg,
+            Path(data_dir),
+            Path(out_dir),
+            info,
+            resume=resume,
+            progress=progress,
+            epoch_callback=epoch_callback,
+        )
     finally:
         distributed.cleanup(info)
 
@@ -108,6 +128,7 @@ def _train(
     *,
     resume: bool,
     progress: bool,
+    epoch_callback: EpochCallback | None,
 ) -> TrainResult:
     tc = cfg.train
     if tc.threads:
@@ -124,8 +145,21 @@ def _train(
     np.random.seed(tc.seed)
     torch.manual_seed(tc.seed)
     task = make_task(cfg.task)
-    model = build_model(cfg.model.name, cfg.model.options, in_features=in_features, head=task.head)
+    model = build_model(
+        cfg.model.name,
+        cfg.model.options,
+        in_features=in_features,
+        head=task.head,
+        feature_names=feature_names(metadata, cfg.data.features),
+    )
     cfg.model.options = options_dict(cfg.model.name, cfg.model.options)
+    xfer = cfg.transfer
+    if xfer.init_from is not None and not resume:
+        init_from_run(
+            model, xfer.init_from, checkpoint=xfer.init_checkpoint, in_features=in_features
+        )
+    apply_freeze(model, xfer.freeze)
+    keep_eval = frozen_norms(model)
     model.to(info.device)
     optimizer = _optimizer(model, cfg)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_factor(cfg))
@@ -180,6 +214,8 @@ def _train(
         equal_shares=True,
         **common,
     )
+    if xfer.replay_data is not None:
+        train_ds = _replay_stream(train_ds, cfg, metadata, common)
     val_ds = ChunkStream(
         val_files, shuffle=False, bucketing=cfg.data.bucketing, max_samples=tc.val_samples, **common
     )
@@ -198,7 +234,15 @@ def _train(
             train_ds.set_epoch(epoch)
             t0 = time.perf_counter()
             train_loss, n_seen = _run_epoch(
-                net, task, cfg, train_ds, optimizer, info, epoch, progress=progress
+                net,
+                task,
+                cfg,
+                train_ds,
+                optimizer,
+                info,
+                epoch,
+                progress=progress,
+                keep_eval=keep_eval,
             )
             elapsed = time.perf_counter() - t0
             val = _evaluate(net, task, cfg, val_ds, info)
@@ -235,6 +279,8 @@ def _train(
                     extra={"state": dict(state)},
                 )
             distributed.barrier(info)
+            if epoch_callback is not None:
+                epoch_callback(epochs_done, {"train_loss": train_loss, "val_loss": val["loss"]})
             if tc.early_stopping and state["bad_epochs"] >= tc.early_stopping:
                 if info.is_main and progress:
                     print(f"early stopping after epoch {epochs_done}")
@@ -259,9 +305,33 @@ def _n_features(path: Path) -> int:
         return int(f["X"].shape[-1])
 
 
+def _replay_stream(
+    target: ChunkStream, cfg: TrainConfig, metadata: dict, common: dict[str, Any]
+) -> ReplayStream:
+    """The target stream with the source dataset's training split replayed into it."""
+    src_dir = Path(cfg.transfer.replay_data or "")
+    src_meta = read_metadata(src_dir)
+    if list(src_meta.get("features") or []) != list(metadata.get("features") or []):
+        raise UserError(
+            f"{src_dir}: replay data has features {src_meta.get('features')}, "
+            f"the training data {metadata.get('features')}"
+        )
+    source = ChunkStream(
+        split_files(src_dir, cfg.data.train_split),
+        shuffle=True,
+        buffer_size=cfg.data.shuffle_buffer,
+        bucketing=cfg.data.bucketing,
+        bucket_batches=cfg.data.bucket_batches,
+        max_samples=0,
+        equal_shares=True,
+        **{**common, "seed": cfg.train.seed + 1_000_003},
+    )
+    return ReplayStream(target, source, schedule=cfg.transfer.replay_schedule, seed=cfg.train.seed)
+
+
 def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     tc = cfg.train
-    params = model.parameters()
+    params = [p for p in model.parameters() if p.requires_grad]
     if tc.optimizer == "adam":
         return torch.optim.Adam(params, lr=tc.lr, weight_decay=tc.weight_decay)
     if tc.optimizer == "adamw":
@@ -299,7 +369,9 @@ def _forward(net: nn.Module, batch: dict[str, torch.Tensor], cfg: TrainConfig, d
         return net(batch["x"], batch["mask"], batch["energy"])
 
 
-def _loader(ds: ChunkStream, cfg: TrainConfig, info: distributed.DistInfo) -> DataLoader:
+def _loader(
+    ds: ChunkStream | ReplayStream, cfg: TrainConfig, info: distributed.DistInfo
+) -> DataLoader:
     return DataLoader(
         ds,
         batch_size=None,
@@ -312,15 +384,21 @@ def _run_epoch(
     net: nn.Module,
     task: Task,
     cfg: TrainConfig,
-    ds: ChunkStream,
+    ds: ChunkStream | ReplayStream,
     optimizer: torch.optim.Optimizer,
     info: distributed.DistInfo,
     epoch: int,
     *,
     progress: bool,
+    keep_eval: Sequence[nn.Module] = (),
 ) -> tuple[float, int]:
-    """One pass over the training stream; returns (mean loss, samples seen on all ranks)."""
+    """One pass over the training stream; returns (mean loss, samples seen on all ranks).
+
+    ``keep_eval``: modules left in eval mode (batch norms of frozen layers).
+    """
     net.train()
+    for m in keep_eval:
+        m.eval()
     total = torch.zeros(3, dtype=torch.float64, device=info.device)  # loss*w, w, samples
     bar = tqdm(
         _loader(ds, cfg, info),

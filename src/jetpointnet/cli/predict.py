@@ -1,0 +1,66 @@
+"""``jetpointnet predict``: a trained run on new MLTree files -> per-cell attributions."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+__all__ = ["HELP", "NAME", "add_arguments", "run"]
+
+NAME = "predict"
+HELP = "run a trained model on MLTree files; write per-cell predictions (parquet or ROOT)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run", required=True, type=Path, help="run folder of `train`")
+    parser.add_argument(
+        "--input", required=True, nargs="+", help="MLTree ROOT files (glob patterns allowed)"
+    )
+    parser.add_argument(
+        "--geometry", type=Path, help="file with the CellGeo tree, if inputs lack it"
+    )
+    parser.add_argument("--out", required=True, type=Path, help="output FILE.parquet or FILE.root")
+    parser.add_argument("--backend", choices=["torch", "onnx"], default="torch")
+    parser.add_argument(
+        "--onnx", type=Path, help="exported model for --backend onnx (else exported now)"
+    )
+    parser.add_argument("--batch-size", type=int, default=256, help="samples per batch")
+    parser.add_argument("--checkpoint", default="best", help="best, last or a .pt file")
+    parser.add_argument(
+        "--events-per-chunk", type=int, help="events per chunk (default: the run's)"
+    )
+    parser.add_argument(
+        "--observer", action="append", default=[], metavar="BRANCH",
+        help="per-event EventTree branch copied to every row (repeatable)",
+    )  # fmt: skip
+    parser.add_argument("--root-format", choices=["ttree", "rntuple"], default="ttree")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
+    parser.add_argument("--threads", type=int, help="CPU threads")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from jetpointnet.predict.run import PredictConfig, predict_files
+
+    cfg = PredictConfig(
+        checkpoint=args.checkpoint,
+        backend=args.backend,
+        onnx_file=args.onnx,
+        batch_size=args.batch_size,
+        events_per_chunk=args.events_per_chunk,
+        observers=list(args.observer),
+        device=args.device,
+        root_format=args.root_format,
+        threads=args.threads,
+        overwrite=args.overwrite,
+    )
+    result = predict_files(
+        args.run, args.input, args.out, config=cfg, geometry=args.geometry, progress=not args.quiet
+    )
+    if not args.quiet:
+        print(
+            f"{result.out}: {result.rows} cells of {result.samples} tracks in {result.events} "
+            f"events ({result.backend})"
+        )
+    return 0

@@ -1,0 +1,315 @@
+"""``predict``: a trained run on new MLTree files -> per-cell attributions in one file.
+
+Input files are processed in chunks of ``events_per_chunk`` events (the run's
+preprocessing value unless set): read, stage 1 + 2 in memory with the run's own data
+configuration (:mod:`jetpointnet.predict.chunks`), inference in batches of samples of
+similar length, and the chunk's rows appended to the output
+(:class:`jetpointnet.io.prediction_files.PredictionWriter`). Memory is bounded by one
+chunk whatever the size of the input; the output appears under its final name only
+when complete.
+
+One row per (event, focused track, cell kept in its sample). Columns (units GeV,
+radians):
+
+=======================  ========  =========================================================
+``event_number``         int64     ``eventNumber``
+``entry``                int64     entry in the input file's ``EventTree``
+``file_index``           int32     index of the input file (sorted order of the inputs)
+``track_index``          int32     focused track, index in the event's track vectors
+``track_p``, ``track_pt``  float32   focused track momentum and transverse momentum
+``track_eta``,           float32   focused track direction at the perigee
+``track_phi``
+``cell_id``              uint64    cell identifier (``cell_geo_ID``)
+``cell_energy``          float32   cell energy
+``truth_focal_energy``   float32   the focused particle's true energy in the cell (truth)
+``pred_focal_energy``    float32   regression: predicted focal energy
+``pred_focal_prob``      float32   binary / multiclass: probability that the cell is focal
+``score_<class>``        float32   multiclass: probability of each ``CellClass``
+observer branches        as read   per-event branches named in ``observers``, repeated
+=======================  ========  =========================================================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import awkward as ak
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from jetpointnet.data.geometry import CellTable
+from jetpointnet.data.pipeline import plan_chunks
+from jetpointnet.data.preprocess import expand_inputs
+from jetpointnet.data.samples import EVENT_BRANCHES_OPTIONAL, EVENT_BRANCHES_REQUIRED
+from jetpointnet.data.schema import CellClass, PointType
+from jetpointnet.errors import UserError, did_you_mean
+from jetpointnet.io.mltree_reader import close_cached, inspect_mltree, read_events, read_geometry
+from jetpointnet.io.prediction_files import PredictionWriter, output_format
+from jetpointnet.predict.backends import Backend, OnnxBackend, TorchBackend
+from jetpointnet.predict.chunks import ChunkArrays, data_config_from_metadata, prepare_chunk
+from jetpointnet.predict.export import temporary_export
+from jetpointnet.training.dataset import feature_indices
+from jetpointnet.training.inference import load_run
+from jetpointnet.training.tasks import Task, make_task
+
+__all__ = ["PredictConfig", "PredictResult", "infer_points", "predict_files"]
+
+_PER_SAMPLE_COLUMNS = {
+    "event_number": np.int64,
+    "entry": np.int64,
+    "file_index": np.int32,
+    "track_index": np.int32,
+    "track_p": np.float32,
+    "track_pt": np.float32,
+    "track_eta": np.float32,
+    "track_phi": np.float32,
+}
+
+
+@dataclass
+class PredictConfig:
+    """Options of :func:`predict_files`.
+
+    ``backend``: ``torch`` (the checkpoint) or ``onnx`` (``onnx_file``, or an export made
+    on the fly). ``batch_size``: samples per inference batch. ``events_per_chunk``: events
+    per work chunk (None: the run's preprocessing value). ``observers``: per-event
+    ``EventTree`` branches copied to every row of their event. ``root_format``: ``ttree``
+    or ``rntuple`` for ``.root`` outputs. ``threads``: CPU threads (None: library default).
+    """
+
+    checkpoint: str = "best"
+    backend: Literal["torch", "onnx"] = "torch"
+    onnx_file: Path | None = None
+    batch_size: int = 256
+    events_per_chunk: int | None = None
+    observers: list[str] = field(default_factory=list)
+    device: Literal["auto", "cpu", "cuda"] = "cpu"
+    root_format: Literal["ttree", "rntuple"] = "ttree"
+    tree_name: str = "predictions"
+    threads: int | None = None
+    overwrite: bool = False
+
+
+@dataclass
+class PredictResult:
+    """What :func:`predict_files` wrote: the file, its rows, samples and events seen."""
+
+    out: Path
+    rows: int
+    samples: int
+    events: int
+    backend: str
+
+
+def _pred_columns(task: Task) -> dict[str, type]:
+    if task.name == "regression":
+        return {"pred_focal_energy": np.float32}
+    cols: dict[str, type] = {"pred_focal_prob": np.float32}
+    if task.name == "multiclass":
+        cols.update({f"score_{c.name.lower()}": np.float32 for c in CellClass})
+    return cols
+
+
+def infer_points(
+    backend: Backend,
+    task: Task,
+    x: np.ndarray,
+    energy: np.ndarray,
+    offsets: np.ndarray,
+    *,
+    batch_size: int,
+) -> np.ndarray:
+    """Per-point predictions ``(P,)`` or ``(P, 4)`` of ragged samples (``offsets``).
+
+    Samples are sorted by length and batched (padded to the longest in the batch); the
+    output is in the input's point order. Regression: GeV; otherwise probabilities.
+    """
+    lengths = np.diff(offsets)
+    order = np.argsort(lengths, kind="stable")
+    k = 4 if task.name == "multiclass" else 1
+    flat = np.zeros((len(x), k), dtype=np.float32)
+    for lo in range(0, len(order), batch_size):
+        idx = order[lo : lo + batch_size]
+        n = max(1, int(lengths[idx].max()))
+        pos = np.arange(n)
+        mask = pos[None, :] < lengths[idx, None]  # (B, N)
+        src = (offsets[idx, None] + pos[None, :])[mask]  # rows of the real points
+        xb = np.zeros((len(idx), n, x.shape[1]), np.float32)
+        eb = np.zeros((len(idx), n), np.float32)
+        xb[mask] = x[src]
+        eb[mask] = energy[src]
+        raw = backend(xb, mask, eb)
+        pred = task.predict(torch.from_numpy(np.asarray(raw))).numpy()
+        flat[src] = pred.reshape(len(idx), n, k)[mask]
+    return flat if k > 1 else flat[:, 0]
+
+
+def _rows(
+    chunk: ChunkArrays,
+    pred: np.ndarray,
+    task: Task,
+    observers: dict[str, np.ndarray],
+) -> dict[str, np.ndarray]:
+    a = chunk.arrays
+    sample = np.repeat(np.arange(chunk.n_samples), a["n_points"].astype(np.int64))
+    cell = a["point_type"] == PointType.CELL
+    s = sample[cell]
+    cols: dict[str, np.ndarray] = {k: a[k][s] for k in _PER_SAMPLE_COLUMNS}
+    cols["cell_id"] = chunk.cell_id[cell]
+    cols["cell_energy"] = a["energy"][cell]
+    cols["truth_focal_energy"] = a["y_energy"][cell]
+    p = pred[cell]
+    if task.name == "regression":
+        cols["pred_focal_energy"] = p
+    elif task.name == "binary":
+        cols["pred_focal_prob"] = p
+    else:
+        cols["pred_focal_prob"] = p[:, int(CellClass.FOCAL)]
+        for c in CellClass:
+            cols[f"score_{c.name.lower()}"] = p[:, int(c)]
+    ev = chunk.sample_event[s]
+    for name, values in observers.items():
+        cols[name] = values[ev]
+    return cols
+
+
+def _observer_values(events: dict[str, ak.Array], names: Sequence[str], path: str) -> dict:
+    out = {}
+    for name in names:
+        arr = events[name]
+        if arr.ndim != 1:
+            raise UserError(f"{path}: observer branch '{name}' is not one number per event")
+        out[name] = np.asarray(ak.to_numpy(arr))
+    return out
+
+
+def predict_files(
+    run_dir: str | os.PathLike[str],
+    inputs: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    *,
+    config: PredictConfig | None = None,
+    geometry: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+) -> PredictResult:
+    """Predict with the run ``run_dir`` on MLTree files (globs allowed) into ``out``.
+
+    ``out`` ends in ``.parquet`` or ``.root``. ``geometry``: a file with the ``CellGeo``
+    tree when the inputs lack it. Every input problem is checked before any work (one
+    line); an existing ``out`` is refused unless ``config.overwrite``.
+    """
+    cfg = config or PredictConfig()
+    if cfg.batch_size < 1:
+        raise UserError(f"batch_size must be >= 1, got {cfg.batch_size}")
+    out = Path(out)
+    output_format(out)
+    if out.exists() and not cfg.overwrite:
+        raise FileExistsError(f"{out}: exists (pass --overwrite to replace it)")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    model, tcfg, metadata = load_run(run_dir, checkpoint=cfg.checkpoint, device=cfg.device)
+    task = make_task(tcfg.task)
+    data_cfg, length = data_config_from_metadata(metadata, where=f"{run_dir}/metadata.json")
+    features = feature_indices(metadata, tcfg.data.features, where=str(run_dir))
+
+    paths = expand_inputs([str(p) for p in inputs])
+    if out.resolve() in paths:
+        raise UserError(f"{out}: is one of the inputs; choose another --out")
+    wanted = [*EVENT_BRANCHES_REQUIRED, *cfg.observers]
+    infos = [inspect_mltree(p, event_tree=data_cfg.event_tree) for p in paths]
+    for info in infos:
+        for name in wanted:
+            if name not in info.branches:
+                raise UserError(
+                    f"{info.path}: tree '{data_cfg.event_tree}' has no branch '{name}'"
+                    + did_you_mean(name, info.branches)
+                )
+        if geometry is None and not info.has_geometry:
+            raise UserError(
+                f"{info.path}: no tree '{data_cfg.geometry_tree}' (pass --geometry GEO.root)"
+            )
+    geo = Path(geometry) if geometry is not None else None
+    if cfg.backend == "onnx":
+        onnx_file = cfg.onnx_file or temporary_export(run_dir, checkpoint=cfg.checkpoint)
+        backend: Backend = OnnxBackend(onnx_file, threads=cfg.threads)
+    elif cfg.backend == "torch":
+        backend = TorchBackend(model, amp=tcfg.train.amp)
+    else:
+        raise UserError(f"unknown backend {cfg.backend!r} (torch or onnx)")
+
+    per_chunk = cfg.events_per_chunk or data_cfg.events_per_chunk
+    chunks = plan_chunks(
+        paths,
+        [i.num_entries for i in infos],
+        [geo or p for p in paths],
+        events_per_chunk=per_chunk,
+    )
+    dtypes: dict[str, np.dtype] = {k: np.dtype(v) for k, v in _PER_SAMPLE_COLUMNS.items()}
+    dtypes.update(cell_id=np.dtype(np.uint64), cell_energy=np.dtype(np.float32))
+    dtypes["truth_focal_energy"] = np.dtype(np.float32)
+    dtypes.update({k: np.dtype(v) for k, v in _pred_columns(task).items()})
+    if cfg.observers:
+        first = read_events(paths[0], cfg.observers, entry_start=0, entry_stop=1,
+                            event_tree=data_cfg.event_tree)  # fmt: skip
+        for name in cfg.observers:
+            if name in dtypes:
+                raise UserError(f"observer '{name}' clashes with an output column")
+            dtypes[name] = np.dtype(str(ak.type(first[name]).content))
+    props = {"run": str(Path(run_dir).resolve()), "backend": backend.name}
+    n_samples = 0
+    table: CellTable | None = None
+    table_key: str | None = None
+    writer = PredictionWriter(out, dtypes, overwrite=cfg.overwrite, tree_name=cfg.tree_name,
+                              root_format=cfg.root_format, metadata=props)  # fmt: skip
+    with writer:
+        for chunk in tqdm(chunks, desc="predict", unit="chunk", disable=not progress):
+            if table_key != chunk.geometry:
+                table = CellTable.from_geometry(
+                    read_geometry(chunk.geometry, tree=data_cfg.geometry_tree)
+                )
+                table_key = chunk.geometry
+            assert table is not None
+            events = read_events(
+                chunk.path,
+                [*EVENT_BRANCHES_REQUIRED, *cfg.observers],
+                optional=EVENT_BRANCHES_OPTIONAL,
+                entry_start=chunk.start,
+                entry_stop=chunk.stop,
+                event_tree=data_cfg.event_tree,
+            )
+            arrays = prepare_chunk(
+                events,
+                table,
+                config=data_cfg,
+                length=length,
+                entry_start=chunk.start,
+                file_index=chunk.file_index,
+                source=chunk.path,
+            )
+            x = arrays.arrays["X"]
+            if features is not None:
+                x = np.ascontiguousarray(x[:, features])
+            pred = infer_points(
+                backend,
+                task,
+                x,
+                arrays.arrays["energy"],
+                arrays.arrays["offsets"],
+                batch_size=cfg.batch_size,
+            )
+            observers = _observer_values(events, cfg.observers, chunk.path)
+            writer.write(_rows(arrays, pred, task, observers))
+            n_samples += arrays.n_samples
+    close_cached()
+    return PredictResult(
+        out=out,
+        rows=writer.rows,
+        samples=n_samples,
+        events=sum(i.num_entries for i in infos),
+        backend=backend.name,
+    )
