@@ -74,7 +74,9 @@ def test_rho_regression_beats_the_raw_cone_sum(simulated, tmp_path: Path) -> Non
     files = simulated("rho", 2000, 2)
     data = tmp_path / "data"
     demo = Path(__file__).parents[1] / "configs" / "data" / "demo.yaml"
-    preprocess([str(f) for f in files], data, config=load_config(PreprocessConfig, demo), progress=False)
+    preprocess(
+        [str(f) for f in files], data, config=load_config(PreprocessConfig, demo), progress=False
+    )
     cfg = load_config(
         TrainConfig,
         SMALL,
