@@ -123,3 +123,42 @@ def test_npz_bytes_are_reproducible(samples: ak.Array, tmp_path: Path) -> None:
     back = load_arrays(tmp_path / "a.npz")
     assert set(back) == set(a)
     assert all(np.array_equal(back[k], a[k]) for k in a)
+
+
+# ---- the per-point cell_id (stage 2 -> stage 1 alignment)
+
+
+def test_cell_id_matches_stage1_cells(samples: ak.Array) -> None:
+    a, _ = build_arrays(samples, config=RAW, length=100)
+    assert a["cell_id"].dtype == np.uint64
+    ids = ak.to_list(samples.cells.id)
+    for i in range(len(a["n_points"])):
+        sl = slice(a["offsets"][i], a["offsets"][i + 1])
+        cells = a["point_type"][sl] == PointType.CELL
+        assert sorted(a["cell_id"][sl][cells].tolist()) == sorted(ids[i])
+        assert np.all(a["cell_id"][sl][~cells] == 0)
+        assert len(set(ids[i])) == len(ids[i]) > 0
+
+
+def test_cell_id_padded_layout_and_truncation(samples: ak.Array) -> None:
+    ragged, _ = build_arrays(samples, config=RAW, length=6)
+    cfg = ArraysConfig(features=RAW.features, scaling={}, layout="padded")
+    padded, _ = build_arrays(samples, config=cfg, length=6)
+    assert padded["cell_id"].shape == padded["mask"].shape
+    assert np.all(padded["cell_id"][~padded["mask"]] == 0)
+    assert padded["cell_id"][padded["mask"]].tolist() == ragged["cell_id"].tolist()
+
+
+def test_evaluation_aligns_by_cell_id(samples: ak.Array, tmp_path) -> None:
+    from jetpointnet.evaluation.inputs import align_points, load_stage1
+
+    a, _ = build_arrays(samples, config=RAW, length=100)
+    path = write_parquet(samples, tmp_path / "s.parquet")
+    stage1 = load_stage1(files=[path])
+    with_id = align_points(a, stage1)
+    is_cell = a["point_type"] == PointType.CELL
+    assert np.all(with_id[is_cell] >= 0) and np.all(with_id[~is_cell] == -1)
+    assert np.array_equal(stage1.cells["id"][with_id[is_cell]], a["cell_id"][is_cell])
+    # the float-matching fallback (files without cell_id) finds the same cells
+    without = align_points({k: v for k, v in a.items() if k != "cell_id"}, stage1)
+    assert np.array_equal(without, with_id)
