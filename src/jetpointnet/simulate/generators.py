@@ -31,6 +31,7 @@ from jetpointnet.errors import UserError, did_you_mean
 __all__ = [
     "GUN_PARTICLES",
     "JZ_SLICES",
+    "MC_CHANNEL",
     "PRESETS",
     "EventSource",
     "SourceOptions",
@@ -58,7 +59,7 @@ RHO_ENERGY = (2.0, 100.0)
 DELTA_ENERGY = (2.0, 100.0)
 _DELTAS = (2224, 2214, 2114, 1114)
 _NEUTRINOS = (12, 14, 16)
-_MC_CHANNEL = {"rho": 900001, "delta": 900002, "gun": 900000,
+MC_CHANNEL = {"rho": 900001, "delta": 900002, "gun": 900000,
                "dijet-jz2": 364702, "dijet-jz3": 364703, "dijet-jz4": 364704}  # fmt: skip
 
 
@@ -159,7 +160,7 @@ class EventSource:
     def __init__(self, options: SourceOptions, seed: int) -> None:
         self.options = options
         self.rng = np.random.default_rng([seed, 17])
-        self.channel = _MC_CHANNEL[options.preset]
+        self.channel = MC_CHANNEL[options.preset]
         o = options
         if o.preset in JZ_SLICES:
             lo, hi, pthat = JZ_SLICES[o.preset]

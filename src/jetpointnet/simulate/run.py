@@ -27,7 +27,7 @@ import numpy as np
 from jetpointnet import __version__
 from jetpointnet.config import to_dict
 from jetpointnet.errors import UserError
-from jetpointnet.simulate.generators import SourceOptions, make_source
+from jetpointnet.simulate.generators import MC_CHANNEL, SourceOptions, make_source
 
 __all__ = ["SimulateConfig", "chunk_events", "output_name", "simulate"]
 
@@ -129,7 +129,7 @@ def _simulate_chunk(
         number = first + i + 1
         rec.values.update(
             runNumber=RUN_NUMBER, eventNumber=number, lumiBlock=1 + (first + i) // 1000,
-            mcEventNumber=number, mcChannelNumber=source_channel(cfg), mcEventWeight=truth.weight,
+            mcEventNumber=number, mcChannelNumber=MC_CHANNEL[cfg.preset], mcEventWeight=truth.weight,
             actualInteractionsPerCrossing=float(truth.n_pileup),
             averageInteractionsPerCrossing=float(cfg.pileup), NPV=1 + truth.n_pileup,
         )  # fmt: skip
@@ -146,12 +146,6 @@ def _simulate_chunk(
     stats = {"events": count, "generated": tried, "time_generator": t_gen, "time_detector": t_det,
              "time_write": t_write, "time_total": time.perf_counter() - t0}  # fmt: skip
     return str(path), stats
-
-
-def source_channel(cfg: SimulateConfig) -> int:
-    from jetpointnet.simulate.generators import _MC_CHANNEL
-
-    return _MC_CHANNEL[cfg.preset]
 
 
 def simulate(cfg: SimulateConfig, *, progress: bool = True) -> list[Path]:
