@@ -6,7 +6,9 @@ summed energy, the cluster holding the largest share, its geometry (from
 :class:`~jetpointnet.data.geometry.CellTable`) and its truth contributors, taken once
 (MLTree repeats a cell's calibration hits in each cluster listing it). The per-cluster
 ``hitsTruth*`` vectors may be longer than the cluster's cell list (a quirk of real
-files): only the first ``len(cluster_cell_ID)`` entries count. Units: GeV, mm.
+files): only the first ``len(cluster_cell_ID)`` entries count. Without the ``hitsTruth*``
+branches (real data) every cell has no contributors and ``Cells.has_truth`` is False.
+Units: GeV, mm.
 """
 
 from __future__ import annotations
@@ -20,14 +22,11 @@ from jetpointnet.data.cone import ragged_arange
 from jetpointnet.data.geometry import CellTable
 from jetpointnet.data.tracks import Truth
 
-__all__ = ["CELL_BRANCHES", "Cells", "flat_cells"]
+__all__ = ["CELL_BRANCHES", "CELL_TRUTH_BRANCHES", "Cells", "flat_cells"]
 
-CELL_BRANCHES = (
-    "cluster_cell_ID",
-    "cluster_cell_E",
-    "cluster_cell_hitsTruthIndex",
-    "cluster_cell_hitsTruthE",
-)
+CELL_BRANCHES = ("cluster_cell_ID", "cluster_cell_E")
+#: The cells' truth contributors (optional: absent in real data).
+CELL_TRUTH_BRANCHES = ("cluster_cell_hitsTruthIndex", "cluster_cell_hitsTruthE")
 
 
 @dataclass(frozen=True)
@@ -36,6 +35,8 @@ class Cells:
 
     Truth contributors are aggregated per (cell, truth particle) in the ``agg_*``
     arrays, grouped by cell (``agg_offsets``) and sorted by truth row within a cell.
+    ``has_truth`` is False when the events had no ``hitsTruth*`` branches (then no cell
+    lists a contributor, and the truth columns say nothing).
     """
 
     event: np.ndarray  # int64 chunk-local event
@@ -54,6 +55,7 @@ class Cells:
     agg_key: np.ndarray  # int64: cell * (n_truth_rows + 1) + (row + 1), sorted
     agg_e: np.ndarray  # float32 GeV
     n_truth_rows: int
+    has_truth: bool = True
 
     def __len__(self) -> int:
         return len(self.id)
@@ -89,22 +91,29 @@ def flat_cells(
     (``cell_not_in_geometry``).
     """
     cid, ce = events["cluster_cell_ID"], events["cluster_cell_E"]
-    hti, hte = events["cluster_cell_hitsTruthIndex"], events["cluster_cell_hitsTruthE"]
     n_events = len(cid)
     ncl = np.asarray(ak.to_numpy(ak.num(cid, axis=1)), dtype=np.int64)  # clusters per event
     ncell = _counts(cid, 2)  # cells per cluster
-    if not np.array_equal(np.asarray(ak.to_numpy(ak.num(hti, axis=1))), ncl):
-        from jetpointnet.errors import UserError
-
-        raise UserError(
-            f"{source}: cluster_cell_hitsTruthIndex and cluster_cell_ID disagree on clusters"
-        )
-    nlist = _counts(hti, 2)  # hit lists per cluster (may exceed ncell)
-    ncontrib = _counts(hti, 3)  # contributors per hit list
     ids = _values(cid, np.uint64)
     e = _values(ce, np.float32)
-    t_idx = _values(hti, np.int64)
-    t_e = np.nan_to_num(_values(hte, np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    has_truth = all(b in events for b in CELL_TRUTH_BRANCHES)
+    if has_truth:
+        hti, hte = events["cluster_cell_hitsTruthIndex"], events["cluster_cell_hitsTruthE"]
+        if not np.array_equal(np.asarray(ak.to_numpy(ak.num(hti, axis=1))), ncl):
+            from jetpointnet.errors import UserError
+
+            raise UserError(
+                f"{source}: cluster_cell_hitsTruthIndex and cluster_cell_ID disagree on clusters"
+            )
+        nlist = _counts(hti, 2)  # hit lists per cluster (may exceed ncell)
+        ncontrib = _counts(hti, 3)  # contributors per hit list
+        t_idx = _values(hti, np.int64)
+        t_e = np.nan_to_num(_values(hte, np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    else:  # no truth: no cluster has hit lists
+        nlist = np.zeros(len(ncell), np.int64)
+        ncontrib = np.zeros(0, np.int64)
+        t_idx = np.zeros(0, np.int64)
+        t_e = np.zeros(0, np.float32)
     if len(t_e) != len(t_idx):
         from jetpointnet.errors import UserError
 
@@ -219,5 +228,6 @@ def flat_cells(
         agg_key=agg_key,
         agg_e=agg_e.astype(np.float32),
         n_truth_rows=n_rows,
+        has_truth=has_truth,
     )
     return cells, drops

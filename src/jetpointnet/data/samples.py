@@ -7,6 +7,16 @@ mm for lengths and volumes as in MLTree (``cell_geo_volume``), radians for angle
 phi in (-pi, pi]. Missing values are NaN (floats) or -1 (indices), never the MLTree
 sentinel -999999999.
 
+Truth is optional (real data has none). An input has truth when it holds all of
+:data:`EVENT_BRANCHES_TRUTH` (``truthPart{PdgId,E}``, ``trackTruthParticleIndex``,
+``cluster_cell_hitsTruth{Index,E}``; :func:`has_truth`), else it is treated as having
+none. Without truth, the truth fields hold: NaN for every true energy (``truth_e``,
+``truth_deposit``, the cells' ``truth_focal``, ``truth_total``, ``truth_neutral``,
+``truth_charged_other``: unknown, not 0), -1 for ``truth_index``,
+``truth_lead_index``, ``truth_lead_class`` (``schema.IGNORE``) and ``n_truth``, 0 for
+``truth_pdg``. Stage 2 masks the labels of samples whose ``track.truth_deposit`` is NaN;
+``selection.require_truth`` on such an input is an error.
+
 Per sample (top-level fields)
 =============================
 
@@ -113,19 +123,20 @@ required), ``too_few_cells``. Cells are dropped and counted too: ``cell_not_in_g
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import awkward as ak
 import numpy as np
 
-from jetpointnet.data.cells import CELL_BRANCHES, Cells, flat_cells
+from jetpointnet.data.cells import CELL_BRANCHES, CELL_TRUTH_BRANCHES, Cells, flat_cells
 from jetpointnet.data.cone import cone_pairs
 from jetpointnet.data.config import SelectionConfig
 from jetpointnet.data.geometry import CellTable
-from jetpointnet.data.schema import CellClass
+from jetpointnet.data.schema import IGNORE, CellClass
 from jetpointnet.data.tracks import (
     TRACK_BRANCHES,
     TRACK_OPTIONAL,
+    TRACK_TRUTH_BRANCHES,
     TRUTH_BRANCHES,
     Tracks,
     Truth,
@@ -137,11 +148,16 @@ __all__ = [
     "DROP_REASONS",
     "EVENT_BRANCHES_OPTIONAL",
     "EVENT_BRANCHES_REQUIRED",
+    "EVENT_BRANCHES_TRUTH",
     "build_samples",
+    "has_truth",
+    "missing_truth",
 ]
 
-EVENT_BRANCHES_REQUIRED = ("eventNumber", *TRACK_BRANCHES, *TRUTH_BRANCHES, *CELL_BRANCHES)
-EVENT_BRANCHES_OPTIONAL = ("runNumber", *TRACK_OPTIONAL)
+EVENT_BRANCHES_REQUIRED = ("eventNumber", *TRACK_BRANCHES, *CELL_BRANCHES)
+#: Truth branches: an input has truth when it holds all of them (real data: none).
+EVENT_BRANCHES_TRUTH = (*TRUTH_BRANCHES, *TRACK_TRUTH_BRANCHES, *CELL_TRUTH_BRANCHES)
+EVENT_BRANCHES_OPTIONAL = ("runNumber", *TRACK_OPTIONAL, *EVENT_BRANCHES_TRUTH)
 DROP_REASONS = (
     "bad_kinematics",
     "no_extrapolation",
@@ -153,6 +169,17 @@ DROP_REASONS = (
     "cell_not_in_geometry",
 )
 Radius = float | Callable[[np.ndarray], np.ndarray]
+
+
+def missing_truth(branches: Iterable[str]) -> list[str]:
+    """The names of :data:`EVENT_BRANCHES_TRUTH` not among ``branches`` (in that order)."""
+    have = set(branches)
+    return [b for b in EVENT_BRANCHES_TRUTH if b not in have]
+
+
+def has_truth(branches: Iterable[str]) -> bool:
+    """Whether ``branches`` (branch names, or an events dict) hold all the truth branches."""
+    return not missing_truth(branches)
 
 
 def build_samples(
@@ -172,7 +199,21 @@ def build_samples(
     ``radius`` is a fixed Delta-R or a function of the track momentum p (GeV). Returns the
     samples (one row per focused track, in event then track order) and the number of
     dropped tracks and cells per reason (:data:`DROP_REASONS`).
+
+    Without truth (:func:`has_truth` False; any partial truth branches are ignored) the
+    truth fields hold their "no truth" values, and ``selection.require_truth`` raises
+    :class:`~jetpointnet.errors.UserError` naming ``source``.
     """
+    missing = missing_truth(events)
+    if missing:
+        if selection.require_truth:
+            from jetpointnet.errors import UserError
+
+            raise UserError(
+                f"{source or 'events'}: selection.require_truth is set but the input has no "
+                f"truth (no branch '{missing[0]}')"
+            )
+        events = {k: v for k, v in events.items() if k not in EVENT_BRANCHES_TRUTH}
     truth = flat_truth(events)
     tracks = flat_tracks(events, truth)
     cells, cell_drops = flat_cells(events, table, truth, source=source)
@@ -219,8 +260,9 @@ def build_samples(
     n_points = n_cells + lp[foc] + np.bincount(oi, weights=lp[oj], minlength=len(foc)).astype(int)
 
     deposit = _deposit_per_truth_row(cells)
-    focused = _track_record(tracks, truth, foc, deposit, np.zeros(len(foc), np.float32))
-    others = ak.unflatten(_track_record(tracks, truth, oj, deposit, odr), n_others)
+    known = not missing
+    focused = _track_record(tracks, truth, foc, deposit, np.zeros(len(foc), np.float32), known)
+    others = ak.unflatten(_track_record(tracks, truth, oj, deposit, odr, known), n_others)
     cell_rec = ak.unflatten(_cell_record(cells, table, truth, tracks, foc, qi, cj, dr), n_cells)
 
     ev = tracks.event[foc]
@@ -280,8 +322,14 @@ def _truth_local(truth: Truth, event: np.ndarray, row: np.ndarray) -> np.ndarray
 
 
 def _track_record(
-    tr: Tracks, truth: Truth, rows: np.ndarray, deposit: np.ndarray, dr: np.ndarray
+    tr: Tracks,
+    truth: Truth,
+    rows: np.ndarray,
+    deposit: np.ndarray,
+    dr: np.ndarray,
+    known: bool,
 ) -> ak.Array:
+    """TRACK records of ``rows``; ``known``: the input has truth (else deposit NaN)."""
     trow = tr.truth_row[rows]
     linked = trow >= 0
     safe = np.maximum(trow, 0)
@@ -289,6 +337,8 @@ def _track_record(
     pdg = np.where(linked, truth.pdg[safe], 0) if has else np.zeros(len(rows))
     energy = np.where(linked, truth.energy[safe], np.nan) if has else np.full(len(rows), np.nan)
     dep = np.where(linked, deposit[safe], 0.0) if has else np.zeros(len(rows))
+    if not known:
+        dep = np.full(len(rows), np.nan)
     return ak.zip(
         {
             "index": tr.index[rows],
@@ -360,6 +410,19 @@ def _cell_record(
     ).astype(np.int8)
     neutral = np.where(focal_charged, cells.neutral[cj], cells.neutral[cj] - focal)
     charged_other = np.where(focal_charged, cells.charged[cj] - focal, cells.charged[cj])
+    truth_cols = {
+        "truth_focal": focal,
+        "truth_total": total,
+        "truth_neutral": np.maximum(neutral, 0).astype(np.float32),
+        "truth_charged_other": np.maximum(charged_other, 0).astype(np.float32),
+        "truth_lead_index": _truth_local(truth, cells.event[cj], lead_row),
+        "truth_lead_class": cls,
+        "n_truth": cells.n_truth[cj],
+    }
+    if not cells.has_truth:  # the "no truth" values of the module docstring
+        for name, col in truth_cols.items():
+            fill = np.nan if col.dtype.kind == "f" else IGNORE
+            truth_cols[name] = np.full(len(col), fill, dtype=col.dtype)
     x, y, z = table.x[g], table.y[g], table.z[g]
     return ak.zip(
         {
@@ -379,13 +442,7 @@ def _cell_record(
             "n_clusters": cells.n_clusters[cj],
             "dr": dr,
             "dist_track": _dist_to_track(tr, foc[qi], x, y, z),
-            "truth_focal": focal,
-            "truth_total": total,
-            "truth_neutral": np.maximum(neutral, 0).astype(np.float32),
-            "truth_charged_other": np.maximum(charged_other, 0).astype(np.float32),
-            "truth_lead_index": _truth_local(truth, cells.event[cj], lead_row),
-            "truth_lead_class": cls,
-            "n_truth": cells.n_truth[cj],
+            **truth_cols,
         },
         depth_limit=1,
     )

@@ -4,7 +4,9 @@ Reads the MLTree track branches (awkward, one list per event) and returns one ro
 track: kinematics, truth link, and the extrapolated (eta, phi) and intersection point
 with every layer of ``TRACK_LAYERS`` (NaN where the track does not reach the layer:
 MLTree writes -999999999 there; anything below -100000 counts as missing).
-Units: GeV, mm, radians.
+Truth is optional (real data has none): without the ``truthPart*`` branches
+:func:`flat_truth` has no particles, and without ``trackTruthParticleIndex`` every
+track's link is -1. Units: GeV, mm, radians.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ __all__ = [
     "REF_LAYERS",
     "TRACK_BRANCHES",
     "TRACK_OPTIONAL",
+    "TRACK_TRUTH_BRANCHES",
     "TRUTH_BRANCHES",
     "Tracks",
     "Truth",
@@ -36,7 +39,6 @@ TRACK_BRANCHES = (
     "trackP",
     "trackEta",
     "trackPhi",
-    "trackTruthParticleIndex",
     "trackChiSquared",
     "trackNumberDOF",
     *(f"track{c}_{layer}" for layer in REF_LAYERS for c in ("Eta", "Phi")),
@@ -44,6 +46,9 @@ TRACK_BRANCHES = (
 TRACK_OPTIONAL = tuple(
     f"track{c}_{layer}" for layer in TRACK_LAYERS if layer not in REF_LAYERS for c in ("Eta", "Phi")
 )
+#: The track's truth link (optional: absent in real data).
+TRACK_TRUTH_BRANCHES = ("trackTruthParticleIndex",)
+#: The truth particles (optional: absent in real data).
 TRUTH_BRANCHES = ("truthPartPdgId", "truthPartE")
 
 _REF_COLUMNS = tuple(TRACK_LAYERS.index(name) for name in REF_LAYERS)
@@ -72,7 +77,15 @@ class Truth:
 
 
 def flat_truth(events: dict[str, ak.Array]) -> Truth:
-    """:class:`Truth` from the ``truthPart*`` branches."""
+    """:class:`Truth` from the ``truthPart*`` branches; no particles when they are absent."""
+    if not all(b in events for b in TRUTH_BRANCHES):
+        n_events = len(events["trackPt"])
+        return Truth(
+            offsets=np.zeros(n_events + 1, np.int64),
+            pdg=np.zeros(0, np.int32),
+            energy=np.zeros(0, np.float32),
+            charge=np.zeros(0, np.float32),
+        )
     counts = np.asarray(ak.to_numpy(ak.num(events["truthPartPdgId"], axis=1)), dtype=np.int64)
     pdg = _flat(events["truthPartPdgId"], np.int32)
     energy = _flat(events["truthPartE"], np.float32)
@@ -113,7 +126,10 @@ class Tracks:
 
 
 def flat_tracks(events: dict[str, ak.Array], truth: Truth) -> Tracks:
-    """:class:`Tracks` from the ``track*`` branches (missing layer branches: not reached)."""
+    """:class:`Tracks` from the ``track*`` branches.
+
+    Missing layer branches: not reached; missing ``trackTruthParticleIndex``: no links.
+    """
     counts = np.asarray(ak.to_numpy(ak.num(events["trackPt"], axis=1)), dtype=np.int64)
     n = int(counts.sum())
     event = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
@@ -150,7 +166,10 @@ def flat_tracks(events: dict[str, ak.Array], truth: Truth) -> Tracks:
     ndof = _flat(events["trackNumberDOF"], np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         chi2ndof = np.where(ndof > 0, chi2 / ndof, np.nan).astype(np.float32)
-    link = _flat(events["trackTruthParticleIndex"], np.int64)
+    if "trackTruthParticleIndex" in events:
+        link = _flat(events["trackTruthParticleIndex"], np.int64)
+    else:
+        link = np.full(n, -1, np.int64)
     row = truth.row(event, link)
     return Tracks(
         event=event,

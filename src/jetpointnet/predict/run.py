@@ -21,16 +21,23 @@ radians):
 ``track_phi``
 ``cell_id``              uint64    cell identifier (``cell_geo_ID``)
 ``cell_energy``          float32   cell energy
-``truth_focal_energy``   float32   the focused particle's true energy in the cell (truth)
+``truth_focal_energy``   float32   the focused particle's true energy in the cell; only
+                                   when some input has truth, NaN on rows of the inputs
+                                   without (:func:`jetpointnet.data.samples.has_truth`)
 ``pred_focal_energy``    float32   regression: predicted focal energy
 ``pred_focal_prob``      float32   binary / multiclass: probability that the cell is focal
 ``score_<class>``        float32   multiclass: probability of each ``CellClass``
 observer branches        as read   per-event branches named in ``observers``, repeated
 =======================  ========  =========================================================
+
+Inputs without truth (real data) are predicted like any other: the model never sees
+truth. For them the run's ``selection.require_truth`` is ignored (there are no truth
+links to require), so every usable track becomes a sample.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,7 +52,7 @@ from tqdm.auto import tqdm
 from jetpointnet.data.geometry import CellTable
 from jetpointnet.data.pipeline import plan_chunks
 from jetpointnet.data.preprocess import expand_inputs
-from jetpointnet.data.samples import EVENT_BRANCHES_OPTIONAL, EVENT_BRANCHES_REQUIRED
+from jetpointnet.data.samples import EVENT_BRANCHES_OPTIONAL, EVENT_BRANCHES_REQUIRED, has_truth
 from jetpointnet.data.schema import CellClass, PointType
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.mltree_reader import close_cached, inspect_mltree, read_events, read_geometry
@@ -154,7 +161,10 @@ def _rows(
     pred: np.ndarray,
     task: Task,
     observers: dict[str, np.ndarray],
+    *,
+    truth: bool,
 ) -> dict[str, np.ndarray]:
+    """Output rows of a chunk; ``truth``: write ``truth_focal_energy`` (NaN if unlabelled)."""
     a = chunk.arrays
     sample = np.repeat(np.arange(chunk.n_samples), a["n_points"].astype(np.int64))
     cell = a["point_type"] == PointType.CELL
@@ -162,7 +172,8 @@ def _rows(
     cols: dict[str, np.ndarray] = {k: a[k][s] for k in _PER_SAMPLE_COLUMNS}
     cols["cell_id"] = chunk.cell_id[cell]
     cols["cell_energy"] = a["energy"][cell]
-    cols["truth_focal_energy"] = a["y_energy"][cell]
+    if truth:
+        cols["truth_focal_energy"] = np.where(a["label_mask"][cell], a["y_energy"][cell], np.nan)
     p = pred[cell]
     if task.name == "regression":
         cols["pred_focal_energy"] = p
@@ -251,7 +262,12 @@ def predict_files(
     )
     dtypes: dict[str, np.dtype] = {k: np.dtype(v) for k, v in _PER_SAMPLE_COLUMNS.items()}
     dtypes.update(cell_id=np.dtype(np.uint64), cell_energy=np.dtype(np.float32))
-    dtypes["truth_focal_energy"] = np.dtype(np.float32)
+    with_truth = [has_truth(i.branches) for i in infos]
+    if any(with_truth):
+        dtypes["truth_focal_energy"] = np.dtype(np.float32)
+    no_truth_cfg = dataclasses.replace(
+        data_cfg, selection=dataclasses.replace(data_cfg.selection, require_truth=False)
+    )
     dtypes.update({k: np.dtype(v) for k, v in _pred_columns(task).items()})
     if cfg.observers:
         first = read_events(paths[0], cfg.observers, entry_start=0, entry_stop=1,
@@ -285,7 +301,7 @@ def predict_files(
             arrays = prepare_chunk(
                 events,
                 table,
-                config=data_cfg,
+                config=data_cfg if with_truth[chunk.file_index] else no_truth_cfg,
                 length=length,
                 entry_start=chunk.start,
                 file_index=chunk.file_index,
@@ -303,7 +319,7 @@ def predict_files(
                 batch_size=cfg.batch_size,
             )
             observers = _observer_values(events, cfg.observers, chunk.path)
-            writer.write(_rows(arrays, pred, task, observers))
+            writer.write(_rows(arrays, pred, task, observers, truth=any(with_truth)))
             n_samples += arrays.n_samples
     close_cached()
     return PredictResult(
