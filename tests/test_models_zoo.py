@@ -242,3 +242,122 @@ def test_small_config_builds(name: str) -> None:
     )
     x, mask, energy = _batch()
     assert model(x, mask, energy)["pred"].shape == x.shape[:2]
+
+
+# ------------------------------------------------------------ cnn and gnn (extra inputs)
+
+GRAPH_IMAGE = {
+    "cnn": {"grid": 5, "embed": [8], "channels": [8, 8], "seg_mlp": [16]},
+    "gnn": {"embed": [8], "dim": 16, "depth": 2, "message": [16], "seg_mlp": [16]},
+}
+
+
+def _extras(x: torch.Tensor, seed: int = 4) -> dict[str, torch.Tensor]:
+    """Stage-2 extra arrays for a batch: image coordinates, samplings and random links.
+
+    Links point anywhere in ``[-1, N)``, padding included (a model must ignore those).
+    """
+    b, n, _ = x.shape
+    g = torch.Generator().manual_seed(seed)
+    return {
+        "d_eta": 0.1 * torch.randn(b, n, generator=g),
+        "d_phi": 0.1 * torch.randn(b, n, generator=g),
+        "sampling": torch.randint(0, 15, (b, n), generator=g),
+        "neighbours": torch.randint(-1, n, (b, n, 7), generator=g),
+    }
+
+
+def _gi_model(name: str, norm: str = "batch", head: HeadSpec | None = None, **extra):
+    torch.manual_seed(0)
+    opts = {**GRAPH_IMAGE[name], "norm": norm, **extra}
+    return build_model(name, opts, in_features=F, head=head or HeadSpec("energy"))
+
+
+def _permute(extras: dict[str, torch.Tensor], perm: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Reorder points by ``perm`` and relabel the link indices accordingly."""
+    inv = torch.empty_like(perm)
+    inv[perm] = torch.arange(len(perm))
+    out = {k: v[:, perm] for k, v in extras.items()}
+    nb = out["neighbours"]
+    out["neighbours"] = torch.where(nb >= 0, inv[nb.clamp(min=0)], nb)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(GRAPH_IMAGE))
+@pytest.mark.parametrize("norm", ["batch", "layer", "none"])
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_graph_image_equivariance_and_padding(name: str, norm: str, mode: str) -> None:
+    model = _gi_model(name, norm)
+    model.train(mode == "train")
+    x, mask, energy = _batch()
+    ex = _extras(x)
+    out = model(x, mask, energy, **ex)["pred"]
+    perm = torch.randperm(x.shape[1], generator=torch.Generator().manual_seed(3))
+    out_p = model(x[:, perm], mask[:, perm], energy[:, perm], **_permute(ex, perm))["pred"]
+    torch.testing.assert_close(out_p, out[:, perm], rtol=1e-4, atol=1e-5)
+    x2, mask2, energy2 = _pad_more(x, mask, energy)
+    ex2 = _extras(x2, seed=8)  # garbage on the new padded rows
+    n = mask.shape[1]
+    for k, v in ex.items():
+        ex2[k][:, :n] = v
+    out2 = model(x2, mask2, energy2, **ex2)["pred"]
+    torch.testing.assert_close(out2[:, :n][mask], out[mask], rtol=1e-4, atol=1e-5)
+    assert torch.all(out2[~mask2] == 0)
+
+
+@pytest.mark.parametrize("name", sorted(GRAPH_IMAGE))
+def test_graph_image_shapes_backward_and_inputs(name: str) -> None:
+    x, mask, energy = _batch()
+    ex = _extras(x)
+    for head, shape in [(HeadSpec("energy"), x.shape[:2]), (HeadSpec("logits", 4), (4, 12, 4))]:
+        assert _gi_model(name, head=head)(x, mask, energy, **ex)["pred"].shape == shape
+    model = _gi_model(name, head=HeadSpec("logits", n_outputs=4))
+    out = model(x, mask, energy, **ex)["pred"]
+    out[mask].logsumexp(-1).mean().backward()
+    assert not [n for n, p in model.named_parameters() if p.grad is None]
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+    assert set(model.inputs) <= set(ex)
+    with pytest.raises(UserError, match="no array"):
+        model(x, mask, energy)
+
+
+def test_cnn_points_in_one_voxel_share_the_output_fraction() -> None:
+    model = _gi_model("cnn", "layer").eval()
+    x, mask, energy = _batch()
+    ex = _extras(x)
+    ex["d_eta"][0, :3] = torch.tensor([0.001, 0.002, 0.003])  # one voxel of group 0
+    ex["d_phi"][0, :3] = 0.01
+    ex["sampling"][0, :3] = 0
+    x[0, 1:3] = x[0, 0] + torch.randn(2, F)  # different features, same voxel
+    frac = model(x, mask, energy, **ex)["pred"][0, :3] / energy[0, :3]
+    torch.testing.assert_close(frac, frac[:1].expand(3))
+    # moving one point to another voxel changes its fraction
+    ex["d_phi"][0, 2] = 0.3
+    frac2 = model(x, mask, energy, **ex)["pred"][0, :3] / energy[0, :3]
+    assert not torch.isclose(frac2[2], frac2[0])
+
+
+def test_gnn_uses_only_its_links() -> None:
+    model = _gi_model("gnn", "layer", global_pool=False).eval()
+    x, mask, energy = _batch()
+    ex = _extras(x)
+    ex["neighbours"][0] = -1
+    ex["neighbours"][0, 0, 0] = 1  # point 0 hears point 1, nothing else links
+    ex["neighbours"][0, 2, 0] = 3
+    base = model(x, mask, energy, **ex)["pred"][0]
+    x2 = x.clone()
+    x2[0, 1] += 1.0
+    moved = model(x2, mask, energy, **ex)["pred"][0]
+    assert not torch.isclose(moved[0], base[0])  # through the link
+    changed = ~torch.isclose(moved, base)
+    changed[1] = False  # point 1 itself
+    assert changed.nonzero().flatten().tolist() == [0]  # no other node (no global pool)
+
+
+@pytest.mark.parametrize("name", sorted(GRAPH_IMAGE))
+def test_graph_image_small_config_builds(name: str) -> None:
+    cfg = load_config(TrainConfig, CONFIGS / f"{name}-small.yaml")
+    assert cfg.model.name == name
+    model = build_model(cfg.model.name, cfg.model.options, in_features=F, head=HeadSpec("energy"))
+    x, mask, energy = _batch()
+    assert model(x, mask, energy, **_extras(x))["pred"].shape == x.shape[:2]

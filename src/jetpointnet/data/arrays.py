@@ -18,6 +18,7 @@ import numpy as np
 
 from jetpointnet.data.cone import delta_phi
 from jetpointnet.data.config import ArraysConfig, Scaling
+from jetpointnet.data.extras import NeighbourTable, extra_arrays
 from jetpointnet.data.schema import IGNORE, METADATA_FILE, PER_SAMPLE, CellClass, PointType
 from jetpointnet.io.mltree_layout import SAMPLING, TRACK_LAYERS
 from jetpointnet.io.sample_files import read_json, read_npz
@@ -36,6 +37,7 @@ _LAYERS = ("layer_eta", "layer_phi", "layer_x", "layer_y", "layer_z")
 STAGE2_COLUMNS = (
     "n_cells", "event_number", "entry", "track_index", "file_index",
     *(f"track.{f}" for f in ("p", "pt", "eta", "phi", "chi2ndof", "ref_eta", "ref_phi", *_LAYERS)),
+    "track.truth_deposit",  # NaN: the sample has no truth (labels masked)
     *(f"others.{f}" for f in ("p", "pt", "chi2ndof", "dr", *_LAYERS)),
     *(f"cells.{f}" for f in ("id", "x", "y", "z", "eta", "phi", "layer", "energy", "sigma",
                              "dist_track", "truth_focal", "truth_total", "truth_lead_class")),
@@ -174,12 +176,18 @@ def _points(samples: ak.Array) -> tuple[dict[str, np.ndarray], np.ndarray]:
 
 
 def build_arrays(
-    samples: ak.Array, *, config: ArraysConfig, length: int
+    samples: ak.Array,
+    *,
+    config: ArraysConfig,
+    length: int,
+    neighbours: NeighbourTable | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
     """Stage-2 arrays of one chunk (``config.layout``) and truncation statistics.
 
     ``length`` is L, the most points a sample keeps. Samples with fewer than
     ``config.min_cells`` cells are left out and counted (``too_few_cells``).
+    The optional arrays of ``config.extra`` are added (:mod:`jetpointnet.data.extras`;
+    ``neighbours``, the CellGeo link table, is needed for the ``neighbours`` array).
     """
     keep = _np(samples.n_cells, np.int64) >= config.min_cells
     stats = {"too_few_cells": int((~keep).sum())}
@@ -217,7 +225,10 @@ def build_arrays(
 
     ptype = pts["type"]
     is_cell = ptype == PointType.CELL
-    label_mask = np.ones(len(sample), bool) if config.add_tracks_as_labels else is_cell
+    # samples without truth (stage-1 truth_deposit NaN) carry no label at all
+    known = np.isfinite(_np(samples.track.truth_deposit, np.float64))
+    labelled = np.ones(len(sample), bool) if config.add_tracks_as_labels else is_cell
+    label_mask = labelled & known[sample]
     y_energy, y_total = pts["truth_focal"], pts["truth_total"]
     with np.errstate(divide="ignore", invalid="ignore"):
         y_fraction = np.where(y_total > 0, np.clip(y_energy / y_total, 0.0, 1.0), 0.0)
@@ -234,8 +245,21 @@ def build_arrays(
         "y_total": np.where(label_mask, y_total, IGNORE).astype(np.float32),
         "cell_id": pts["cell_id"],
     }
+    per_point.update(
+        extra_arrays(
+            config.extra,
+            sample=sample,
+            point_type=ptype,
+            cell_id=pts["cell_id"],
+            layer=pts["layer"],
+            d_eta=derived["deta"],
+            d_phi=derived["dphi"],
+            table=neighbours,
+        )
+    )
     track = samples.track
-    focal_total = np.bincount(sample, np.where(is_cell, y_energy, 0.0), minlength=n)
+    focal_total = np.bincount(sample, np.where(is_cell & known[sample], y_energy, 0.0), minlength=n)
+    focal_total = np.where(known, focal_total, np.nan)
     min_dr = ak.fill_none(ak.min(samples.others.dr, axis=1), np.inf)
     per_sample = {
         "n_points": np.bincount(sample, minlength=n).astype(np.int32),

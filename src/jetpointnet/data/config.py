@@ -11,6 +11,7 @@ from typing import Literal
 
 __all__ = [
     "ALL_FEATURES",
+    "EXTRA_ARRAYS",
     "ArraysConfig",
     "PreprocessConfig",
     "RadiusConfig",
@@ -37,6 +38,15 @@ ALL_FEATURES = (
     "track_pt",  # GeV, track points only (cells 0)
     "track_p",  # GeV, track points only (cells 0)
     "chi2ndof",  # track points only (cells 0)
+)
+
+
+#: Optional per-point stage-2 arrays (``arrays.extra``; see ``jetpointnet.data.extras``).
+EXTRA_ARRAYS = (
+    "d_eta",  # eta - focused track's reference eta (unscaled)
+    "d_phi",  # phi - reference phi, wrapped to [-pi, pi) (unscaled, radians)
+    "sampling",  # CaloSampling number (int8)
+    "neighbours",  # (P, 7) sample-local graph links from CellGeo + track-to-cell edges
 )
 
 
@@ -131,6 +141,9 @@ class ArraysConfig:
     #: samples with fewer cells are left out of the arrays (seed 000 used 100).
     min_cells: int = 1
     compress: bool = False
+    #: optional per-point arrays (``EXTRA_ARRAYS``) written besides X; off by default.
+    #: ``cnn`` needs d_eta, d_phi, sampling; ``gnn`` needs neighbours.
+    extra: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -18,7 +18,8 @@ import numpy as np
 from jetpointnet import __version__
 from jetpointnet.config import to_dict
 from jetpointnet.data.arrays import STAGE2_COLUMNS, build_arrays
-from jetpointnet.data.config import ALL_FEATURES, PreprocessConfig
+from jetpointnet.data.config import ALL_FEATURES, EXTRA_ARRAYS, PreprocessConfig
+from jetpointnet.data.extras import NeighbourTable
 from jetpointnet.data.geometry import CellTable
 from jetpointnet.data.pipeline import (
     Chunk,
@@ -36,6 +37,7 @@ from jetpointnet.data.samples import (
     EVENT_BRANCHES_OPTIONAL,
     EVENT_BRANCHES_REQUIRED,
     build_samples,
+    has_truth,
 )
 from jetpointnet.data.schema import METADATA_FILE
 from jetpointnet.data.splits import SPLITS, assign_splits, split_fractions
@@ -84,6 +86,11 @@ def validate_config(config: PreprocessConfig) -> None:
         if name not in ALL_FEATURES:
             raise UserError(
                 f"arrays.scaling: unknown feature {name!r}" + did_you_mean(name, ALL_FEATURES)
+            )
+    for name in config.arrays.extra:
+        if name not in EXTRA_ARRAYS:
+            raise UserError(
+                f"arrays.extra: unknown array {name!r}" + did_you_mean(name, EXTRA_ARRAYS)
             )
     s = config.split
     try:
@@ -166,10 +173,30 @@ def samples_chunk(chunk: Chunk, config: PreprocessConfig, out: str) -> dict[str,
 # ------------------------------------------------------------------- stage 2 (worker)
 
 
-def arrays_chunk(src: str, dst: str, config: PreprocessConfig, length: int) -> dict[str, Any]:
-    """Stage 2 of one stage-1 file; returns truncation statistics and counts."""
+_LINKS: dict[tuple[str, str], NeighbourTable] = {}
+
+
+def _links(path: str, tree: str) -> NeighbourTable:
+    key = (path, tree)
+    if key not in _LINKS:
+        _LINKS.clear()
+        _LINKS[key] = NeighbourTable.from_geometry(read_geometry(path, tree=tree, links=True))
+    return _LINKS[key]
+
+
+def arrays_chunk(
+    src: str, dst: str, config: PreprocessConfig, length: int, geometry: str | None = None
+) -> dict[str, Any]:
+    """Stage 2 of one stage-1 file; returns truncation statistics and counts.
+
+    ``geometry``: the file holding the CellGeo tree, read (links only) when
+    ``arrays.extra`` asks for ``neighbours``.
+    """
     samples = read_parquet(src, columns=STAGE2_COLUMNS)
-    arrays, stats = build_arrays(samples, config=config.arrays, length=length)
+    table = None
+    if "neighbours" in config.arrays.extra and geometry is not None:
+        table = _links(geometry, config.geometry_tree)
+    arrays, stats = build_arrays(samples, config=config.arrays, length=length, neighbours=table)
     write_npz(dst, arrays, compress=config.arrays.compress, overwrite=True)
     stats["samples"] = len(arrays["n_points"])
     stats["points"] = int(arrays["n_points"].sum())
@@ -213,8 +240,9 @@ def preprocess(
             raise UserError(
                 f"{info.path}: no tree '{config.geometry_tree}' (pass --geometry GEO.root)"
             )
-    if geo is not None:
-        read_geometry(geo, tree=config.geometry_tree)  # fail early, one line
+    links = "neighbours" in config.arrays.extra
+    for g in [geo] if geo is not None else (paths if links else []):
+        read_geometry(g, tree=config.geometry_tree, links=links)  # fail early, one line
     _check_run_folder(outp, config_record(config, paths, geo))
     for partial in outp.rglob("*"):
         if partial.is_file() and is_partial(partial):
@@ -241,7 +269,7 @@ def preprocess(
         records.append(read_json(marker))
     meta: dict[str, Any] = {}
     if stage in ("all", "arrays"):
-        meta = _stage2(outp, config, records, opts, result)
+        meta = _stage2(outp, config, records, opts, result, [str(g) for g in geos])
         meta["sources"] = [
             {
                 "path": str(i.path),
@@ -251,9 +279,11 @@ def preprocess(
                     (r.get("sha256") for r in records if r["file_index"] == k and "sha256" in r),
                     None,
                 ),
+                "has_truth": has_truth(i.branches),
             }
             for k, i in enumerate(infos)
         ]
+        meta["has_truth"] = any(s["has_truth"] for s in meta["sources"])
         meta["config"] = to_dict(config)
         write_json(outp / METADATA_FILE, meta)
     result.metadata = meta
@@ -276,7 +306,12 @@ def _check_run_folder(out: Path, record: dict) -> None:
 
 
 def _stage2(
-    out: Path, config: PreprocessConfig, records: list[dict], opts: dict, result: PreprocessResult
+    out: Path,
+    config: PreprocessConfig,
+    records: list[dict],
+    opts: dict,
+    result: PreprocessResult,
+    geos: list[str],
 ) -> dict[str, Any]:
     acfg = config.arrays
     train = [
@@ -296,7 +331,8 @@ def _stage2(
         for split, fname in sorted(r["files"].items()):
             src = out / "samples" / split / fname
             dst = output_name(out, "arrays", split, Path(fname).stem, ".npz")
-            (done if dst.exists() else tasks).append((str(src), str(dst), config, length))
+            task = (str(src), str(dst), config, length, geos[r["file_index"]])
+            (done if dst.exists() else tasks).append(task)
     result.chunks_run += len(tasks)
     result.chunks_skipped += len(done)
     for _ in run_parallel(arrays_chunk, tasks, desc="arrays", **opts):
@@ -337,6 +373,7 @@ def _metadata(
         "package_version": __version__,
         "layout": acfg.layout,
         "features": list(acfg.features),
+        "extra": list(acfg.extra),
         "scaling": {k: to_dict(v) for k, v in acfg.scaling.items() if k in acfg.features},
         "length": length,
         "length_quantile": acfg.length_quantile if acfg.max_length is None else None,

@@ -37,6 +37,11 @@ name               dtype     meaning
 
 Labels of points without a label (``label_mask`` False) hold ``IGNORE`` (-1).
 
+Inputs without truth (real data; see :mod:`jetpointnet.data.samples`) give samples with
+inputs but no labels: ``label_mask`` is False on all their points, every label holds
+``IGNORE`` and ``truth_focal_total`` is NaN. ``metadata["has_truth"]`` is False when
+no input had truth (per input: ``metadata["sources"][i]["has_truth"]``).
+
 Optional per point (``OPTIONAL_PER_POINT``; readers must not require them, files written
 before they existed lack them):
 
@@ -44,7 +49,20 @@ before they existed lack them):
 ``cell_id``        uint64    the cell's identifier (``cell_geo_ID``), equal to the
                              stage-1 ``cells.id``: aligns points with stage-1 cells
                              without float matching; 0 on track points and padding
+``d_eta``          float32   only with ``arrays.extra``: eta - focused track's
+                             reference eta (unscaled; for the ``cnn`` image)
+``d_phi``          float32   only with ``arrays.extra``: phi - reference phi, wrapped
+                             to [-pi, pi), radians (unscaled)
+``sampling``       int8      only with ``arrays.extra``: CaloSampling number of the
+                             cell / of the track point's layer
+``neighbours``     int32     only with ``arrays.extra``: (P, 7) sample-local indices of
+                             linked points, -1 none: CellGeo prev/next in eta, phi,
+                             sampling and the nearest track point (cells); the 6
+                             nearest same-layer cells (track points). Graph edges of
+                             the ``gnn``; see ``jetpointnet.data.extras``
 =================  ========  ==========================================================
+
+``metadata["extra"]`` lists the optional arrays a folder's files carry.
 
 Per sample (shape ``(n,)``), both layouts:
 
@@ -53,9 +71,9 @@ truncation), ``event_number`` (int64), ``entry`` (int64, entry in the source fil
 ``track_index`` (int32, index into the event's track vectors), ``file_index`` (int32,
 into ``metadata["sources"]``), ``track_p``, ``track_pt``, ``track_eta``, ``track_phi``
 (float32, the focused track), ``truth_focal_total`` (float32, the focused particle's true
-energy summed over all kept cells), ``n_other_tracks`` (int32, other tracks in the cone),
-``min_dr_other`` (float32, Delta-R to the nearest other track at the reference layer,
-``inf`` when none: the isolated / dense split).
+energy summed over all kept cells; NaN without truth), ``n_other_tracks`` (int32, other
+tracks in the cone), ``min_dr_other`` (float32, Delta-R to the nearest other track at
+the reference layer, ``inf`` when none: the isolated / dense split).
 """
 
 from __future__ import annotations
@@ -112,7 +130,7 @@ PER_POINT = (
     "y_total",
 )
 
-OPTIONAL_PER_POINT = ("cell_id",)
+OPTIONAL_PER_POINT = ("cell_id", "d_eta", "d_phi", "sampling", "neighbours")
 
 PER_SAMPLE = (
     "n_points",

@@ -27,6 +27,7 @@ from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.mltree_layout import CELL_GEO_TREE, EVENT_TREE
 
 __all__ = [
+    "GEOMETRY_LINKS",
     "GEOMETRY_OPTIONAL",
     "GEOMETRY_REQUIRED",
     "MLTreeInfo",
@@ -48,6 +49,11 @@ GEOMETRY_REQUIRED = (
 )
 #: CellGeo branches read when present (NaN-filled otherwise).
 GEOMETRY_OPTIONAL = ("cell_geo_deta", "cell_geo_dphi", "cell_geo_volume", "cell_geo_sigma")
+#: CellGeo neighbour links (int32 row index into the CellGeo vectors, -1 none), read
+#: only on request (``read_geometry(..., links=True)``, for graph models).
+GEOMETRY_LINKS = tuple(
+    f"cell_geo_{d}In{a}" for a in ("Eta", "Phi", "Samp") for d in ("prev", "next")
+)
 
 
 @dataclass(frozen=True)
@@ -160,19 +166,22 @@ def _arrays(tree: Any, path: Path, tree_name: str, names: Sequence[str], **kwarg
 
 
 def read_geometry(
-    path: str | os.PathLike[str], *, tree: str = CELL_GEO_TREE
+    path: str | os.PathLike[str], *, tree: str = CELL_GEO_TREE, links: bool = False
 ) -> dict[str, np.ndarray]:
     """All cells of the ``CellGeo`` tree as flat numpy arrays keyed by branch name.
 
     The tree normally has one entry holding per-cell vectors; several entries are
     concatenated. Branches of :data:`GEOMETRY_OPTIONAL` that the file lacks are NaN.
+    ``links``: also read :data:`GEOMETRY_LINKS` (then required: a UserError names the
+    first one missing).
     """
     p = Path(path)
     with _open(p) as f:
         t = _tree(f, p, tree)
         names = _branch_names(t)
-        _check_branches(p, tree, names, GEOMETRY_REQUIRED)
-        present = [*GEOMETRY_REQUIRED, *(b for b in GEOMETRY_OPTIONAL if b in names)]
+        required = (*GEOMETRY_REQUIRED, *GEOMETRY_LINKS) if links else GEOMETRY_REQUIRED
+        _check_branches(p, tree, names, required)
+        present = [*required, *(b for b in GEOMETRY_OPTIONAL if b in names)]
         arrays = _arrays(t, p, tree, present)
     out: dict[str, np.ndarray] = {}
     for name in present:

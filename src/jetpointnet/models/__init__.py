@@ -4,6 +4,8 @@
 - ``pointnet``: the PointNet segmentation body of seed 000 (Qi et al. 2017);
 - ``edgeconv``: EdgeConv / ParticleNet (Qu & Gouskos 2020) on kNN graphs;
 - ``transformer``: a ParT-style encoder with a pairwise attention bias (Qu et al. 2022);
+- ``cnn``: eta x phi voxel images per layer group and a 3-D CNN (seed 003's images);
+- ``gnn``: gated EdgeConv on the CellGeo neighbour graph + track-to-cell edges (seed 003);
 - ``knn``, ``geometry``: plain-PyTorch kNN and eta/phi/Delta-R from named features;
 - ``heads``: per-point task heads (energy bypass, logits);
 - ``registry``: model name -> config class and builder.

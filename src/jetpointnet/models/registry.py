@@ -24,7 +24,9 @@ from torch import nn
 
 from jetpointnet.config import from_dict, to_dict
 from jetpointnet.errors import UserError, did_you_mean
+from jetpointnet.models.cnn import CNN, CNNConfig
 from jetpointnet.models.edgeconv import EdgeConv, EdgeConvConfig
+from jetpointnet.models.gnn import GNN, GNNConfig
 from jetpointnet.models.heads import HeadSpec, make_head
 from jetpointnet.models.pointnet import PointNet, PointNetConfig
 from jetpointnet.models.transformer import Transformer, TransformerConfig
@@ -162,3 +164,5 @@ def options_dict(name: str, options: Mapping[str, Any] | Any) -> dict[str, Any]:
 register_model("pointnet", PointNetConfig, lambda f, cfg: PointNet(f, cfg))
 register_model("edgeconv", EdgeConvConfig, EdgeConv, feature_names=True)
 register_model("transformer", TransformerConfig, Transformer, feature_names=True)
+register_model("cnn", CNNConfig, CNN)
+register_model("gnn", GNNConfig, GNN)

@@ -13,7 +13,11 @@ batches, whose order is then shuffled. A batch is a dict of tensors:
 ``x`` (B, N, F) float32, ``mask`` (B, N) bool (real points), ``energy`` (B, N) GeV,
 ``point_type`` (B, N), ``label_mask`` (B, N) bool (False on padding), ``y_energy`` (B, N)
 GeV, ``y_binary`` (B, N), ``y_class`` (B, N), ``sample_id`` (B,) int64 (index of the
-sample in the split: files in sorted order, samples in file order).
+sample in the split: files in sorted order, samples in file order). Optional stage-2
+arrays named in ``extras`` (those a model lists in ``inputs``, see
+``jetpointnet.data.extras``) come along, padded as :data:`EXTRA_FILL` says:
+``d_eta``, ``d_phi`` (B, N) float32, ``sampling`` (B, N) int64, ``neighbours``
+(B, N, 7) int64 (sample-local indices, so unchanged by batching).
 
 Under ``torch.distributed`` each rank takes a contiguous share of the epoch's order
 (training: the same number of samples on every rank); with DataLoader workers each
@@ -36,6 +40,7 @@ from jetpointnet.data.schema import IGNORE, PER_SAMPLE
 from jetpointnet.errors import UserError, did_you_mean
 
 __all__ = [
+    "EXTRA_FILL",
     "POINT_ARRAYS",
     "Chunk",
     "ChunkStream",
@@ -48,6 +53,13 @@ __all__ = [
 
 #: Per-point arrays a batch carries (besides ``X``).
 POINT_ARRAYS = ("point_type", "energy", "label_mask", "y_energy", "y_binary", "y_class")
+#: Optional per-point arrays a batch can carry: name -> (batch dtype, padding value).
+EXTRA_FILL: dict[str, tuple[type, float]] = {
+    "d_eta": (np.float32, 0.0),
+    "d_phi": (np.float32, 0.0),
+    "sampling": (np.int64, -1),
+    "neighbours": (np.int64, -1),
+}
 
 
 def split_files(data_dir: str | Path, split: str) -> list[Path]:
@@ -92,7 +104,7 @@ class Chunk:
     """One chunk file as ragged arrays: sample ``i`` owns rows ``offsets[i]:offsets[i+1]``."""
 
     x: np.ndarray  # (P, F) float32
-    points: dict[str, np.ndarray]  # POINT_ARRAYS, each (P,)
+    points: dict[str, np.ndarray]  # POINT_ARRAYS, each (P,), and extras, (P,) or (P, K)
     offsets: np.ndarray  # (n + 1,) int64
     per_sample: dict[str, np.ndarray]  # (n,) each
 
@@ -119,8 +131,14 @@ def sample_counts(files: Sequence[Path]) -> list[int]:
     return [len(_peek_n_points(path)) for path in files]
 
 
-def load_chunk(path: Path, *, features: Sequence[int] | None = None) -> Chunk:
-    """Read a chunk file of either layout into a ragged :class:`Chunk`."""
+def load_chunk(
+    path: Path, *, features: Sequence[int] | None = None, extras: Sequence[str] = ()
+) -> Chunk:
+    """Read a chunk file of either layout into a ragged :class:`Chunk`.
+
+    ``extras``: optional per-point arrays (keys of :data:`EXTRA_FILL`) to carry; a file
+    without one is a UserError naming the ``arrays.extra`` setting that writes it.
+    """
     path = Path(path)
     try:
         f = load_arrays(path)
@@ -134,6 +152,16 @@ def load_chunk(path: Path, *, features: Sequence[int] | None = None) -> Chunk:
 
     x = need("X")
     points = {k: need(k) for k in POINT_ARRAYS}
+    for name in extras:
+        if name not in EXTRA_FILL:
+            raise UserError(
+                f"{path}: unknown extra array {name!r}" + did_you_mean(name, EXTRA_FILL)
+            )
+        if name not in f:
+            raise UserError(
+                f"{path}: no array '{name}' (preprocess with arrays.extra including '{name}')"
+            )
+        points[name] = f[name]
     per_sample = {k: f[k] for k in PER_SAMPLE if k in f}
     if "offsets" in f:  # ragged
         offsets = f["offsets"].astype(np.int64)
@@ -147,7 +175,7 @@ def load_chunk(path: Path, *, features: Sequence[int] | None = None) -> Chunk:
         np.cumsum(mask.sum(axis=1), out=offsets[1:])
         flat = mask.reshape(-1)
         x = x.reshape(-1, x.shape[-1])[flat]
-        points = {k: v.reshape(-1)[flat] for k, v in points.items()}
+        points = {k: v.reshape(-1, *v.shape[2:])[flat] for k, v in points.items()}
     else:
         raise UserError(f"{path}: neither 'offsets' (ragged) nor 'mask' (padded) found")
     if features is not None:
@@ -170,8 +198,16 @@ def collate(chunks: dict[int, Chunk], picks: Sequence[tuple[int, int]], ids: np.
     label_mask = np.zeros((b, n), dtype=bool)
     y_binary = np.full((b, n), IGNORE, dtype=np.int64)
     y_class = np.full((b, n), IGNORE, dtype=np.int64)
+    first = next(iter(chunks.values())).points
+    extra = {
+        k: np.full((b, n, *first[k].shape[1:]), EXTRA_FILL[k][1], dtype=EXTRA_FILL[k][0])
+        for k in EXTRA_FILL
+        if k in first
+    }
     for row, ((c, _), (lo, hi)) in enumerate(zip(picks, spans, strict=True)):
         ch, m = chunks[c], hi - lo
+        for k, arr in extra.items():
+            arr[row, :m] = ch.points[k][lo:hi]
         x[row, :m] = ch.x[lo:hi]
         energy[row, :m] = ch.points["energy"][lo:hi]
         y_energy[row, :m] = ch.points["y_energy"][lo:hi]
@@ -190,6 +226,7 @@ def collate(chunks: dict[int, Chunk], picks: Sequence[tuple[int, int]], ids: np.
         "y_binary": y_binary,
         "y_class": y_class,
         "sample_id": np.asarray(ids, dtype=np.int64),
+        **extra,
     }
     return {k: torch.from_numpy(v) for k, v in arrays.items()}
 
@@ -199,7 +236,8 @@ class ChunkStream(IterableDataset):
 
     ``shuffle``: random order per ``(seed, epoch)`` (call :meth:`set_epoch`); otherwise
     the files' order. ``max_samples``: a random subset of that size per epoch
-    (training) or a fixed subset (``shuffle`` False). ``equal_shares``: drop the
+    (training) or a fixed subset (``shuffle`` False). ``extras``: optional per-point
+    arrays to carry (:data:`EXTRA_FILL`). ``equal_shares``: drop the
     remainder so that every rank gets the same number of samples (needed by DDP).
     """
 
@@ -215,6 +253,7 @@ class ChunkStream(IterableDataset):
         bucket_batches: int = 16,
         features: Sequence[int] | None = None,
         max_samples: int | None = None,
+        extras: Sequence[str] = (),
         rank: int = 0,
         world_size: int = 1,
         equal_shares: bool = False,
@@ -231,6 +270,7 @@ class ChunkStream(IterableDataset):
         self.bucket_batches = max(1, bucket_batches)
         self.features = list(features) if features is not None else None
         self.max_samples = max_samples
+        self.extras = tuple(extras)
         self.rank = rank
         self.world_size = world_size
         self.equal_shares = equal_shares
@@ -310,7 +350,9 @@ class ChunkStream(IterableDataset):
         for k, (ids, fs) in enumerate(zip(batches, file_of, strict=True)):
             for fi in np.unique(fs):
                 if int(fi) not in cache:
-                    cache[int(fi)] = load_chunk(self.files[fi], features=self.features)
+                    cache[int(fi)] = load_chunk(
+                        self.files[fi], features=self.features, extras=self.extras
+                    )
             picks = [(int(fi), int(i - self.starts[fi])) for fi, i in zip(fs, ids, strict=True)]
             yield collate(cache, picks, ids)
             for fi in [f for f, last in last_use.items() if last == k]:

@@ -21,6 +21,7 @@ from jetpointnet.models.registry import build_model
 from jetpointnet.training.checkpoint import load_checkpoint
 from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.dataset import (
+    EXTRA_FILL,
     collate,
     feature_indices,
     feature_names,
@@ -102,7 +103,8 @@ def predict(
     per_sample: dict[str, list[np.ndarray]] = {}
     n_points = 0
     for path in tqdm(files, desc=f"predict {split}", disable=not progress):
-        chunk = load_chunk(path, features=features)
+        extras = [k for k in model.inputs if k in EXTRA_FILL]
+        chunk = load_chunk(path, features=features, extras=extras)
         lengths = np.diff(chunk.offsets)
         order = np.argsort(lengths, kind="stable")
         k = 4 if cfg.task.name == "multiclass" else 1
@@ -113,7 +115,8 @@ def predict(
             batch = {name: t.to(dev) for name, t in batch.items()}
             use_amp = dev.type == "cuda" and cfg.train.amp
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
-                out = model(batch["x"], batch["mask"], batch["energy"])["pred"]
+                more = {k: batch[k] for k in extras}
+                out = model(batch["x"], batch["mask"], batch["energy"], **more)["pred"]
             p = task.predict(out).float().cpu().numpy().reshape(len(idx), -1, k)
             for row, i in enumerate(idx):
                 a, b = chunk.offsets[i], chunk.offsets[i + 1]

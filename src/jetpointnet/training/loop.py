@@ -34,7 +34,13 @@ from jetpointnet.models.registry import build_model, count_parameters, options_d
 from jetpointnet.training import distributed
 from jetpointnet.training.checkpoint import load_checkpoint, save_checkpoint, set_rng_state, unwrap
 from jetpointnet.training.config import TrainConfig
-from jetpointnet.training.dataset import ChunkStream, feature_indices, feature_names, split_files
+from jetpointnet.training.dataset import (
+    EXTRA_FILL,
+    ChunkStream,
+    feature_indices,
+    feature_names,
+    split_files,
+)
 from jetpointnet.training.logging import RunLogger, read_log
 from jetpointnet.training.replay import ReplayStream, check_schedule
 from jetpointnet.training.run_folder import write_run_files
@@ -201,6 +207,7 @@ def _train(
         "batch_size": cfg.data.batch_size,
         "seed": tc.seed,
         "features": features,
+        "extras": [k for k in model.inputs if k in EXTRA_FILL],
         "rank": info.rank,
         "world_size": info.world_size,
     }
@@ -366,7 +373,8 @@ def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch
 def _forward(net: nn.Module, batch: dict[str, torch.Tensor], cfg: TrainConfig, device):
     use_amp = cfg.train.amp and device.type == "cuda"
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
-        return net(batch["x"], batch["mask"], batch["energy"])
+        extras = {k: batch[k] for k in EXTRA_FILL if k in batch}
+        return net(batch["x"], batch["mask"], batch["energy"], **extras)
 
 
 def _loader(
