@@ -128,11 +128,12 @@ def simulate_event(
     true_by_particle = np.bincount(part, weights=e_true, minlength=n)
 
     # ---------------------------------------------------------------- clusters
-    written = (labels >= 0) & (energy > p.min_written_cell_energy)
-    wcells = np.flatnonzero(written)
+    all_cl = np.flatnonzero(labels >= 0)  # clustered cells
+    lab = labels[all_cl]
+    wcells = all_cl[energy[all_cl] > p.min_written_cell_energy]
     order = np.lexsort((wcells, labels[wcells]))
     wcells = wcells[order]
-    n_cl = int(labels.max() + 1) if (labels >= 0).any() else 0
+    n_cl = int(lab.max() + 1) if lab.size else 0
     cells_per_cluster = np.bincount(labels[wcells], minlength=n_cl).astype(np.int64)
     # contributors of written cells, largest first
     in_written = np.isin(t_cell, wcells)
@@ -150,14 +151,13 @@ def simulate_event(
     tp, te, slot = tp[o], te[o], slot[o]
     hits_per_cell = np.bincount(slot, minlength=wcells.size).astype(np.int64)
 
-    all_cl = labels >= 0
-    cl_e = np.bincount(labels[all_cl], weights=energy[all_cl], minlength=n_cl)
+    cl_e = np.bincount(lab, weights=energy[all_cl], minlength=n_cl)
     w = np.abs(energy[all_cl])
-    w_sum = np.maximum(np.bincount(labels[all_cl], weights=w, minlength=n_cl), 1e-12)
+    w_sum = np.maximum(np.bincount(lab, weights=w, minlength=n_cl), 1e-12)
     gx, gy, gz = geo.positions()
-    cx = np.bincount(labels[all_cl], weights=w * gx[all_cl], minlength=n_cl) / w_sum
-    cy = np.bincount(labels[all_cl], weights=w * gy[all_cl], minlength=n_cl) / w_sum
-    cz = np.bincount(labels[all_cl], weights=w * gz[all_cl], minlength=n_cl) / w_sum
+    cx = np.bincount(lab, weights=w * gx[all_cl], minlength=n_cl) / w_sum
+    cy = np.bincount(lab, weights=w * gy[all_cl], minlength=n_cl) / w_sum
+    cz = np.bincount(lab, weights=w * gz[all_cl], minlength=n_cl) / w_sum
     cl_phi = np.arctan2(cy, cx)
     cl_eta = np.arcsinh(cz / np.maximum(np.hypot(cx, cy), 1e-9))
     # calibration-hit energy in each cluster, and the share of it from e+- and photons
@@ -246,7 +246,7 @@ def simulate_event(
         "cluster_Pt": f32(cl_e / np.cosh(cl_eta)),
         "cluster_Eta": f32(cl_eta),
         "cluster_Phi": f32(cl_phi),
-        "cluster_nCells": np.bincount(labels[all_cl], minlength=n_cl).astype(np.int32),
+        "cluster_nCells": np.bincount(lab, minlength=n_cl).astype(np.int32),
         "cluster_ENG_CALIB_TOT": f32(calib),
         "cluster_EM_PROBABILITY": f32(
             np.where(calib > 0, calib_em / np.maximum(calib, 1e-12), 0.0)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -96,6 +96,7 @@ class Geometry:
     grids: tuple[_RegionGrid, ...]
     neighbours: sp.csr_matrix  # symmetric boolean adjacency
     links: dict[str, np.ndarray]  # MLTree prev/next links, int32 (-1 none)
+    _xyz: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def n_cells(self) -> int:
@@ -120,11 +121,14 @@ class Geometry:
         return out
 
     def positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Cell centres (x, y, z) in mm."""
-        x = self.r_perp * np.cos(self.phi)
-        y = self.r_perp * np.sin(self.phi)
-        z = self.r_perp * np.sinh(self.eta)
-        return x, y, z
+        """Cell centres (x, y, z) in mm (computed once)."""
+        if self._xyz is None:
+            self._xyz = (
+                self.r_perp * np.cos(self.phi),
+                self.r_perp * np.sin(self.phi),
+                self.r_perp * np.sinh(self.eta),
+            )
+        return self._xyz
 
     def mltree_branches(self) -> dict[str, np.ndarray]:
         """The CellGeo tree's branches (MLTREE.md), one value per cell."""
