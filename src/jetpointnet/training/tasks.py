@@ -12,6 +12,7 @@ Batches are dicts of tensors (see :mod:`jetpointnet.training.dataset`): ``x``, `
 
 from __future__ import annotations
 
+import abc
 from typing import ClassVar
 
 import torch
@@ -32,7 +33,7 @@ __all__ = ["TASKS", "BinaryTask", "MulticlassTask", "RegressionTask", "Task", "m
 Batch = dict[str, torch.Tensor]
 
 
-class Task:
+class Task(abc.ABC):
     """Base class: ``head``, ``loss``, ``predict`` and the focal decision for logs."""
 
     name: ClassVar[str] = ""
@@ -42,20 +43,21 @@ class Task:
         self.cfg = cfg
 
     @property
+    @abc.abstractmethod
     def head(self) -> HeadSpec:
-        raise NotImplementedError
+        """The model head this task needs."""
 
+    @abc.abstractmethod
     def loss(self, out: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Masked loss of the head's raw output ``out`` against the batch labels."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def predict(self, out: torch.Tensor) -> torch.Tensor:
         """What ``predict`` returns per point, from the raw output."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def predicted_focal(self, out: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Bool per point: the model attributes the cell to the focused particle."""
-        raise NotImplementedError
 
     @staticmethod
     def valid(batch: Batch) -> torch.Tensor:
