@@ -47,6 +47,7 @@ __all__ = [
     "export_model",
     "export_onnx",
     "onnx_session",
+    "require_plain_inputs",
 ]
 
 INPUT_NAMES = ("x", "mask", "energy")
@@ -158,6 +159,20 @@ def _props(proto: Any) -> dict[str, str]:
     return {p.key: p.value for p in proto.metadata_props}
 
 
+def require_plain_inputs(model, name: str, run_dir) -> None:
+    """One line for models that need per-point arrays beyond (x, mask, energy).
+
+    ``cnn`` and ``gnn`` read stage-2 extras (``d_eta``, ``neighbours``, ...) that the exported
+    graph and the ``predict`` path do not carry yet.
+    """
+    extra = [k for k in getattr(model, "inputs", ()) if k != "energy"]
+    if extra:
+        raise UserError(
+            f"{run_dir}: model '{name}' needs the per-point arrays {extra}, which export and "
+            "predict do not pass yet (pointnet, edgeconv and transformer work)"
+        )
+
+
 def export_onnx(
     run_dir: str | os.PathLike[str],
     path: str | os.PathLike[str],
@@ -171,6 +186,7 @@ def export_onnx(
     The file's metadata records the run folder, model name, task and input features.
     """
     model, cfg, metadata = load_run(run_dir, checkpoint=checkpoint, device="cpu")
+    require_plain_inputs(model, cfg.model.name, run_dir)
     info = json.loads((Path(run_dir) / "run.json").read_text())
     features = cfg.data.features or list(metadata.get("features") or [])
     props = {

@@ -59,7 +59,7 @@ from jetpointnet.io.mltree_reader import close_cached, inspect_mltree, read_even
 from jetpointnet.io.prediction_files import PredictionWriter, output_format
 from jetpointnet.predict.backends import Backend, OnnxBackend, TorchBackend
 from jetpointnet.predict.chunks import ChunkArrays, data_config_from_metadata, prepare_chunk
-from jetpointnet.predict.export import temporary_export
+from jetpointnet.predict.export import require_plain_inputs, temporary_export
 from jetpointnet.training.dataset import feature_indices
 from jetpointnet.training.inference import load_run
 from jetpointnet.training.tasks import Task, make_task
@@ -224,6 +224,7 @@ def predict_files(
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     model, tcfg, metadata = load_run(run_dir, checkpoint=cfg.checkpoint, device=cfg.device)
+    require_plain_inputs(model, tcfg.model.name, run_dir)
     task = make_task(tcfg.task)
     data_cfg, length = data_config_from_metadata(metadata, where=f"{run_dir}/metadata.json")
     features = feature_indices(metadata, tcfg.data.features, where=str(run_dir))
