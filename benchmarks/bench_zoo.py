@@ -39,6 +39,7 @@ from jetpointnet.models import build_model
 from jetpointnet.simulate.run import SimulateConfig, simulate
 from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.dataset import (
+    EXTRA_FILL,
     ChunkStream,
     feature_indices,
     feature_names,
@@ -55,6 +56,11 @@ MODELS = {
     "edgeconv": ("edgeconv-small.yaml", []),
     "transformer": ("transformer-small.yaml", []),
     "transformer-nobias": ("transformer-small.yaml", ["model.options.pair_bias=false"]),
+    "cnn": ("cnn-small.yaml", []),
+    "gnn": ("gnn-small.yaml", []),
+    # seed 001's remedies for modal collapse, on the model that collapsed on dijets
+    "transformer-Eweighted": ("transformer-small.yaml", ["task.energy_weight=E"]),
+    "transformer-multiclass": ("transformer-small.yaml", ["task.name=multiclass"]),
 }
 
 
@@ -81,8 +87,11 @@ def make_data(out: Path, args: argparse.Namespace) -> tuple[dict[str, Path], Pat
     print(f"simulation: {time.perf_counter() - t0:.0f} s")
     prep = {}
     for name, paths in files.items():
+        # the extra per-point arrays of the cnn and gnn (ignored by the other models)
         cfg = load_config(
-            PreprocessConfig, ROOT / "configs" / "data" / "demo.yaml", [f"split.seed={args.seed}"]
+            PreprocessConfig,
+            ROOT / "configs" / "data" / "demo.yaml",
+            [f"split.seed={args.seed}", "arrays.extra=[d_eta, d_phi, sampling, neighbours]"],
         )
         prep[name] = out / "prep" / name
         preprocess([str(p) for p in paths], prep[name], config=cfg, progress=False)
@@ -98,8 +107,6 @@ def probe_rate(cfg: TrainConfig, data_dir: Path, *, batches: int = 6) -> float:
     meta = read_metadata(data_dir)
     feats = feature_indices(meta, cfg.data.features, where="probe")
     files = split_files(data_dir, "train")
-    ds = ChunkStream(files, batch_size=cfg.data.batch_size, seed=1, features=feats,
-                     bucketing=cfg.data.bucketing)  # fmt: skip
     task = make_task(cfg.task)
     torch.manual_seed(0)
     names = feature_names(meta, cfg.data.features)
@@ -111,13 +118,18 @@ def probe_rate(cfg: TrainConfig, data_dir: Path, *, batches: int = 6) -> float:
         head=task.head,
         feature_names=names,
     )
+    extras = [k for k in model.inputs if k in EXTRA_FILL]
+    ds = ChunkStream(files, batch_size=cfg.data.batch_size, seed=1, features=feats,
+                     bucketing=cfg.data.bucketing, extras=extras)  # fmt: skip
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     n, t, step = 0, 0.0, 0
     for epoch in range(1000):  # small splits: go round again until enough steps
         ds.set_epoch(epoch)
         for batch in ds:
             t0 = time.perf_counter()
-            loss = task.loss(model(batch["x"], batch["mask"], batch["energy"])["pred"], batch)
+            more = {k: batch[k] for k in extras}
+            out = model(batch["x"], batch["mask"], batch["energy"], **more)
+            loss = task.loss(out["pred"], batch)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -133,7 +145,7 @@ def probe_rate(cfg: TrainConfig, data_dir: Path, *, batches: int = 6) -> float:
 def run_model(label: str, data: str, prep: Path, tpath: Path, out: Path, args) -> dict:
     cfg_file, overrides = MODELS[label]
     cfg = load_config(TrainConfig, ROOT / "configs" / "train" / cfg_file, [
-        *overrides, "task.name=binary", f"train.seed={args.seed}", f"train.epochs={args.epochs}",
+        "task.name=binary", *overrides, f"train.seed={args.seed}", f"train.epochs={args.epochs}",
         "train.device=cpu", f"train.threads={args.threads}", "train.tensorboard=false",
         "train.early_stopping=null",
     ])  # fmt: skip
