@@ -90,18 +90,6 @@ def render_report(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) -> s
             f"{metrics.get('n_cells')} labelled cells.</p>"
         ),
     ]
-    parts.append("<h2>Run</h2>")
-    summary_rows = [
-        [k, run.get(k)]
-        for k in ("name", "model", "task", "run_dir", "inference_samples_per_s")
-        if k in run
-    ]
-    cfg_rows = [[k, v] for k, v in _flat(run.get("config", {}))][:60]
-    parts.append(
-        _table(["item", "value"], summary_rows + cfg_rows, cls="run")
-        if (summary_rows or cfg_rows)
-        else '<p class="note">no run information</p>'
-    )
     parts.append(
         f'<p class="note">A cell counts as focal when the predicted energy exceeds '
         f"{_fmt(cfgm.get('threshold'), 2)} of the cell energy (regression, classical algorithm) "
@@ -122,6 +110,24 @@ def render_report(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) -> s
             )
         )
     models = metrics.get("models", {})
+    parts.append("<h2>Run</h2>")
+    summary_rows = [
+        [k, run.get(k)]
+        for k in ("name", "model", "task", "run_dir", "inference_samples_per_s")
+        if k in run
+    ]
+    parts.append(
+        _table(["item", "value"], summary_rows, cls="run")
+        if summary_rows
+        else '<p class="note">no run information</p>'
+    )
+    cfg_rows = [[k, v] for k, v in _flat(run.get("config", {}))]
+    if cfg_rows:
+        parts.append(
+            "<details><summary>resolved training configuration</summary>"
+            + _table(["item", "value"], cfg_rows, cls="run")
+            + "</details>"
+        )
     parts.append("<h2>Cell-level metrics</h2>")
     cols = ["accuracy", "precision", "recall", "f1", "energy_weighted_accuracy", "auc"]
     parts.append(
