@@ -31,7 +31,13 @@ from torch import nn
 
 from jetpointnet.models.geometry import eta_phi_vectors, pairwise_delta_r, require_columns
 from jetpointnet.models.knn import gather_neighbours, knn, pairwise_sq_dist
-from jetpointnet.models.layers import MaskedBatchNorm, Norm, SharedMLP, masked_max_pool
+from jetpointnet.models.layers import (
+    Norm,
+    SharedMLP,
+    apply_norm,
+    make_norm,
+    masked_max_pool,
+)
 
 __all__ = ["EdgeConv", "EdgeConvBlock", "EdgeConvConfig"]
 
@@ -51,18 +57,6 @@ class EdgeConvConfig:
     norm: Norm = "batch"
 
 
-def _norm(channels: int, norm: Norm) -> nn.Module:
-    if norm == "batch":
-        return MaskedBatchNorm(channels)
-    if norm == "layer":
-        return nn.LayerNorm(channels)
-    return nn.Identity()
-
-
-def _apply_norm(module: nn.Module, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    return module(x, mask) if isinstance(module, MaskedBatchNorm) else module(x)
-
-
 def masked_mean_pool(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean over real points: ``(B, N, C)``, ``(B, N)`` -> ``(B, C)`` (zeros when none)."""
     w = mask.to(x.dtype).unsqueeze(-1)  # (B, N, 1)
@@ -77,7 +71,7 @@ class EdgeConvBlock(nn.Module):
         self.mlp = SharedMLP(2 * c_in, widths, norm=norm)
         c_out = self.mlp.out_channels
         self.shortcut = nn.Linear(c_in, c_out, bias=norm == "none")
-        self.shortcut_norm = _norm(c_out, norm)
+        self.shortcut_norm = make_norm(c_out, norm)
         self.out_channels = c_out
 
     def forward(
@@ -89,7 +83,7 @@ class EdgeConvBlock(nn.Module):
         e = self.mlp(edges, valid)  # (B, N, k, C')
         w = valid.to(e.dtype).unsqueeze(-1)  # (B, N, k, 1)
         agg = (e * w).sum(2) / w.sum(2).clamp(min=1.0)  # (B, N, C')
-        sc = _apply_norm(self.shortcut_norm, self.shortcut(h), mask)  # (B, N, C')
+        sc = apply_norm(self.shortcut_norm, self.shortcut(h), mask)  # (B, N, C')
         return torch.relu(agg + sc)
 
 

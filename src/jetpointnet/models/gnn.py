@@ -32,7 +32,13 @@ from torch import nn
 
 from jetpointnet.models.edgeconv import masked_mean_pool
 from jetpointnet.models.knn import gather_neighbours
-from jetpointnet.models.layers import MaskedBatchNorm, Norm, SharedMLP, masked_max_pool
+from jetpointnet.models.layers import (
+    Norm,
+    SharedMLP,
+    apply_norm,
+    make_norm,
+    masked_max_pool,
+)
 
 __all__ = ["GNN", "GNNConfig", "GatedEdgeConv"]
 
@@ -61,12 +67,7 @@ class GatedEdgeConv(nn.Module):
         c = self.mlp.out_channels
         self.gate = nn.Linear(c, 1)
         self.update = nn.Linear(c, dim)
-        if norm == "batch":
-            self.norm: nn.Module = MaskedBatchNorm(dim)
-        elif norm == "layer":
-            self.norm = nn.LayerNorm(dim)
-        else:
-            self.norm = nn.Identity()
+        self.norm = make_norm(dim, norm)
 
     def forward(
         self, h: torch.Tensor, mask: torch.Tensor, idx: torch.Tensor, valid: torch.Tensor
@@ -80,7 +81,7 @@ class GatedEdgeConv(nn.Module):
         w = torch.sigmoid(self.gate(m)) * valid.unsqueeze(-1).to(m.dtype)  # (B, N, k, 1)
         agg = (w * m).sum(2) / valid.sum(2, keepdim=True).clamp(min=1).to(m.dtype)  # (B, N, C)
         out = h + self.update(agg)  # (B, N, D)
-        out = self.norm(out, mask) if isinstance(self.norm, MaskedBatchNorm) else self.norm(out)
+        out = apply_norm(self.norm, out, mask)
         return torch.relu(out)
 
 

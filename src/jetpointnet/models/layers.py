@@ -22,6 +22,8 @@ __all__ = [
     "MaskedBatchNorm",
     "Norm",
     "SharedMLP",
+    "apply_norm",
+    "make_norm",
     "masked_max_pool",
     "tssr",
 ]
@@ -110,23 +112,32 @@ class MaskedBatchNorm(nn.Module):
         return f"{self.channels}, eps={self.eps}, momentum={self.momentum}"
 
 
+def make_norm(channels: int, norm: Norm) -> nn.Module:
+    """The configured per-point normalisation: masked batch norm, layer norm or none."""
+    if norm == "batch":
+        return MaskedBatchNorm(channels)
+    if norm == "layer":
+        return nn.LayerNorm(channels)
+    return nn.Identity()
+
+
+def apply_norm(module: nn.Module, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Apply a :func:`make_norm` module; only the masked batch norm needs the mask."""
+    return module(x, mask) if isinstance(module, MaskedBatchNorm) else module(x)
+
+
 class _Block(nn.Module):
     """Linear -> norm -> ReLU (-> dropout) on the last axis."""
 
     def __init__(self, c_in: int, c_out: int, *, norm: Norm, dropout: float = 0.0) -> None:
         super().__init__()
         self.linear = nn.Linear(c_in, c_out, bias=norm == "none")
-        if norm == "batch":
-            self.norm: nn.Module = MaskedBatchNorm(c_out)
-        elif norm == "layer":
-            self.norm = nn.LayerNorm(c_out)
-        else:
-            self.norm = nn.Identity()
+        self.norm = make_norm(c_out, norm)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         x = self.linear(x)
-        x = self.norm(x, mask) if isinstance(self.norm, MaskedBatchNorm) else self.norm(x)
+        x = apply_norm(self.norm, x, mask)
         return self.dropout(torch.relu(x))
 
 

@@ -31,7 +31,7 @@ from torch import nn
 
 from jetpointnet.models.geometry import eta_phi_vectors, pairwise_delta_r, require_columns
 from jetpointnet.models.knn import pairwise_sq_dist
-from jetpointnet.models.layers import MaskedBatchNorm, Norm, SharedMLP
+from jetpointnet.models.layers import Norm, SharedMLP, apply_norm, make_norm
 
 __all__ = ["N_PAIR_FEATURES", "PairFeatures", "Transformer", "TransformerConfig"]
 
@@ -52,22 +52,6 @@ class TransformerConfig:
     seg_mlp: list[int] = field(default_factory=lambda: [64])
     dropout: float = 0.0
     norm: Norm = "layer"
-
-
-class _Norm(nn.Module):
-    """The configured normalisation on ``(B, N, C)`` (batch statistics over real points)."""
-
-    def __init__(self, channels: int, norm: Norm) -> None:
-        super().__init__()
-        if norm == "batch":
-            self.norm: nn.Module = MaskedBatchNorm(channels)
-        elif norm == "layer":
-            self.norm = nn.LayerNorm(channels)
-        else:
-            self.norm = nn.Identity()
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.norm(x, mask) if isinstance(self.norm, MaskedBatchNorm) else self.norm(x)
 
 
 class PairFeatures(nn.Module):
@@ -96,10 +80,10 @@ class Block(nn.Module):
         super().__init__()
         d = cfg.dim
         self.heads = cfg.heads
-        self.norm1 = _Norm(d, cfg.norm)
+        self.norm1 = make_norm(d, cfg.norm)
         self.qkv = nn.Linear(d, 3 * d)
         self.proj = nn.Linear(d, d)
-        self.norm2 = _Norm(d, cfg.norm)
+        self.norm2 = make_norm(d, cfg.norm)
         self.ffn = nn.Sequential(
             nn.Linear(d, cfg.ffn_ratio * d),
             nn.GELU(),
@@ -110,13 +94,13 @@ class Block(nn.Module):
 
     def forward(self, h: torch.Tensor, mask: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         b, n, d = h.shape
-        q, k, v = self.qkv(self.norm1(h, mask)).chunk(3, dim=-1)  # (B, N, D) each
+        q, k, v = self.qkv(apply_norm(self.norm1, h, mask)).chunk(3, dim=-1)  # (B, N, D) each
         shape = (b, n, self.heads, d // self.heads)
         q, k, v = (t.reshape(shape).transpose(1, 2) for t in (q, k, v))  # (B, H, N, D/H)
         att = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype))
         att = att.transpose(1, 2).reshape(b, n, d)  # (B, N, D)
         h = h + self.dropout(self.proj(att))
-        return h + self.dropout(self.ffn(self.norm2(h, mask)))
+        return h + self.dropout(self.ffn(apply_norm(self.norm2, h, mask)))
 
 
 class Transformer(nn.Module):
@@ -152,7 +136,7 @@ class Transformer(nn.Module):
             self.pair_mlp = SharedMLP(N_PAIR_FEATURES, cfg.pair_mlp, norm="none")
             self.pair_out = nn.Linear(self.pair_mlp.out_channels, cfg.heads)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.depth))
-        self.final_norm = _Norm(cfg.dim, cfg.norm)
+        self.final_norm = make_norm(cfg.dim, cfg.norm)
         self.seg_mlp = SharedMLP(cfg.dim, cfg.seg_mlp, norm=cfg.norm, dropout=cfg.dropout)
         self.out_channels = self.seg_mlp.out_channels
 
@@ -174,5 +158,5 @@ class Transformer(nn.Module):
         h = self.embed(x, mask)  # (B, N, D)
         for block in self.blocks:
             h = block(h, mask, bias)
-        feats = self.seg_mlp(self.final_norm(h, mask), mask)  # (B, N, C)
+        feats = self.seg_mlp(apply_norm(self.final_norm, h, mask), mask)  # (B, N, C)
         return feats, x.new_zeros(())

@@ -111,6 +111,20 @@ def _n_spots(e: np.ndarray, p: DetectorParams) -> np.ndarray:
     return np.clip(n, 8, p.spots_max).astype(np.int64)
 
 
+def _profile(tr: _Tracks, k: np.ndarray, energy: np.ndarray, start: np.ndarray, shape: np.ndarray,
+             rate: np.ndarray, mat: MaterialTable, rng, p: DetectorParams, *, unit: str):  # fmt: skip
+    """Spots of showers ``k`` drawn from gamma longitudinal profiles, located in the material.
+
+    Depths ``t`` (X0 or lambda, as ``unit``) start at ``start`` and follow
+    Gamma(``shape``, 1/``rate``); returns (shower of each spot, t, path length s, layer, live).
+    """
+    n = _n_spots(energy, p)
+    rep = np.repeat(np.arange(k.size), n)
+    t = start[rep] + rng.gamma(shape[rep], 1.0 / rate[rep])
+    s, layer = mat.locate(tr.row[k][rep], t, unit=unit)
+    return rep, n, t, s, layer, layer != DEAD
+
+
 def _lateral(u: np.ndarray, radius: np.ndarray) -> np.ndarray:
     """Radius drawn from f(r) ~ 2 r R^2 / (r^2 + R^2)^2 (inverse CDF), truncated at 0.99."""
     u = np.minimum(u, 0.99)
@@ -134,12 +148,9 @@ def _em(tr: _Tracks, k: np.ndarray, energy: np.ndarray, t_start: np.ndarray, mat
     tmax = np.maximum(np.exp(ln_t + s_t * g1) + p.em_tmax_shift, 0.3)
     alpha = np.maximum(np.exp(ln_a + s_a * g2), 1.05)
     beta = (alpha - 1.0) / tmax
-    n = _n_spots(energy, p)
-    rep = np.repeat(np.arange(k.size), n)
-    t = t_start[rep] + rng.gamma(alpha[rep], 1.0 / beta[rep])
-    rows = tr.row[k][rep]
-    s, layer = mat.locate(rows, t, unit="x0")
-    live = layer != DEAD
+    rep, n, t, s, layer, live = _profile(
+        tr, k, energy, t_start, alpha, beta, mat, rng, p, unit="x0"
+    )
     tau = (t - t_start[rep]) / tmax[rep]
     tau = np.clip(tau, 0.0, 3.0)
     core = rng.uniform(size=t.size) < p.em_core_fraction
@@ -195,12 +206,7 @@ def _hadron_part(tr: _Tracks, k: np.ndarray, energy: np.ndarray, e_tot: np.ndarr
     ln_e = np.log(np.maximum(e_tot, 0.2))
     shape = np.maximum(p.had_shape[0] + p.had_shape[1] * ln_e, 0.5)
     rate = np.maximum(p.had_rate[0] + p.had_rate[1] * ln_e, 0.3)
-    n = _n_spots(energy, p)
-    rep = np.repeat(np.arange(k.size), n)
-    t = t0[rep] + rng.gamma(shape[rep], 1.0 / rate[rep])
-    rows = tr.row[k][rep]
-    s, layer = mat.locate(rows, t, unit="lam")
-    live = layer != DEAD
+    rep, n, t, s, layer, live = _profile(tr, k, energy, t0, shape, rate, mat, rng, p, unit="lam")
     core = rng.uniform(size=t.size) < p.had_core_fraction
     lam_mm = _LAYER_LAMBDA[np.where(live, layer, 0)]
     radius = lam_mm * np.where(core, p.had_core_radius, p.had_halo_radius)
