@@ -22,6 +22,6 @@ echo "setup: installing jetpointnet and its dependencies into .venv (a few minut
 python -m pip install -q --disable-pip-version-check --upgrade "pip>=25.1"
 # PyTorch first, pinned to the CPU wheel that the project's machines hold; any torch >= 2.3 works.
 python -c "import torch" 2>/dev/null || python -m pip install -q --disable-pip-version-check "$TORCH_SPEC"
-python -m pip install -q --disable-pip-version-check -e ".[root,tensorboard,dask,onnx,tune]" --group dev
+python -m pip install -q --disable-pip-version-check -e ".[root,tensorboard,dask,onnx,tune,jets]" --group dev
 echo "$want" > "$stamp"
 echo "setup: done ($(python -c 'import jetpointnet, torch; print("jetpointnet", jetpointnet.__version__, "torch", torch.__version__)'))"

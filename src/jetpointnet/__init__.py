@@ -5,7 +5,8 @@ energy in each nearby calorimeter cell belongs to that track's particle.
 
 The package is layered; imports point one way only (left to right)::
 
-    io  ->  data  ->  models  ->  training  ->  evaluation / plotting  ->  cli
+    io  ->  data  ->  models  ->  training  ->  evaluation / plotting / predict / tuning
+        ->  jets  ->  workflows  ->  cli
 
 ``simulate`` sits beside ``io``: it produces the MLTree ROOT files that ``io`` reads.
 
@@ -18,6 +19,11 @@ The package is layered; imports point one way only (left to right)::
 - ``training``: the training loop, run folders, checkpoints.
 - ``evaluation``: metrics, baselines, the classical particle-flow algorithm.
 - ``plotting``: every matplotlib figure (nothing else imports matplotlib).
+- ``predict``: a trained run on new files, ONNX export; ``tuning``: hyper-parameter search.
+- ``jets``: event-level particle flow (subtraction, particle-flow objects), anti-kt jets
+  and their response against truth jets, for the classical algorithm, trained runs and
+  calorimeter-only jets.
+- ``workflows``: multi-stage jobs (the demo, the simulation report).
 - ``cli``: the ``jetpointnet`` command and its sub-commands.
 
 Units everywhere are those of MLTree files: GeV for energies and momenta, mm for

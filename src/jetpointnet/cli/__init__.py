@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "display": "display",
     "predict": "predict",
     "export": "export",
+    "jets": "jets",
     "demo": "demo",
 }
 

@@ -152,6 +152,7 @@ __all__ = [
     "build_samples",
     "has_truth",
     "missing_truth",
+    "select_tracks",
 ]
 
 EVENT_BRANCHES_REQUIRED = ("eventNumber", *TRACK_BRANCHES, *CELL_BRANCHES)
@@ -217,7 +218,7 @@ def build_samples(
     truth = flat_truth(events)
     tracks = flat_tracks(events, truth)
     cells, cell_drops = flat_cells(events, table, truth, source=source)
-    foc, drops = _select(tracks, selection)
+    foc, drops = select_tracks(tracks, selection)
     drops.update(cell_drops)
     p = tracks.p[foc].astype(np.float64)
     radii = np.asarray(radius(p) if callable(radius) else np.full(len(foc), radius), np.float64)
@@ -290,8 +291,9 @@ def build_samples(
     return out, drops
 
 
-def _select(tracks: Tracks, sel: SelectionConfig) -> tuple[np.ndarray, dict[str, int]]:
-    """Indices of the focused tracks and the count of dropped ones per reason (in order)."""
+def select_tracks(tracks: Tracks, sel: SelectionConfig) -> tuple[np.ndarray, dict[str, int]]:
+    """Indices of the tracks that pass ``sel`` (the focused tracks of samples, before the
+    ``min_cells`` cut) and the count of dropped ones per reason (in order)."""
     drops: dict[str, int] = {}
     alive = np.ones(len(tracks), dtype=bool)
     none = np.zeros(len(tracks), dtype=bool)

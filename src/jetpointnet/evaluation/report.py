@@ -17,9 +17,9 @@ from typing import Any
 
 from jetpointnet.io.atomic import atomic_output
 
-__all__ = ["render_report", "write_report"]
+__all__ = ["CSS", "html_figure", "html_table", "render_report", "write_report"]
 
-_CSS = """body{font-family:sans-serif;max-width:1200px;margin:1em auto;color:#222}
+CSS = """body{font-family:sans-serif;max-width:1200px;margin:1em auto;color:#222}
 table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #bbb;
 padding:3px 8px;text-align:right}th{background:#eee}td:first-child{text-align:left}
 img{max-width:100%;border:1px solid #ddd;margin:6px 0}.note{color:#555;font-size:small}
@@ -36,13 +36,15 @@ def _fmt(v: Any, digits: int = 3) -> str:
     return html.escape(str(v))
 
 
-def _table(header: list[str], rows: list[list[Any]], *, cls: str) -> str:
+def html_table(header: list[str], rows: list[list[Any]], *, cls: str) -> str:
+    """An HTML table; floats with three decimals, None as n/a."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in row) + "</tr>" for row in rows)
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _img(path: Path, caption: str) -> str:
+def html_figure(path: Path, caption: str) -> str:
+    """A PNG embedded as base64 in a <figure> with its caption."""
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return (
         f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
@@ -81,7 +83,7 @@ def render_report(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) -> s
     parts = [
         (
             f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-            f"<title>jetpointnet evaluation</title><style>{_CSS}</style></head><body>"
+            f"<title>jetpointnet evaluation</title><style>{CSS}</style></head><body>"
         ),
         "<h1>jetpointnet evaluation</h1>",
         (
@@ -103,7 +105,7 @@ def render_report(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) -> s
         parts.append("<h2>Headline</h2>")
         keys = sorted({k for row in summ.values() for k in row})
         parts.append(
-            _table(
+            html_table(
                 ["network", *keys],
                 [[n, *[row.get(k) for k in keys]] for n, row in summ.items()],
                 cls="summary",
@@ -117,7 +119,7 @@ def render_report(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) -> s
         if k in run
     ]
     parts.append(
-        _table(["item", "value"], summary_rows, cls="run")
+        html_table(["item", "value"], summary_rows, cls="run")
         if summary_rows
         else '<p class="note">no run information</p>'
     )
@@ -125,13 +127,13 @@ def render_report(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) -> s
     if cfg_rows:
         parts.append(
             "<details><summary>resolved training configuration</summary>"
-            + _table(["item", "value"], cfg_rows, cls="run")
+            + html_table(["item", "value"], cfg_rows, cls="run")
             + "</details>"
         )
     parts.append("<h2>Cell-level metrics</h2>")
     cols = ["accuracy", "precision", "recall", "f1", "energy_weighted_accuracy", "auc"]
     parts.append(
-        _table(
+        html_table(
             ["model", "kind", *cols],
             [[n, m["kind"], *[m["cell"].get(c) for c in cols]] for n, m in models.items()],
             cls="cell-metrics",
@@ -144,7 +146,7 @@ def render_report(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) -> s
         for sub in ("inclusive", "isolated", "dense"):
             rows.append([f"{n} ({sub})", *[m["track"][sub].get(c) for c in tcols]])
     parts.append(
-        _table(
+        html_table(
             [
                 "model (tracks)",
                 "tracks used",
@@ -176,14 +178,14 @@ def render_report(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) -> s
     for name in metrics.get("files", {}).get("plots", []):
         path = out / "plots" / name
         if path.is_file():
-            parts.append(_img(path, _CAPTIONS.get(path.stem, path.stem)))
+            parts.append(html_figure(path, _CAPTIONS.get(path.stem, path.stem)))
     disp = [n for n in metrics.get("files", {}).get("displays", []) if n.endswith(".png")]
     if disp:
         parts.append("<h2>Event displays</h2>")
         for name in disp:
             path = out / "displays" / name
             what = path.stem.split("_")[0]
-            parts.append(_img(path, f"{what} track: {path.stem.split('_', 1)[-1]} view"))
+            parts.append(html_figure(path, f"{what} track: {path.stem.split('_', 1)[-1]} view"))
             if path.stem.endswith("_layers") and (out / "displays" / f"{what}.html").is_file():
                 parts.append(
                     f'<p><a href="displays/{what}.html">interactive display ({what})</a></p>'

@@ -32,6 +32,10 @@ CELL_GEO_TREE = "CellGeo"
 MISSING = -999999999.0
 #: anything below this is "missing" when reading (real files vary slightly).
 MISSING_THRESHOLD = -100000.0
+#: Truth particles of pile-up vertex k (k = 1, 2, ...) have barcodes
+#: ``k * PILEUP_BARCODE_STRIDE + i``; hard-scatter barcodes are below the stride. Files
+#: whose truth holds only the hard scatter (the usual MLTree) satisfy this trivially.
+PILEUP_BARCODE_STRIDE = 1_000_000
 
 #: CaloSampling numbers (athena CaloSampling.def).
 SAMPLING: dict[str, int] = {

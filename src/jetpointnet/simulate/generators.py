@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jetpointnet.errors import UserError, did_you_mean
+from jetpointnet.io.mltree_layout import PILEUP_BARCODE_STRIDE
 
 __all__ = [
     "GUN_PARTICLES",
@@ -250,13 +251,11 @@ class EventSource:
         if n == 0 or self.pileup is None:
             return ev
         parts = [ev]
-        offset = int(ev.barcode.max(initial=0)) + 1
-        for _ in range(n):
+        for k in range(1, n + 1):
             while not self.pileup.next():
                 pass
             dz = float(self.rng.normal(0.0, self.options.vertex_sigma_z))
-            cols = _final_state(self.pileup, barcode_offset=offset, dz=dz)
-            offset += self.pileup.event.size() + 1
+            cols = _final_state(self.pileup, barcode_offset=k * PILEUP_BARCODE_STRIDE, dz=dz)
             parts.append(_to_event(cols))
         merged = TruthEvent(**{
             k: np.concatenate([getattr(p, k) for p in parts])
