@@ -15,7 +15,9 @@ def test_quick_demo_runs_the_whole_chain(tmp_path):
     page = index.read_text()
     assert "<table>" in page and "pointnet-rho" in page and "classical pflow" in page
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert set(summary) == {"rho", "dijet"}
+    assert set(summary) == {"rho", "dijet", "jets"}
+    assert {row[0] for row in summary["jets"]} == {"calo", "classical", "ml:pointnet-rho"}
+    assert (tmp_path / "jets" / "report.html").is_file()
     names = [row[0] for row in summary["rho"]]
     assert {"pointnet-rho", "classical pflow", "smart_random"} <= set(names)
     for split in ("rho", "dijet"):

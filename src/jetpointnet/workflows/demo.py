@@ -135,7 +135,12 @@ def run_demo(cfg: DemoConfig, *, progress: bool = True) -> Path:
     for name in ("rho", "dijet"):
         metrics[name] = evaluate_run(result.run_dir, prep[name], split="test", out_dir=out / "eval" / name,
                                      templates=templates, progress=progress, overwrite=True)  # fmt: skip
-    return _index(out, sim_report, metrics)
+    # jets on every dijet event (the network never trained on dijets)
+    from jetpointnet.jets.run import run_jets
+
+    jets = run_jets([str(f) for f in dijet], out / "jets", runs=[result.run_dir],
+                    templates=templates, overwrite=True, progress=progress)  # fmt: skip
+    return _index(out, sim_report, metrics, jets.summary)
 
 
 def _headline(m: dict[str, Any]) -> list[tuple[str, str, str, str]]:
@@ -154,7 +159,18 @@ def _headline(m: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def _index(out: Path, sim_report: Path, metrics: dict[str, dict]) -> Path:
+def _jet_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(algorithm, truth pT bin, matched truth jets, jet-energy resolution q68) rows."""
+    rows = []
+    for algo, table in summary.get("response", {}).items():
+        for r in table:
+            if r["n_truth"]:
+                n = round(r["efficiency"] * r["n_truth"])
+                rows.append((algo, r["bin"], str(n), f"{r['e']['q68']:.3f}"))
+    return rows
+
+
+def _index(out: Path, sim_report: Path, metrics: dict[str, dict], jets: dict[str, Any]) -> Path:
     sections = []
     for name, m in metrics.items():
         rows = "".join(
@@ -173,11 +189,26 @@ td,th{{border:1px solid #bbb;padding:3px 8px}}</style></head><body>
 <p>Simulated rho and JZ2 dijet events, a small PointNet trained on rho (binary focal-cell task),
 compared with seed 001's baselines and the classical ATLAS particle-flow algorithm on the same cells.</p>
 {"".join(sections)}
+{_jets_section(jets)}
 <p><a href="{html.escape(str(sim_report.relative_to(out)))}">simulation validation report</a></p>
 </body></html>"""
     path = out / "index.html"
     with atomic_output(path, overwrite=True) as tmp:
         tmp.write_text(page)
     with atomic_output(out / "summary.json", overwrite=True) as tmp:
-        tmp.write_text(json.dumps({k: _headline(v) for k, v in metrics.items()}, indent=2))
+        summary = {k: _headline(v) for k, v in metrics.items()}
+        summary["jets"] = _jet_rows(jets)
+        tmp.write_text(json.dumps(summary, indent=2))
     return path
+
+
+def _jets_section(jets: dict[str, Any]) -> str:
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+        for row in _jet_rows(jets)
+    )
+    return (
+        "<h2>JZ2 jets (anti-kt R = 0.4)</h2><table><tr><th>constituents</th><th>truth pT [GeV]</th>"
+        f"<th>matched truth jets</th><th>jet-energy resolution (q84-q16)/2/median</th></tr>{rows}"
+        '</table><p><a href="jets/report.html">jet report</a></p>'
+    )
