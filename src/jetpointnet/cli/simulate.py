@@ -22,6 +22,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--pileup", type=float, default=0.0, help="mean number of soft-QCD pile-up events"
     )
     p.add_argument(
+        "--no-split-clusters",
+        action="store_true",
+        help="topo-clusters without the ATLAS splitter (no shared cells)",
+    )
+    p.add_argument(
         "--max-contributors",
         type=int,
         default=None,
@@ -64,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         max_contributors=args.max_contributors, particle=args.particle, energy=args.energy,
         energy_range=tuple(args.energy_range) if args.energy_range else None,
         eta_range=tuple(args.eta_range), format=args.format, overwrite=args.overwrite,
+        split_clusters=not args.no_split_clusters,
     )  # fmt: skip
     files = simulate(cfg, progress=not args.quiet)
     print(f"wrote {len(files)} file(s) to {cfg.out}/ ({cfg.events} events)")

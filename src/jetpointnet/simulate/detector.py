@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from jetpointnet.simulate.clustering import topo_cluster
+from jetpointnet.simulate.clustering import (
+    SECONDARY_MAXIMUM_LAYERS,
+    ClusterCells,
+    split_clusters,
+    topo_cluster,
+)
 from jetpointnet.simulate.generators import TruthEvent
 from jetpointnet.simulate.geometry import Geometry
 from jetpointnet.simulate.material import MaterialTable
@@ -117,6 +122,14 @@ def simulate_event(
     energy += rng.standard_normal(geo.n_cells) * geo.noise
     labels = topo_cluster(energy, geo.noise, geo.neighbours,
                           seed=p.seed_threshold, grow=p.grow_threshold, perimeter=p.perimeter_threshold)  # fmt: skip
+    if p.split_clusters:
+        clusters = split_clusters(
+            energy, labels, geo, min_energy=p.split_min_energy,
+            min_neighbours=p.split_min_neighbours, shower_scale=p.split_shower_scale,
+            secondary=SECONDARY_MAXIMUM_LAYERS if p.split_secondary_maxima else (),
+        )  # fmt: skip
+    else:
+        clusters = ClusterCells.from_labels(labels)
 
     # truth per (cell, particle), summed over spots
     key = cell.astype(np.int64) * max(n, 1) + part
@@ -128,14 +141,15 @@ def simulate_event(
     true_by_particle = np.bincount(part, weights=e_true, minlength=n)
 
     # ---------------------------------------------------------------- clusters
-    all_cl = np.flatnonzero(labels >= 0)  # clustered cells
-    lab = labels[all_cl]
-    wcells = all_cl[energy[all_cl] > p.min_written_cell_energy]
-    order = np.lexsort((wcells, labels[wcells]))
-    wcells = wcells[order]
-    n_cl = int(lab.max() + 1) if lab.size else 0
-    cells_per_cluster = np.bincount(labels[wcells], minlength=n_cl).astype(np.int64)
-    # contributors of written cells, largest first
+    # entries (cell, cluster, weight) sorted by cluster then cell; a shared cell has two
+    ent_cell, ent_cl, ent_w = clusters.cell, clusters.cluster, clusters.weight
+    n_cl = clusters.n_clusters
+    ent_e = ent_w * energy[ent_cell]  # the cell's share in the cluster (GeV)
+    written = energy[ent_cell] > p.min_written_cell_energy  # MLTree's rule, on the whole cell
+    w_cell, w_cl, w_e = ent_cell[written], ent_cl[written], ent_e[written]
+    cells_per_cluster = np.bincount(w_cl, minlength=n_cl).astype(np.int64)
+    # contributors of written cells, largest first; a shared cell lists all of them twice
+    wcells = np.unique(w_cell)
     in_written = np.isin(t_cell, wcells)
     tc, tp, te = t_cell[in_written], t_part[in_written], t_e[in_written]
     o = np.lexsort((-te, tc))
@@ -144,28 +158,28 @@ def simulate_event(
         first = np.searchsorted(tc, tc, side="left")
         keep = (np.arange(tc.size) - first) < max_contributors
         tc, tp, te = tc[keep], tp[keep], te[keep]
-    # reorder contributors to the written (cluster-grouped) cell order
-    by_id = np.argsort(wcells)
-    slot = by_id[np.searchsorted(wcells[by_id], tc)]
-    o = np.argsort(slot, kind="stable")
-    tp, te, slot = tp[o], te[o], slot[o]
-    hits_per_cell = np.bincount(slot, minlength=wcells.size).astype(np.int64)
+    start = np.searchsorted(tc, w_cell, side="left")
+    hits_per_cell = (np.searchsorted(tc, w_cell, side="right") - start).astype(np.int64)
+    flat = np.repeat(start - (np.cumsum(hits_per_cell) - hits_per_cell), hits_per_cell)
+    flat += np.arange(flat.size, dtype=np.int64)
+    tp, te = tp[flat], te[flat]
 
-    cl_e = np.bincount(lab, weights=energy[all_cl], minlength=n_cl)
-    w = np.abs(energy[all_cl])
-    w_sum = np.maximum(np.bincount(lab, weights=w, minlength=n_cl), 1e-12)
+    cl_e = np.bincount(ent_cl, weights=ent_e, minlength=n_cl)
+    w = np.abs(ent_e)
+    w_sum = np.maximum(np.bincount(ent_cl, weights=w, minlength=n_cl), 1e-12)
     gx, gy, gz = geo.positions()
-    cx = np.bincount(lab, weights=w * gx[all_cl], minlength=n_cl) / w_sum
-    cy = np.bincount(lab, weights=w * gy[all_cl], minlength=n_cl) / w_sum
-    cz = np.bincount(lab, weights=w * gz[all_cl], minlength=n_cl) / w_sum
+    cx = np.bincount(ent_cl, weights=w * gx[ent_cell], minlength=n_cl) / w_sum
+    cy = np.bincount(ent_cl, weights=w * gy[ent_cell], minlength=n_cl) / w_sum
+    cz = np.bincount(ent_cl, weights=w * gz[ent_cell], minlength=n_cl) / w_sum
     cl_phi = np.arctan2(cy, cx)
     cl_eta = np.arcsinh(cz / np.maximum(np.hypot(cx, cy), 1e-9))
-    # calibration-hit energy in each cluster, and the share of it from e+- and photons
-    t_lab = labels[t_cell]
-    in_cl = t_lab >= 0
-    calib = np.bincount(t_lab[in_cl], weights=t_e[in_cl], minlength=n_cl)
-    is_em = np.isin(np.abs(truth.pdg[t_part[in_cl]]), (11, 22))
-    calib_em = np.bincount(t_lab[in_cl], weights=t_e[in_cl] * is_em, minlength=n_cl)
+    # calibration-hit energy in each cluster (a shared cell's by its weight), and the share
+    # of it from e+- and photons
+    is_em = np.isin(np.abs(truth.pdg[t_part]), (11, 22))
+    cell_calib = np.bincount(t_cell, weights=t_e, minlength=geo.n_cells)[ent_cell]
+    cell_em = np.bincount(t_cell, weights=t_e * is_em, minlength=geo.n_cells)[ent_cell]
+    calib = np.bincount(ent_cl, weights=ent_w * cell_calib, minlength=n_cl)
+    calib_em = np.bincount(ent_cl, weights=ent_w * cell_em, minlength=n_cl)
     # depth of the cluster centre behind the calorimeter front along its direction
     centre_lambda = np.sqrt(cx**2 + cy**2 + cz**2) - np.minimum(
         _PS_BARREL_R * np.cosh(cl_eta), _PS_ENDCAP_Z / np.maximum(np.abs(np.tanh(cl_eta)), 1e-6)
@@ -246,7 +260,7 @@ def simulate_event(
         "cluster_Pt": f32(cl_e / np.cosh(cl_eta)),
         "cluster_Eta": f32(cl_eta),
         "cluster_Phi": f32(cl_phi),
-        "cluster_nCells": np.bincount(lab, minlength=n_cl).astype(np.int32),
+        "cluster_nCells": np.bincount(ent_cl, minlength=n_cl).astype(np.int32),
         "cluster_ENG_CALIB_TOT": f32(calib),
         "cluster_EM_PROBABILITY": f32(
             np.where(calib > 0, calib_em / np.maximum(calib, 1e-12), 0.0)
@@ -257,8 +271,8 @@ def simulate_event(
         v[f"trackEta_{layer}"] = f32(le)
         v[f"trackPhi_{layer}"] = f32(lp)
     nested = {
-        "cluster_cell_ID": (geo.cell_id[wcells], cells_per_cluster),
-        "cluster_cell_E": (f32(energy[wcells]), cells_per_cluster),
+        "cluster_cell_ID": (geo.cell_id[w_cell], cells_per_cluster),
+        "cluster_cell_E": (f32(w_e), cells_per_cluster),
         "cluster_cell_hitsTruthIndex": (tp.astype(np.int32), hits_per_cell, cells_per_cluster),
         "cluster_cell_hitsTruthE": (f32(te), hits_per_cell, cells_per_cluster),
     }

@@ -232,6 +232,18 @@ class DetectorParams:
     seed_threshold: float = 4.0
     grow_threshold: float = 2.0
     perimeter_threshold: float = 0.0
+    # --- cluster splitting at local maxima (ATLAS's topo-cluster splitter, CALO.md "Noise
+    # and clustering"; Eur. Phys. J. C 77 (2017) 490, sec. 4.3): maxima above 500 MeV with
+    # at least 4 neighbours in the cluster, in EMB2/EMB3/EME2/EME3 (and, not overlapping
+    # those, in EMB1/EME1/HEC/Tile); border cells shared with w1 = E1 / (E1 + r E2),
+    # r = exp(d1 - d2), d in units of a typical EM shower size (5 cm, athena's
+    # EMShowerScale default, approx.). ``split_clusters = False``: no splitting (the
+    # maker's clusters only, no shared cells).
+    split_clusters: bool = True
+    split_min_energy: float = 0.5  # GeV
+    split_min_neighbours: int = 4
+    split_secondary_maxima: bool = True
+    split_shower_scale: float = 50.0  # mm
     # MLTree does not write cells below 5 MeV; we keep that rule for written cells.
     min_written_cell_energy: float = 0.005
     max_eta_calo: float = 3.3

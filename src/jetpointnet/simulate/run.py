@@ -12,6 +12,7 @@ the configuration, so that re-running the same command skips the chunks already 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import multiprocessing as mp
 import os
@@ -53,6 +54,7 @@ class SimulateConfig:
     eta_range: tuple[float, float] = (-2.5, 2.5)
     format: Literal["ttree", "rntuple"] = "ttree"
     overwrite: bool = False
+    split_clusters: bool = True  # ATLAS's cluster splitter (False: no shared cells)
 
     def source_options(self) -> SourceOptions:
         return SourceOptions(
@@ -109,7 +111,9 @@ def _simulate_chunk(
     from jetpointnet.simulate.detector import simulate_event
     from jetpointnet.simulate.geometry import build_geometry
     from jetpointnet.simulate.material import material_table
+    from jetpointnet.simulate.params import DETECTOR
 
+    params = dataclasses.replace(DETECTOR, split_clusters=cfg.split_clusters)
     geo = build_geometry()
     mat = material_table()
     t0 = time.perf_counter()
@@ -122,7 +126,9 @@ def _simulate_chunk(
         a = time.perf_counter()
         truth = next(source)
         b = time.perf_counter()
-        rec = simulate_event(truth, geo, mat, rng, max_contributors=cfg.max_contributors)
+        rec = simulate_event(
+            truth, geo, mat, rng, params=params, max_contributors=cfg.max_contributors
+        )
         t_det += time.perf_counter() - b
         t_gen += b - a
         tried += truth.n_tried
