@@ -374,27 +374,31 @@ class _WithExtras(torch.nn.Module):
         return self.model(x, mask, energy, **dict(zip(self.names, extras, strict=True)))["pred"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: the traced cnn/gnn graphs keep trace-time values of the extra "
-    "inputs, so ONNX Runtime disagrees with torch on new inputs (issue 6 stays open)",
-)
-@pytest.mark.parametrize("name", sorted(GRAPH_IMAGE))
-@pytest.mark.parametrize("other_shape", [False, True])
-def test_graph_image_onnx_forward_matches_torch(
-    name: str, other_shape: bool, tmp_path: Path
-) -> None:
-    pytest.importorskip("onnx", reason="onnx extra not installed")
-    ort = pytest.importorskip("onnxruntime", reason="onnx extra not installed")
+def _hard_extras(x: torch.Tensor, seed: int) -> dict[str, torch.Tensor]:
+    """Extras that reach every branch: samplings in no layer group (FCAL 21-23, -1) and
+    links beyond the sample (>= N) on real points, besides the ordinary ones."""
+    b, n, _ = x.shape
+    g = torch.Generator().manual_seed(seed)
+    ex = _extras(x, seed=seed)
+    ex["sampling"] = torch.randint(-1, 24, (b, n), generator=g)
+    ex["neighbours"] = torch.randint(-2, 2 * n + 3, (b, n, 7), generator=g)
+    return ex
+
+
+def _export_graph_image(model, names: list[str], path: Path) -> None:
+    """Export with the TorchScript exporter, traced on ``_batch()`` (4 samples, 12 points).
+
+    The package's own ``torch.export`` path (``predict.export``) is tested on real
+    samples and on these extras in ``test_predict_extras.py``.
+    """
     import warnings
 
-    model = _gi_model(name).eval()
-    names = [k for k in model.inputs if k != "energy"]
     x, mask, energy = _batch()
     ex = _extras(x)
-    wrapped = _WithExtras(model, names)
-    path = tmp_path / f"{name}.onnx"
     inputs = ["x", "mask", "energy", *names]
+    # the wrapper must be in eval mode too: the exporter puts the wrapper's own mode back
+    # on the whole module tree afterwards (a training-mode wrapper leaves the model training)
+    wrapped = _WithExtras(model, names).eval()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
@@ -407,15 +411,35 @@ def test_graph_image_onnx_forward_matches_torch(
             opset_version=17,
             dynamo=False,
         )
+
+
+@pytest.mark.parametrize("name", sorted(GRAPH_IMAGE))
+def test_graph_image_onnx_forward_matches_torch(name: str, tmp_path: Path) -> None:
+    """The exported graph equals torch on other values and other batch and point counts."""
+    pytest.importorskip("onnx", reason="onnx extra not installed")
+    ort = pytest.importorskip("onnxruntime", reason="onnx extra not installed")
+
+    model = _gi_model(name).eval()
+    names = [k for k in model.inputs if k != "energy"]
+    path = tmp_path / f"{name}.onnx"
+    _export_graph_image(model, names, path)
+    assert not model.training
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    if other_shape:
-        x2, mask2, energy2 = _pad_more(x, mask, energy, extra=3)  # another shape than traced
-    else:
-        x2, mask2, energy2 = x, mask, energy
-    ex2 = _extras(x2, seed=9)
-    feed = {"x": x2.numpy(), "mask": mask2.numpy(), "energy": energy2.numpy()}
-    feed.update({k: ex2[k].numpy() for k in names})
-    (pred,) = sess.run(["pred"], feed)
-    with torch.no_grad():
-        want = model(x2, mask2, energy2, **ex2)["pred"]
-    torch.testing.assert_close(torch.from_numpy(pred), want, rtol=1e-4, atol=1e-4)
+    assert [i.name for i in sess.get_inputs()] == ["x", "mask", "energy", *names]
+    x, mask, energy = _batch()  # the traced shape
+    cases = [(x, mask, energy, _extras(x, seed=9))]
+    x2, mask2, energy2 = _pad_more(x, mask, energy, extra=3)  # more points
+    cases.append((x2, mask2, energy2, _hard_extras(x2, seed=10)))
+    for b, n, seed in [(1, 3, 11), (7, 20, 12), (2, 1, 13)]:  # other batch and point counts
+        g = torch.Generator().manual_seed(seed)
+        xb = torch.randn(b, n, F, generator=g)
+        maskb = torch.arange(n)[None, :] < torch.randint(1, n + 1, (b, 1), generator=g)
+        cases.append((xb, maskb, 5 * torch.rand(b, n, generator=g), _hard_extras(xb, seed)))
+    for xc, mc, ec, exc in cases:
+        feed = {"x": xc.numpy(), "mask": mc.numpy(), "energy": ec.numpy()}
+        feed.update({k: exc[k].numpy() for k in names})
+        (pred,) = sess.run(["pred"], feed)
+        with torch.no_grad():
+            want = model(xc, mc, ec, **exc)["pred"]
+        assert want[mc].abs().max() > 0
+        torch.testing.assert_close(torch.from_numpy(pred), want, rtol=1e-4, atol=1e-4)

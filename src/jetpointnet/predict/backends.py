@@ -1,13 +1,17 @@
 """Inference backends: the run's PyTorch model or its ONNX export under ONNX Runtime.
 
 Both map one padded batch ``x`` ``(B, N, F)`` float32, ``mask`` ``(B, N)`` bool,
-``energy`` ``(B, N)`` float32 GeV to the head's raw output ``pred`` (numpy): ``(B, N)``
-or ``(B, N, 4)``; the task turns it into energies or probabilities.
+``energy`` ``(B, N)`` float32 GeV and, for models that read them (``cnn``, ``gnn``), the
+padded stage-2 ``extras`` (``d_eta``, ``d_phi``, ``sampling`` ``(B, N)``, ``neighbours``
+``(B, N, 7)``; dtypes and padding of :data:`jetpointnet.training.dataset.EXTRA_FILL`)
+to the head's raw output ``pred`` (numpy): ``(B, N)`` or ``(B, N, 4)``; the task turns
+it into energies or probabilities. ``extras`` names what a backend needs.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -15,7 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from jetpointnet.predict.export import onnx_session, run_session
+from jetpointnet.predict.export import extra_inputs, onnx_session, run_session, session_extras
+from jetpointnet.training.dataset import EXTRA_FILL
 
 __all__ = ["Backend", "BackendName", "OnnxBackend", "TorchBackend"]
 
@@ -26,8 +31,16 @@ class Backend(Protocol):
     """Callable on one padded batch (numpy arrays), returning the raw ``pred``."""
 
     name: str
+    extras: tuple[str, ...]
 
-    def __call__(self, x: np.ndarray, mask: np.ndarray, energy: np.ndarray) -> np.ndarray: ...
+    def __call__(
+        self,
+        x: np.ndarray,
+        mask: np.ndarray,
+        energy: np.ndarray,
+        *,
+        extras: Mapping[str, np.ndarray] | None = None,
+    ) -> np.ndarray: ...
 
 
 class TorchBackend:
@@ -39,27 +52,50 @@ class TorchBackend:
         self.model = model.eval()
         self.device = next(model.parameters()).device
         self.amp = amp and self.device.type == "cuda"
+        self.extras = extra_inputs(model)
 
     @torch.no_grad()
-    def __call__(self, x: np.ndarray, mask: np.ndarray, energy: np.ndarray) -> np.ndarray:
+    def __call__(
+        self,
+        x: np.ndarray,
+        mask: np.ndarray,
+        energy: np.ndarray,
+        *,
+        extras: Mapping[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
         dev = self.device
+        given = extras or {}
+        more = {
+            k: torch.from_numpy(np.asarray(given[k], dtype=EXTRA_FILL[k][0])).to(dev)
+            for k in self.extras
+            if k in given
+        }  # a missing one: the model's own one-line error
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.amp):
             out = self.model(
                 torch.from_numpy(x).to(dev),
                 torch.from_numpy(mask).to(dev),
                 torch.from_numpy(energy).to(dev),
+                **more,
             )["pred"]
         return out.float().cpu().numpy()
 
 
 class OnnxBackend:
-    """An exported ``.onnx`` file under ONNX Runtime (CPU)."""
+    """An exported ``.onnx`` file under ONNX Runtime (CPU); ``extras``: its extra inputs."""
 
     name = "onnx"
 
     def __init__(self, path: str | os.PathLike[str], *, threads: int | None = None) -> None:
         self.path = Path(path)
         self.session: Any = onnx_session(self.path, threads=threads)
+        self.extras = session_extras(self.session, where=str(self.path))
 
-    def __call__(self, x: np.ndarray, mask: np.ndarray, energy: np.ndarray) -> np.ndarray:
-        return run_session(self.session, x, mask, energy)
+    def __call__(
+        self,
+        x: np.ndarray,
+        mask: np.ndarray,
+        energy: np.ndarray,
+        *,
+        extras: Mapping[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        return run_session(self.session, x, mask, energy, extras=extras)

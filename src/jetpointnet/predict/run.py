@@ -30,6 +30,11 @@ radians):
 observer branches        as read   per-event branches named in ``observers``, repeated
 =======================  ========  =========================================================
 
+Models that read stage-2 extra arrays (``cnn``, ``gnn``) get them built per chunk from
+the run's data configuration (:func:`jetpointnet.predict.chunks.prepare_chunk`; the
+``gnn``'s ``neighbours`` read the CellGeo link branches, which each geometry file must
+then have) and passed to either backend; the columns do not change.
+
 Inputs without truth (real data) are predicted like any other: the model never sees
 truth. For them the run's ``selection.require_truth`` is ignored (there are no truth
 links to require), so every usable track becomes a sample.
@@ -39,7 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -49,6 +54,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from jetpointnet.data.extras import NeighbourTable
 from jetpointnet.data.geometry import CellTable
 from jetpointnet.data.pipeline import plan_chunks
 from jetpointnet.data.preprocess import expand_inputs
@@ -59,8 +65,8 @@ from jetpointnet.io.mltree_reader import close_cached, inspect_mltree, read_even
 from jetpointnet.io.prediction_files import PredictionWriter, output_format
 from jetpointnet.predict.backends import Backend, OnnxBackend, TorchBackend
 from jetpointnet.predict.chunks import ChunkArrays, data_config_from_metadata, prepare_chunk
-from jetpointnet.predict.export import require_plain_inputs, temporary_export
-from jetpointnet.training.dataset import feature_indices
+from jetpointnet.predict.export import extra_inputs, temporary_export
+from jetpointnet.training.dataset import EXTRA_FILL, feature_indices
 from jetpointnet.training.inference import load_run
 from jetpointnet.training.tasks import Task, make_task
 
@@ -130,12 +136,16 @@ def infer_points(
     offsets: np.ndarray,
     *,
     batch_size: int,
+    extras: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Per-point predictions ``(P,)`` or ``(P, 4)`` of ragged samples (``offsets``).
 
     Samples are sorted by length and batched (padded to the longest in the batch); the
     output is in the input's point order. Regression: GeV; otherwise probabilities.
+    ``extras``: ragged stage-2 arrays (``(P,)`` or ``(P, K)``, keys of ``EXTRA_FILL``)
+    padded like ``x`` and passed to the backend.
     """
+    extras = extras or {}
     lengths = np.diff(offsets)
     order = np.argsort(lengths, kind="stable")
     k = 4 if task.name == "multiclass" else 1
@@ -150,7 +160,12 @@ def infer_points(
         eb = np.zeros((len(idx), n), np.float32)
         xb[mask] = x[src]
         eb[mask] = energy[src]
-        raw = backend(xb, mask, eb)
+        more = {}
+        for name, arr in extras.items():
+            dtype, fill = EXTRA_FILL[name]
+            more[name] = np.full((len(idx), n, *arr.shape[1:]), fill, dtype=dtype)
+            more[name][mask] = arr[src]  # (B, N) or (B, N, K); indices are sample-local
+        raw = backend(xb, mask, eb, extras=more)
         pred = task.predict(torch.from_numpy(np.asarray(raw))).numpy()
         flat[src] = pred.reshape(len(idx), n, k)[mask]
     return flat if k > 1 else flat[:, 0]
@@ -224,7 +239,8 @@ def predict_files(
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     model, tcfg, metadata = load_run(run_dir, checkpoint=cfg.checkpoint, device=cfg.device)
-    require_plain_inputs(model, tcfg.model.name, run_dir)
+    extras = extra_inputs(model, where=str(run_dir))
+    links = "neighbours" in extras
     task = make_task(tcfg.task)
     data_cfg, length = data_config_from_metadata(metadata, where=f"{run_dir}/metadata.json")
     features = feature_indices(metadata, tcfg.data.features, where=str(run_dir))
@@ -246,9 +262,17 @@ def predict_files(
                 f"{info.path}: no tree '{data_cfg.geometry_tree}' (pass --geometry GEO.root)"
             )
     geo = Path(geometry) if geometry is not None else None
+    if links:  # the gnn's links: every geometry file needs the CellGeo link branches
+        for g in dict.fromkeys([geo] if geo is not None else paths):
+            read_geometry(g, tree=data_cfg.geometry_tree, links=True)  # fail early, one line
     if cfg.backend == "onnx":
         onnx_file = cfg.onnx_file or temporary_export(run_dir, checkpoint=cfg.checkpoint)
         backend: Backend = OnnxBackend(onnx_file, threads=cfg.threads)
+        if set(backend.extras) != set(extras):
+            raise UserError(
+                f"{onnx_file}: takes the extra inputs {list(backend.extras)}, but the run's "
+                f"model reads {list(extras)} (export this run with `jetpointnet export`)"
+            )
     elif cfg.backend == "torch":
         backend = TorchBackend(model, amp=tcfg.train.amp)
     else:
@@ -280,15 +304,16 @@ def predict_files(
     props = {"run": str(Path(run_dir).resolve()), "backend": backend.name}
     n_samples = 0
     table: CellTable | None = None
+    links_table: NeighbourTable | None = None
     table_key: str | None = None
     writer = PredictionWriter(out, dtypes, overwrite=cfg.overwrite, tree_name=cfg.tree_name,
                               root_format=cfg.root_format, metadata=props)  # fmt: skip
     with writer:
         for chunk in tqdm(chunks, desc="predict", unit="chunk", disable=not progress):
             if table_key != chunk.geometry:
-                table = CellTable.from_geometry(
-                    read_geometry(chunk.geometry, tree=data_cfg.geometry_tree)
-                )
+                geo_arrays = read_geometry(chunk.geometry, tree=data_cfg.geometry_tree, links=links)
+                table = CellTable.from_geometry(geo_arrays)
+                links_table = NeighbourTable.from_geometry(geo_arrays) if links else None
                 table_key = chunk.geometry
             assert table is not None
             events = read_events(
@@ -307,6 +332,8 @@ def predict_files(
                 entry_start=chunk.start,
                 file_index=chunk.file_index,
                 source=chunk.path,
+                extras=extras,
+                neighbours=links_table,
             )
             x = arrays.arrays["X"]
             if features is not None:
@@ -318,6 +345,7 @@ def predict_files(
                 arrays.arrays["energy"],
                 arrays.arrays["offsets"],
                 batch_size=cfg.batch_size,
+                extras=arrays.extras(extras),
             )
             observers = _observer_values(events, cfg.observers, chunk.path)
             writer.write(_rows(arrays, pred, task, observers, truth=any(with_truth)))
