@@ -226,3 +226,16 @@ def test_jets_bad_inputs_give_one_line(simulated, tmp_path: Path, capsys) -> Non
                  str(tmp_path / "o")]) == 2  # fmt: skip
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--run" in err[0]
+
+
+def test_ml_pt_cap_leaves_high_pt_tracks_to_the_calorimeter(simulated) -> None:
+    from jetpointnet.jets.algorithms import ml_pt_cap
+
+    ev, _, _ = _events(simulated("dijet-jz2", 4, 3)[0])
+    n = len(ev.tracks)
+    claims = Claims(track=np.arange(n), cell=np.zeros(n, np.int64), energy=np.ones(n))
+    high = ev.tracks.pt > 10.0
+    assert 0 < high.sum() < n
+    kept, charged = ml_pt_cap(ev, claims, np.ones(n, bool), 10.0)
+    np.testing.assert_array_equal(kept.track, np.flatnonzero(~high))
+    np.testing.assert_array_equal(charged, ~high)

@@ -45,6 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--claim", choices=["expected", "threshold"], default="expected",
         help="classifier claim on a cell: p x E (expected) or E where p > 0.5 (threshold)",
     )  # fmt: skip
+    parser.add_argument(
+        "--ml-max-pt", type=float, metavar="GEV",
+        help="ml: tracks above this pT are left to the calorimeter (eflowRec: 40)",
+    )  # fmt: skip
     parser.add_argument("--checkpoint", default="best", help="best, last or a .pt file")
     parser.add_argument("--events-per-chunk", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap errors")
@@ -64,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         match_dr=args.match_dr,
         chs=args.chs,
         claim=args.claim,
+        ml_max_pt=args.ml_max_pt,
         checkpoint=args.checkpoint,
         events_per_chunk=args.events_per_chunk,
         seed=args.seed,

@@ -11,7 +11,9 @@
   predicted focal energy (regression) or, for classifiers, ``p_focal x E_cell``
   (``claim="expected"``) or ``E_cell`` where ``p_focal > 0.5`` (``claim="threshold"``).
   Charged objects: the tracks that pass the run's own track selection (the tracks that
-  got a sample, plus those with too few cells in their cone to make one).
+  got a sample, plus those with too few cells in their cone to make one). Optionally
+  (:func:`ml_pt_cap`) tracks above a pT cap are left to the calorimeter, as eflowRec does
+  above 40 GeV: no claims, not charged objects.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from jetpointnet.evaluation.pflow.templates import Templates
 from jetpointnet.jets.events import JetEvents, cell_rows
 from jetpointnet.jets.reconcile import Claims
 
-__all__ = ["CHARGED_STATUS", "classical_claims", "ml_charged", "ml_claims"]
+__all__ = ["CHARGED_STATUS", "classical_claims", "ml_charged", "ml_claims", "ml_pt_cap"]
 
 #: Classical-algorithm outcomes whose track is a charged particle-flow object.
 CHARGED_STATUS = (TrackStatus.RINGS, TrackStatus.WHOLE_CLUSTER, TrackStatus.NO_MATCH)
@@ -115,3 +117,13 @@ def ml_claims(
         raise ValueError(f"unknown claim rule {claim!r}")
     ok = (track >= 0) & (cell >= 0)
     return Claims(track=track[ok], cell=cell[ok], energy=energy[ok]), int((~ok).sum())
+
+
+def ml_pt_cap(
+    ev: JetEvents, claims: Claims, charged: np.ndarray, max_pt: float
+) -> tuple[Claims, np.ndarray]:
+    """Drop the claims of tracks with pT > ``max_pt`` (GeV) and un-charge those tracks."""
+    high = ev.tracks.pt > max_pt
+    keep = ~high[claims.track]
+    kept = Claims(track=claims.track[keep], cell=claims.cell[keep], energy=claims.energy[keep])
+    return kept, charged & ~high

@@ -44,7 +44,7 @@ from jetpointnet.evaluation.pflow.adapter import resolve_templates
 from jetpointnet.evaluation.pflow.algorithm import TrackStatus
 from jetpointnet.io.mltree_reader import close_cached, inspect_mltree, read_events, read_geometry
 from jetpointnet.io.sample_files import write_json, write_parquet
-from jetpointnet.jets.algorithms import classical_claims, ml_charged, ml_claims
+from jetpointnet.jets.algorithms import classical_claims, ml_charged, ml_claims, ml_pt_cap
 from jetpointnet.jets.clustering import Jets, cluster_jets, match_jets
 from jetpointnet.jets.events import JET_BRANCHES_OPTIONAL, JET_BRANCHES_REQUIRED, jet_events
 from jetpointnet.jets.objects import (
@@ -76,6 +76,7 @@ class JetsConfig:
     pt_bins: list[float] = field(default_factory=lambda: list(PT_BINS))
     chs: Literal["auto", "on", "off"] = "auto"  # auto: on in events with pile-up (mu > 0)
     claim: Literal["expected", "threshold"] = "expected"
+    ml_max_pt: float | None = None  # tracks above (GeV): no subtraction, calorimeter only
     min_neutral_energy: float = 0.0
     events_per_chunk: int = 200
     checkpoint: str = "best"
@@ -203,6 +204,8 @@ def run_jets(
                 claims, lost = ml_claims(ev, table, rows, claim=cfg.claim)
                 counts[f"{algo}_rows_not_in_event"] += lost
                 charged = ml_charged(ev, p.selection, file_has_truth=with_truth[chunk.file_index])
+                if cfg.ml_max_pt is not None:
+                    claims, charged = ml_pt_cap(ev, claims, charged, cfg.ml_max_pt)
                 objects[algo], _ = _pflow(ev, claims, charged, chs, cfg)
             seconds[algo] += time.perf_counter() - t0
         jets = {}
