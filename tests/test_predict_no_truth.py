@@ -194,3 +194,23 @@ def test_predict_without_truth(files, data) -> None:
         np.testing.assert_array_equal(p[name][idx], t[name], err_msg=name)
     np.testing.assert_allclose(p["pred_focal_energy"][idx], t["pred_focal_energy"], rtol=1e-5,
                                atol=1e-6)  # fmt: skip
+
+
+def test_jets_without_truth_build_the_same_reco_jets(files) -> None:
+    """``jets`` on real data: reco jets as with truth, no response (nothing to compare to)."""
+    pytest.importorskip("fastjet", reason="jets extra not installed")
+    from jetpointnet.jets.run import JetsConfig, run_jets
+
+    out = {}
+    for key in ("truth", "notruth"):
+        cfg = JetsConfig(algorithms=["calo", "classical"], reco_min_pt=2.0, n_boot=5)
+        res = run_jets([str(files[key])], files["tmp"] / f"jets-{key}", config=cfg,
+                       progress=False)  # fmt: skip
+        out[key] = (res.summary, ak.from_parquet(files["tmp"] / f"jets-{key}" / "jets.parquet"))
+    (s_t, j_t), (s_n, j_n) = out["truth"], out["notruth"]
+    assert s_n["truth"] is False and s_n["response"] == {} and s_t["truth"] is True
+    reco = j_t[j_t.algorithm != "truth"]
+    assert len(j_n) == len(reco) > 0
+    np.testing.assert_allclose(np.asarray(j_n.pt), np.asarray(reco.pt), rtol=1e-12)
+    page = (files["tmp"] / "jets-notruth" / "report.html").read_text()
+    assert "response not measured" in page
