@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import sys
 from dataclasses import dataclass
 
 import awkward as ak
 import numpy as np
 
 from jetpointnet.errors import UserError
+from jetpointnet.io.quiet import quiet_stdout
 from jetpointnet.jets.objects import Objects
 
 __all__ = ["Jets", "cluster_jets", "delta_r", "match_jets"]
@@ -41,21 +40,6 @@ class Jets:
 
     def select(self, keep: np.ndarray) -> Jets:
         return Jets(**{k: getattr(self, k)[keep] for k in self.__dataclass_fields__})
-
-
-@contextlib.contextmanager
-def _quiet_stdout():
-    """Silence file descriptor 1 (FastJet's C++ banner, printed on the first clustering;
-    FastJet is cited in the report instead)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def _fastjet():
@@ -86,7 +70,7 @@ def cluster_jets(
         ak.zip({"px": v.px, "py": v.py, "pz": v.pz, "E": v.E}, with_name="Momentum4D"), counts
     )
     jetdef = fastjet.JetDefinition(fastjet.antikt_algorithm, radius)
-    with _quiet_stdout():
+    with quiet_stdout():  # FastJet's banner (FastJet is cited in the report)
         seq = fastjet.ClusterSequence(parts, jetdef)
         jets = seq.inclusive_jets(min_pt=min_pt)
         consts = seq.constituents(min_pt=min_pt)

@@ -17,10 +17,7 @@ out-of-slice events before hadronisation, which is most of Pythia's time.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -28,6 +25,7 @@ import numpy as np
 
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.mltree_layout import PILEUP_BARCODE_STRIDE
+from jetpointnet.io.quiet import quiet_stdout
 
 __all__ = [
     "GUN_PARTICLES",
@@ -177,7 +175,7 @@ class EventSource:
             # visible final-state particles (select = 2): the same jets as fastjet's
             # anti-kt, computed in C++ without a Python loop over particles.
             self.jets = pythia8mc.SlowJet(-1, 0.6, 5.0, 4.9, 2, 2)
-            with _quiet_stdout():  # fjcore prints its banner on the first clustering
+            with quiet_stdout():  # fjcore prints its banner on the first clustering
                 self.jets.analyze(self.pythia.event)
         else:
             extra = ["ProcessLevel:all = off"]
@@ -269,20 +267,6 @@ class EventSource:
             if self.options.pileup > 0:
                 ev = self._overlay(ev)
             yield ev
-
-
-@contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """Silence C++ output to the process's standard output (file descriptor 1)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def _leading_jet_pt(jets, event) -> float:
