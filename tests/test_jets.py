@@ -196,10 +196,11 @@ def test_jets_command_end_to_end(simulated, tiny_run: Path, tmp_path: Path, caps
     files = simulated("dijet-jz2", 4, 3)
     out = tmp_path / "jets"
     args = ["jets", "--input", str(files[0]), "--run", str(tiny_run), "--out", str(out),
-            "--quiet"]  # fmt: skip
+            "--oracle", "--quiet"]  # fmt: skip
     assert main(args) == 0
     s = json.loads((out / "summary.json").read_text())
-    assert s["algorithms"] == ["calo", "classical", f"ml:{tiny_run.name}"]
+    name = tiny_run.name
+    assert s["algorithms"] == ["calo", "classical", f"ml:{name}", f"oracle:{name}"]
     assert s["events"] == 4 and s["truth"]
     for algo in s["algorithms"]:
         assert s["response"][algo][0]["n_truth"] == s["response"]["calo"][0]["n_truth"]
@@ -226,6 +227,29 @@ def test_jets_bad_inputs_give_one_line(simulated, tmp_path: Path, capsys) -> Non
                  str(tmp_path / "o")]) == 2  # fmt: skip
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--run" in err[0]
+    assert main(["jets", "--input", str(files[0]), "--oracle", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--oracle needs" in err[0]
+
+
+def test_oracle_claims_are_the_true_focal_energies(simulated) -> None:
+    from jetpointnet.jets.algorithms import ml_claims
+
+    ev, _, table = _events(simulated("dijet-jz2", 4, 3)[0])
+    c = ev.cells
+    rows = {  # two tracks of event 0 claiming its first three cells
+        "entry": np.zeros(6, np.int64),
+        "track_index": np.array([0, 0, 0, 1, 1, 1]),
+        "cell_id": np.tile(c.id[:3], 2),
+        "pred_focal_prob": np.full(6, 0.5, np.float32),
+        "truth_focal_energy": np.array([0.1, np.nan, 0.3, 0.0, 0.2, 0.0], np.float32),
+    }
+    claims, lost = ml_claims(ev, table, rows, claim="truth")
+    assert lost == 0
+    np.testing.assert_allclose(claims.energy, [0.1, 0.0, 0.3, 0.0, 0.2, 0.0], rtol=1e-6)
+    np.testing.assert_array_equal(claims.cell, [0, 1, 2, 0, 1, 2])
+    expected, _ = ml_claims(ev, table, rows, claim="expected")
+    np.testing.assert_allclose(expected.energy, 0.5 * np.tile(c.energy[:3], 2), rtol=1e-6)
 
 
 def test_ml_pt_cap_leaves_high_pt_tracks_to_the_calorimeter(simulated) -> None:

@@ -49,6 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--ml-max-pt", type=float, metavar="GEV",
         help="ml: tracks above this pT are left to the calorimeter (eflowRec: 40)",
     )  # fmt: skip
+    parser.add_argument(
+        "--oracle", action="store_true",
+        help="also 'oracle:RUN' per run: its samples with the true focal energies as claims",
+    )  # fmt: skip
     parser.add_argument("--checkpoint", default="best", help="best, last or a .pt file")
     parser.add_argument("--events-per-chunk", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap errors")
@@ -69,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         chs=args.chs,
         claim=args.claim,
         ml_max_pt=args.ml_max_pt,
+        oracle=args.oracle,
         checkpoint=args.checkpoint,
         events_per_chunk=args.events_per_chunk,
         seed=args.seed,

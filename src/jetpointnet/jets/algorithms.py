@@ -13,7 +13,8 @@
   Charged objects: the tracks that pass the run's own track selection (the tracks that
   got a sample, plus those with too few cells in their cone to make one). Optionally
   (:func:`ml_pt_cap`) tracks above a pT cap are left to the calorimeter, as eflowRec does
-  above 40 GeV: no claims, not charged objects.
+  above 40 GeV: no claims, not charged objects. ``claim="truth"`` (the oracle) claims the
+  true focal energy of each cell of the run's samples instead of the prediction.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def ml_claims(
     table: CellTable,
     rows: dict[str, np.ndarray],
     *,
-    claim: Literal["expected", "threshold"] = "expected",
+    claim: Literal["expected", "threshold", "truth"] = "expected",
 ) -> tuple[Claims, int]:
     """Claims from the prediction rows of this chunk's entries; also the number of rows
     whose track or cell is not in the event (0 for predictions made on the same file)."""
@@ -107,7 +108,9 @@ def ml_claims(
     n_tr = np.diff(to)[event] if len(event) else np.zeros(0, np.int64)
     track = np.where(tidx < n_tr, to[event] + tidx, -1)
     cell = cell_rows(ev, table, event, rows["cell_id"])
-    if "pred_focal_energy" in rows:
+    if claim == "truth":  # the oracle: the focal particle's true energy in each cell
+        energy = np.nan_to_num(rows["truth_focal_energy"].astype(np.float64))
+    elif "pred_focal_energy" in rows:
         energy = rows["pred_focal_energy"].astype(np.float64)
     elif claim == "expected":
         energy = rows["pred_focal_prob"].astype(np.float64) * ev.cells.energy[cell]

@@ -58,9 +58,11 @@ def load_run_predictions(
     checkpoint: str = "best",
     geometry: Path | None = None,
     batch_size: int = 256,
+    truth: bool = False,
     progress: bool = True,
 ) -> RunPredictions:
-    """Predict with ``run_dir`` on ``paths`` (or reuse the cache) and load the rows."""
+    """Predict with ``run_dir`` on ``paths`` (or reuse the cache) and load the rows
+    (``truth``: also ``truth_focal_energy``)."""
     import pyarrow.parquet as pq
 
     from jetpointnet.config import load_config
@@ -81,7 +83,7 @@ def load_run_predictions(
         write_json(rec_path, record)
     names = set(pq.read_schema(out).names)
     pred = "pred_focal_energy" if "pred_focal_energy" in names else "pred_focal_prob"
-    rows = read_parquet_columns(out, [*_KEY, pred])
+    rows = read_parquet_columns(out, [*_KEY, pred, *(["truth_focal_energy"] if truth else [])])
     key = (rows["file_index"].astype(np.int64) << 40) + rows["entry"].astype(np.int64)
     order = np.argsort(key, kind="stable")
     rows = {k: v[order] for k, v in rows.items()}

@@ -10,6 +10,9 @@ For every chunk of events of the inputs:
    events with pile-up, since without it the tracks it removes are the hard scatter's
    displaced secondaries, K0S and Lambda decay products); ``truth`` = stable
    hard-scatter particles without neutrinos;
+   ``oracle:RUN`` (``oracle``) = the same with each cell claimed by its true focal energy on
+   the run's samples: what a perfect network would reach with that run's cones, point
+   limit and track selection;
 3. anti-kt jets (:mod:`.clustering`); reco jets above ``reco_min_pt`` are matched to the
    truth jets with ``pT > min_pt`` and ``|eta| < max_abs_eta``.
 
@@ -77,6 +80,7 @@ class JetsConfig:
     chs: Literal["auto", "on", "off"] = "auto"  # auto: on in events with pile-up (mu > 0)
     claim: Literal["expected", "threshold"] = "expected"
     ml_max_pt: float | None = None  # tracks above (GeV): no subtraction, calorimeter only
+    oracle: bool = False  # per run also "oracle:RUN": its samples with the true focal energies
     min_neutral_energy: float = 0.0
     events_per_chunk: int = 200
     checkpoint: str = "best"
@@ -154,6 +158,12 @@ def run_jets(
     with_truth = [has_truth(i.branches) for i in infos]
     tpl = resolve_templates(templates) if "classical" in cfg.algorithms else None
     ml_names = _names([Path(r) for r in runs])
+    if cfg.oracle:
+        if not runs:
+            raise UserError("--oracle needs at least one --run RUN (its samples)")
+        for info, truth in zip(infos, with_truth, strict=True):
+            if not truth:
+                raise UserError(f"{info.path}: no truth branches; --oracle needs truth")
     preds = {}
     if runs:
         from jetpointnet.jets.predictions import load_run_predictions
@@ -161,9 +171,10 @@ def run_jets(
         for name, run in zip(ml_names, runs, strict=True):
             preds[name] = load_run_predictions(
                 run, paths, out / "predictions", name=name[3:], checkpoint=cfg.checkpoint,
-                geometry=geo, batch_size=cfg.batch_size, progress=progress,
+                geometry=geo, batch_size=cfg.batch_size, truth=cfg.oracle, progress=progress,
             )  # fmt: skip
-    algos = [a for a in cfg.algorithms if a != "ml"] + ml_names
+    oracles = [f"oracle:{n[3:]}" for n in ml_names] if cfg.oracle else []
+    algos = [a for a in cfg.algorithms if a != "ml"] + ml_names + oracles
 
     chunks = plan_chunks(paths, [i.num_entries for i in infos], [geo or p for p in paths],
                          events_per_chunk=cfg.events_per_chunk)  # fmt: skip
@@ -199,9 +210,10 @@ def run_jets(
                 status_counts += np.bincount(status, minlength=len(TrackStatus))
                 objects[algo], _ = _pflow(ev, claims, charged, chs, cfg)
             else:
-                p = preds[algo]
+                p = preds["ml:" + algo.split(":", 1)[1]]
                 rows = p.chunk(chunk.file_index, chunk.start, chunk.stop)
-                claims, lost = ml_claims(ev, table, rows, claim=cfg.claim)
+                rule = "truth" if algo.startswith("oracle:") else cfg.claim
+                claims, lost = ml_claims(ev, table, rows, claim=rule)
                 counts[f"{algo}_rows_not_in_event"] += lost
                 charged = ml_charged(ev, p.selection, file_has_truth=with_truth[chunk.file_index])
                 if cfg.ml_max_pt is not None:
