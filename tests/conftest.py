@@ -1,4 +1,5 @@
-"""Shared fixtures: small simulated MLTree files, made once per test session.
+"""Shared fixtures: small simulated MLTree files, made once per test session, and the
+simulator's detector description (``geo``, ``mat``).
 
 Test data is generated, never committed. ``simulated(preset, events, seed, **options)``
 returns the list of ROOT files that ``jetpointnet simulate`` wrote for those arguments;
@@ -28,3 +29,19 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., list[Pa
         return cache[key]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def geo():
+    """The simulated calorimeter's cell geometry (:func:`build_geometry`, cached)."""
+    from jetpointnet.simulate.geometry import build_geometry
+
+    return build_geometry()
+
+
+@pytest.fixture(scope="session")
+def mat():
+    """The material table between calorimeter layers (:func:`material_table`, cached)."""
+    from jetpointnet.simulate.material import material_table
+
+    return material_table()

@@ -10,19 +10,8 @@ import pytest
 from jetpointnet.simulate.clustering import ClusterCells, split_clusters, topo_cluster
 from jetpointnet.simulate.detector import simulate_event
 from jetpointnet.simulate.generators import SourceOptions, TruthEvent, make_source
-from jetpointnet.simulate.geometry import build_geometry, layer_index
-from jetpointnet.simulate.material import material_table
+from jetpointnet.simulate.geometry import layer_index
 from jetpointnet.simulate.params import DETECTOR
-
-
-@pytest.fixture(scope="module")
-def geo():
-    return build_geometry()
-
-
-@pytest.fixture(scope="module")
-def mat():
-    return material_table()
 
 
 def _blobs(geo, blobs: list[tuple[float, float, float]], *, noise: float = 0.0, seed: int = 0):

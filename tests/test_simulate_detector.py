@@ -11,23 +11,12 @@ from jetpointnet.io.mltree_layout import MISSING
 from jetpointnet.simulate.clustering import topo_cluster
 from jetpointnet.simulate.detector import simulate_event
 from jetpointnet.simulate.generators import SourceOptions, make_source
-from jetpointnet.simulate.geometry import build_geometry, layer_index
-from jetpointnet.simulate.material import material_table
+from jetpointnet.simulate.geometry import layer_index
 from jetpointnet.simulate.tracker import (
     extrapolate_layers,
     propagate_to_solenoid,
     radius_of_curvature,
 )
-
-
-@pytest.fixture(scope="module")
-def geo():
-    return build_geometry()
-
-
-@pytest.fixture(scope="module")
-def mat():
-    return material_table()
 
 
 def test_geometry_counts_follow_atlas(geo):
