@@ -1,4 +1,5 @@
-"""Invariances and building blocks of the PointNet model (models/)."""
+"""Building blocks of the PointNet model (models/). Its permutation equivariance, padding
+invariance, output shapes and ONNX path are tested with the zoo (test_models_zoo)."""
 
 from __future__ import annotations
 
@@ -41,51 +42,6 @@ def _batch(b: int = 4, n: int = 12, seed: int = 1):
     mask = torch.arange(n)[None, :] < lengths[:, None]
     energy = torch.rand(b, n, generator=g) * 5
     return x, mask, energy
-
-
-@pytest.mark.parametrize("norm", ["batch", "layer", "none"])
-@pytest.mark.parametrize("mode", ["train", "eval"])
-def test_permutation_equivariance(norm: str, mode: str) -> None:
-    model = _model(norm)
-    model.train(mode == "train")
-    x, mask, energy = _batch()
-    perm = torch.randperm(x.shape[1], generator=torch.Generator().manual_seed(3))
-    out = model(x, mask, energy)["pred"]
-    out_p = model(x[:, perm], mask[:, perm], energy[:, perm])["pred"]
-    torch.testing.assert_close(out_p, out[:, perm], rtol=1e-4, atol=1e-5)
-
-
-@pytest.mark.parametrize("norm", ["batch", "layer", "none"])
-@pytest.mark.parametrize("mode", ["train", "eval"])
-def test_padding_does_not_change_real_points(norm: str, mode: str) -> None:
-    model = _model(norm)
-    model.train(mode == "train")
-    x, mask, energy = _batch()
-    out = model(x, mask, energy)
-    # more padding, filled with large garbage, and different garbage in existing padding
-    extra = 7
-    g = torch.Generator().manual_seed(9)
-    x2 = torch.cat([x, 100 * torch.randn(x.shape[0], extra, F, generator=g)], dim=1)
-    x2[~torch.cat([mask, torch.zeros(x.shape[0], extra, dtype=torch.bool)], 1)] = 55.0
-    mask2 = torch.cat([mask, torch.zeros(x.shape[0], extra, dtype=torch.bool)], dim=1)
-    energy2 = torch.cat([energy, torch.full((x.shape[0], extra), 1e3)], dim=1)
-    out2 = model(x2, mask2, energy2)
-    n = x.shape[1]
-    torch.testing.assert_close(out2["pred"][:, :n][mask], out["pred"][mask], rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(out2["aux_loss"], out["aux_loss"], rtol=1e-4, atol=1e-6)
-    assert torch.all(out2["pred"][~mask2] == 0)
-
-
-def test_output_shape_per_point() -> None:
-    x, mask, energy = _batch()
-    for head, shape in [
-        (HeadSpec("energy"), (4, 12)),
-        (HeadSpec("logits", 1), (4, 12)),
-        (HeadSpec("logits", 4), (4, 12, 4)),
-    ]:
-        out = _model(head=head)(x, mask, energy)
-        assert out["pred"].shape == shape
-        assert out["aux_loss"].shape == ()
 
 
 def test_energy_bypass_scales_with_cell_energy() -> None:

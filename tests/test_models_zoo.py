@@ -1,4 +1,5 @@
-"""The model zoo (models/edgeconv, transformer, knn, geometry): invariances, shapes, export.
+"""The model zoo (models/pointnet, edgeconv, transformer, cnn, gnn, knn, geometry):
+invariances, shapes, export. PointNet's own building blocks are in test_models_pointnet.
 
 Every model gets the same checks: permutation equivariance (all zoo models are
 equivariant: no positional encoding, neighbours and attention depend on point content
@@ -25,6 +26,14 @@ NAMES = ["x", "y", "z", "dist_track", "energy", "type", "dr", "layer"]
 F = len(NAMES)
 CONFIGS = Path(__file__).parents[1] / "configs" / "train"
 SMALL = {
+    "pointnet": {
+        "tnet_mlp": [8, 16, 32],
+        "tnet_fc": [16, 8],
+        "point_mlp": [16, 16],
+        "global_mlp": [16, 32],
+        "seg_mlp": [32, 16],
+        "dropout": 0.0,
+    },
     "edgeconv": {
         "k": 4,
         "blocks": [[8, 8], [16, 16]],
@@ -42,6 +51,11 @@ SMALL = {
     },
 }
 MODELS = sorted(SMALL)
+
+
+def _small_config(name: str) -> Path:
+    """The model's small CPU config under configs/train/ (PointNet's is small.yaml)."""
+    return CONFIGS / ("small.yaml" if name == "pointnet" else f"{name}-small.yaml")
 
 
 def _model(name: str, norm: str = "batch", head: HeadSpec | None = None, **extra):
@@ -99,11 +113,14 @@ def test_padding_does_not_change_real_points(name: str, norm: str, mode: str) ->
     model = _model(name, norm)
     model.train(mode == "train")
     x, mask, energy = _batch()
-    out = model(x, mask, energy)["pred"]
+    full = model(x, mask, energy)
     x2, mask2, energy2 = _pad_more(x, mask, energy)
-    out2 = model(x2, mask2, energy2)["pred"]
+    full2 = model(x2, mask2, energy2)
+    out, out2 = full["pred"], full2["pred"]
     torch.testing.assert_close(out2[:, : x.shape[1]][mask], out[mask], rtol=1e-4, atol=1e-5)
     assert torch.all(out2[~mask2] == 0)
+    # the auxiliary loss (PointNet's T-Net orthogonality term) ignores padding too
+    torch.testing.assert_close(full2["aux_loss"], full["aux_loss"], rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -231,7 +248,7 @@ def test_delta_r_from_xyz_is_exact() -> None:
 
 @pytest.mark.parametrize("name", MODELS)
 def test_small_config_builds(name: str) -> None:
-    cfg = load_config(TrainConfig, CONFIGS / f"{name}-small.yaml")
+    cfg = load_config(TrainConfig, _small_config(name))
     assert cfg.model.name == name
     model = build_model(
         cfg.model.name,
@@ -356,7 +373,7 @@ def test_gnn_uses_only_its_links() -> None:
 
 @pytest.mark.parametrize("name", sorted(GRAPH_IMAGE))
 def test_graph_image_small_config_builds(name: str) -> None:
-    cfg = load_config(TrainConfig, CONFIGS / f"{name}-small.yaml")
+    cfg = load_config(TrainConfig, _small_config(name))
     assert cfg.model.name == name
     model = build_model(cfg.model.name, cfg.model.options, in_features=F, head=HeadSpec("energy"))
     x, mask, energy = _batch()
