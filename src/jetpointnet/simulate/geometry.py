@@ -5,9 +5,14 @@ sides of eta = 0. Cells are projective: a cell's centre is at the layer's mid ra
 (barrel) or mid |z| (end-cap) along the direction (eta, phi) of its centre, so
 ``x = rPerp cos(phi)``, ``y = rPerp sin(phi)``, ``z = rPerp sinh(eta)`` as in MLTree.
 
-Cell identifiers are unique uint64 numbers that encode (sampling, side, region, ieta,
-iphi); nothing downstream may rely on their order or on this encoding (real ATLAS
-identifiers differ).
+Cell identifiers are 31-bit numbers, like ATLAS's 32-bit compact identifiers that MLTree
+writes (``get_identifier32().get_compact()``), stored in uint64 as MLTree's size_t: from the
+top, a calorimeter marker bit (30), then sampling, side, region, eta index and phi index
+(:data:`CELL_ID_FIELDS`). Every identifier lies in [2^30, 2^31): never 0 (0 means "not a
+cell" in stage-2 arrays) and safe in a signed int32. Cells are numbered per layer and side
+(eta > 0 first), which is not ascending ID; ``CellGeo`` is written sorted by ID unless asked
+otherwise (:meth:`Geometry.mltree_branches`). Nothing downstream may rely on this encoding
+(real ATLAS identifiers differ) nor on the order of a file's ``CellGeo``.
 
 Neighbours (used by topo-clustering, and written as MLTree's prev/next links): two cells
 are neighbours when their eta-phi boxes touch or overlap, within a layer (8 around a cell,
@@ -26,7 +31,32 @@ import scipy.sparse as sp
 
 from jetpointnet.simulate.params import LAYERS, LayerSpec
 
-__all__ = ["ADJACENT_LAYERS", "Geometry", "build_geometry", "layer_index"]
+__all__ = [
+    "ADJACENT_LAYERS",
+    "CELL_ID_FIELDS",
+    "CELL_ID_MARKER",
+    "CELL_ORDERS",
+    "Geometry",
+    "build_geometry",
+    "layer_index",
+]
+
+#: Bit fields of a cell identifier, most significant first: name -> (shift, width).
+#: ``side`` is 1 for eta > 0; ``region`` indexes :attr:`LayerSpec.regions`; ``ieta`` counts
+#: cells from the region's lower abs(eta) edge, ``iphi`` from phi = -pi.
+CELL_ID_FIELDS: dict[str, tuple[int, int]] = {
+    "marker": (30, 1),
+    "sampling": (25, 5),
+    "side": (24, 1),
+    "region": (20, 4),
+    "ieta": (10, 10),
+    "iphi": (0, 10),
+}
+#: The marker bit set in every identifier (so that none is 0, and all have 10 digits).
+CELL_ID_MARKER = 1 << CELL_ID_FIELDS["marker"][0]
+#: Orders of the ``CellGeo`` vectors: ascending ID, or a fixed pseudo-random permutation
+#: (for testing that readers do not rely on the order; real files guarantee none).
+CELL_ORDERS: tuple[str, ...] = ("ascending", "shuffled")
 
 #: Layers adjacent in depth (cells overlapping in eta-phi are neighbours across them).
 ADJACENT_LAYERS: tuple[tuple[str, str], ...] = (
@@ -130,9 +160,23 @@ class Geometry:
             )
         return self._xyz
 
-    def mltree_branches(self) -> dict[str, np.ndarray]:
-        """The CellGeo tree's branches (MLTREE.md), one value per cell."""
-        return {
+    def mltree_branches(self, *, order: str = "ascending") -> dict[str, np.ndarray]:
+        """The CellGeo tree's branches (MLTREE.md), one value per cell.
+
+        ``order="ascending"``: cells sorted by ``cell_geo_ID``, so that consumers matching
+        IDs with ``np.isin`` / ``np.searchsorted`` on the raw vectors get the right rows.
+        ``"shuffled"``: the same cells in a fixed pseudo-random order (for tests). The
+        prev/next links (row indices) are renumbered to match either order.
+        """
+        if order not in CELL_ORDERS:
+            raise ValueError(f"cell order {order!r}: choose from {', '.join(CELL_ORDERS)}")
+        if order == "ascending":
+            perm = np.argsort(self.cell_id, kind="stable")  # new row -> cell
+        else:
+            perm = np.random.default_rng(0xCE11).permutation(self.n_cells)
+        row_of = np.empty_like(perm)
+        row_of[perm] = np.arange(self.n_cells)  # cell -> new row
+        columns = {
             "cell_geo_ID": self.cell_id,
             "cell_geo_sampling": self.sampling,
             "cell_geo_eta": self.eta.astype(np.float32),
@@ -142,16 +186,30 @@ class Geometry:
             "cell_geo_dphi": self.dphi.astype(np.float32),
             "cell_geo_volume": self.volume.astype(np.float32),
             "cell_geo_sigma": self.noise.astype(np.float32),
-            **{f"cell_geo_{k}": v for k, v in self.links.items()},
         }
+        out = {k: v[perm] for k, v in columns.items()}
+        for k, v in self.links.items():
+            old = v[perm]
+            out[f"cell_geo_{k}"] = np.where(old >= 0, row_of[np.maximum(old, 0)], -1).astype(
+                v.dtype
+            )
+        return out
 
 
 def _make_id(
     sampling: int, side: int, region: int, ieta: np.ndarray, iphi: np.ndarray
 ) -> np.ndarray:
-    # bit 60: "calorimeter" marker so identifiers look like the large ATLAS numbers
-    base = (1 << 60) | (sampling << 44) | ((1 if side > 0 else 0) << 43) | (region << 36)
-    return np.uint64(base) | (ieta.astype(np.uint64) << np.uint64(16)) | iphi.astype(np.uint64)
+    """Identifiers of cells (ieta, iphi) of one region grid (:data:`CELL_ID_FIELDS`)."""
+    fields = {"sampling": sampling, "side": int(side > 0), "region": region}
+    fields.update(ieta=int(ieta.max(initial=0)), iphi=int(iphi.max(initial=0)))
+    for name, value in fields.items():
+        if not 0 <= value < 1 << CELL_ID_FIELDS[name][1]:
+            raise ValueError(f"cell identifier field {name}={value} does not fit its bits")
+    base = CELL_ID_MARKER
+    for name in ("sampling", "side", "region"):
+        base |= fields[name] << CELL_ID_FIELDS[name][0]
+    eta_bits = ieta.astype(np.uint64) << np.uint64(CELL_ID_FIELDS["ieta"][0])
+    return np.uint64(base) | eta_bits | iphi.astype(np.uint64)
 
 
 @functools.cache
