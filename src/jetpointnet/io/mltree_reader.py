@@ -6,6 +6,10 @@ interface). Every problem a user can cause (a missing, empty, corrupt or truncat
 a missing tree or branch) is raised as one :class:`~jetpointnet.errors.UserError` line
 that names the file and, for a missing name, the closest existing names.
 
+A file compressed with a codec that this install cannot decompress (LZ4 or ZSTD with an
+uproot older than 5.4 and without ``lz4``/``xxhash``/``zstandard``) is one line naming the
+file and the package to install (:func:`missing_codec_error`).
+
 Units are those of the file: GeV, mm, radians. Nothing here interprets the values
 (sentinels, quirks): that is ``jetpointnet.data``'s job.
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +40,7 @@ __all__ = [
     "file_sha256",
     "has_tree",
     "inspect_mltree",
+    "missing_codec_error",
     "read_events",
     "read_geometry",
 ]
@@ -54,6 +60,46 @@ GEOMETRY_OPTIONAL = ("cell_geo_deta", "cell_geo_dphi", "cell_geo_volume", "cell_
 GEOMETRY_LINKS = tuple(
     f"cell_geo_{d}In{a}" for a in ("Eta", "Phi", "Samp") for d in ("prev", "next")
 )
+
+
+#: module uproot failed to import -> (the codec that needs it, how to get it). uproot < 5.3
+#: decompresses LZ4 with ``lz4`` + ``xxhash`` and ZSTD with ``zstandard``; 5.3 both with its
+#: ``cramjam`` dependency, LZ4 also with ``xxhash``; later versions depend on both.
+_CODEC_PACKAGES: dict[str, tuple[str, str]] = {
+    "lz4": ("LZ4", "pip install lz4 xxhash (or upgrade uproot)"),
+    "xxhash": ("LZ4", "pip install lz4 xxhash (or upgrade uproot)"),
+    "zstandard": ("ZSTD", "pip install zstandard (or upgrade uproot)"),
+    "cramjam": ("LZ4 or ZSTD", "pip install cramjam xxhash"),
+}
+
+
+def _missing_module(exc: BaseException) -> str | None:
+    """The module that an ImportError names (itself, its cause or uproot's message)."""
+    if not isinstance(exc, ImportError):
+        return None
+    for err in (exc, exc.__cause__, exc.__context__):
+        if isinstance(err, ImportError) and err.name:
+            return err.name.split(".")[0]
+    match = re.search(r"'([\w.-]+)' package", str(exc))  # uproot: "install the 'lz4' package"
+    return match.group(1).split(".")[0] if match else ""
+
+
+def missing_codec_error(path: str | os.PathLike[str], exc: BaseException) -> UserError | None:
+    """One :class:`UserError` line if ``exc`` is uproot missing a package to read ``path``.
+
+    Names the file, the codec and what to install; None for any other exception.
+    """
+    module = _missing_module(exc)
+    if module is None:
+        return None
+    version = uproot.__version__
+    if not module:
+        return UserError(f"{path}: uproot ({version}) lacks a package to read it: {_short(exc)}")
+    codec, hint = _CODEC_PACKAGES.get(module, ("", f"pip install {module}"))
+    what = f"compressed with {codec}; " if codec else ""
+    return UserError(
+        f"{path}: {what}this uproot ({version}) needs the {module!r} package to read it: {hint}"
+    )
 
 
 @dataclass(frozen=True)
@@ -82,6 +128,8 @@ def _open(path: str | os.PathLike[str]) -> Any:
     except PermissionError:
         raise UserError(f"{p}: permission denied") from None
     except Exception as exc:  # noqa: BLE001 (uproot raises many types on damaged files)
+        if missing := missing_codec_error(p, exc):
+            raise missing from None
         raise UserError(
             f"{p}: not a readable ROOT file (corrupt or truncated?): {_short(exc)}"
         ) from None
@@ -99,6 +147,8 @@ def _tree(file: Any, path: Path, name: str) -> Any:
     except Exception as exc:
         if isinstance(exc, MemoryError):
             raise
+        if missing := missing_codec_error(path, exc):
+            raise missing from None
         raise UserError(
             f"{path}: unreadable directory (corrupt or truncated?): {_short(exc)}"
         ) from None
@@ -109,6 +159,8 @@ def _tree(file: Any, path: Path, name: str) -> Any:
     except Exception as exc:
         if isinstance(exc, MemoryError):
             raise
+        if missing := missing_codec_error(path, exc):
+            raise missing from None
         raise UserError(
             f"{path}: tree '{name}' unreadable (corrupt or truncated?): {_short(exc)}"
         ) from None
@@ -157,6 +209,8 @@ def _arrays(tree: Any, path: Path, tree_name: str, names: Sequence[str], **kwarg
     except Exception as exc:
         if isinstance(exc, (MemoryError, KeyboardInterrupt)):
             raise
+        if missing := missing_codec_error(path, exc):
+            raise missing from None
         where = ""
         if "entry_start" in kwargs:
             where = f" entries {kwargs['entry_start']}-{kwargs['entry_stop']}"

@@ -36,12 +36,22 @@ from jetpointnet.io.mltree_layout import (
     EVENT_TREE,
 )
 
-__all__ = ["COMPRESSION_LEVELS", "FORMATS", "read_tree_arrays", "write_mltree"]
+__all__ = [
+    "COMPRESSION_LEVELS",
+    "DEFAULT_COMPRESSION",
+    "FORMATS",
+    "parse_compression",
+    "read_tree_arrays",
+    "write_mltree",
+]
 
 FORMATS: tuple[str, ...] = ("ttree", "rntuple")
 
 #: compression algorithm -> (ROOT algorithm number, default level). LZ4 defaults to level 1:
-#: ROOT's LZ4 levels >= 4 measured ~3x slower to write for ~5% smaller files.
+#: ROOT's LZ4 levels >= 4 measured ~3x slower to write for ~5% smaller files. Readers:
+#: zlib needs nothing beyond Python (every uproot, every ROOT); uproot >= 5.6 reads LZ4 and
+#: ZSTD through its ``cramjam`` dependency, older uproot needs ``lz4`` + ``xxhash`` (LZ4)
+#: or ``zstandard`` (ZSTD) installed on top.
 COMPRESSION_LEVELS: dict[str, tuple[int, int]] = {
     "lz4": (4, 1),
     "zlib": (1, 1),
@@ -49,6 +59,10 @@ COMPRESSION_LEVELS: dict[str, tuple[int, int]] = {
     "lzma": (2, 7),
     "none": (0, 0),
 }
+
+#: The default: what a plain ``pip install uproot`` of any version reads (see docs/simulation.md
+#: for the measured cost against LZ4).
+DEFAULT_COMPRESSION = "zlib"
 
 _TITLES = {EVENT_TREE: "MLTree events", CELL_GEO_TREE: "MLTree cell geometry"}
 
@@ -173,7 +187,7 @@ def _geometry_columns(geometry: Mapping[str, Any]) -> list[_Column]:
     return columns
 
 
-def _parse_compression(spec: str) -> tuple[str, int]:
+def parse_compression(spec: str) -> tuple[str, int]:
     """``"lz4"`` or ``"zstd:7"`` -> (algorithm, level); UserError for anything else."""
     algorithm, _, level_text = spec.strip().lower().partition(":")
     if algorithm not in COMPRESSION_LEVELS:
@@ -196,7 +210,7 @@ def write_mltree(
     *,
     fmt: Literal["ttree", "rntuple"] = "ttree",
     overwrite: bool = False,
-    compression: str = "lz4",
+    compression: str = DEFAULT_COMPRESSION,
 ) -> Path:
     """Write one MLTree file: ``EventTree`` from ``events``, ``CellGeo`` from ``geometry``.
 
@@ -214,8 +228,10 @@ def write_mltree(
             of ``vector<T>`` branches. An empty mapping writes no ``CellGeo`` tree.
         fmt: ``"ttree"`` (ROOT, needs PyROOT) or ``"rntuple"`` (uproot).
         overwrite: replace an existing ``path``; without it, ``FileExistsError``.
-        compression: ``"lz4"`` (default, level 1), ``"zlib"`` (1), ``"zstd"`` (5),
-            ``"lzma"`` (7) or ``"none"``; ``"name:level"`` picks a level 1-9.
+        compression: ``"zlib"`` (default, level 1: every uproot reads it), ``"lz4"`` (1:
+            faster to write, but uproot < 5.6 needs the ``lz4`` and ``xxhash`` packages to
+            read it), ``"zstd"`` (5), ``"lzma"`` (7) or ``"none"``; ``"name:level"`` picks a
+            level 1-9.
 
     Returns:
         The path written.
@@ -233,7 +249,7 @@ def write_mltree(
         raise UserError(
             f"format {fmt!r}: unknown{did_you_mean(fmt, FORMATS)}; choose from {', '.join(FORMATS)}"
         )
-    algorithm, level = _parse_compression(compression)
+    algorithm, level = parse_compression(compression)
     entries, event_columns = _event_columns(events)
     trees = [(EVENT_TREE, _TITLES[EVENT_TREE], entries, event_columns)]
     if geometry:
@@ -275,21 +291,27 @@ def read_tree_arrays(
     """Branches of ``tree`` in ``path`` (TTree or RNTuple alike), by name, via uproot.
 
     A small helper for tests and validation; preprocessing has its own reader. Unknown
-    tree or branch names raise :class:`UserError` naming the closest ones.
+    tree or branch names, and a codec this uproot cannot decompress, raise
+    :class:`UserError` (naming the closest names, or the package to install).
     """
     import uproot
 
-    with uproot.open(path) as file:
-        names = [key.split(";")[0] for key in file.keys(recursive=False)]
-        if tree not in names:
-            raise UserError(f"{path}: no tree {tree!r}{did_you_mean(tree, names)}")
-        obj = file[tree]
-        available = list(obj.keys())
-        for branch in branches or ():
-            if branch not in available:
-                raise UserError(
-                    f"{path}: tree {tree!r} has no branch {branch!r}"
-                    f"{did_you_mean(branch, available)}"
-                )
-        arrays = obj.arrays(list(branches) if branches is not None else None, library="ak")
-        return {name: arrays[name] for name in (branches or arrays.fields)}
+    from jetpointnet.io.mltree_reader import missing_codec_error
+
+    try:
+        with uproot.open(path) as file:
+            names = [key.split(";")[0] for key in file.keys(recursive=False)]
+            if tree not in names:
+                raise UserError(f"{path}: no tree {tree!r}{did_you_mean(tree, names)}")
+            obj = file[tree]
+            available = list(obj.keys())
+            for branch in branches or ():
+                if branch not in available:
+                    raise UserError(
+                        f"{path}: tree {tree!r} has no branch {branch!r}"
+                        f"{did_you_mean(branch, available)}"
+                    )
+            arrays = obj.arrays(list(branches) if branches is not None else None, library="ak")
+    except ImportError as exc:
+        raise (missing_codec_error(path, exc) or exc) from None
+    return {name: arrays[name] for name in (branches or arrays.fields)}
