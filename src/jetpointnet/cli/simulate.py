@@ -56,6 +56,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="ttree",
         help="ttree (needs ROOT, the default) or rntuple (uproot only)",
     )
+    p.add_argument(
+        "--compression",
+        default="zlib",
+        help="zlib (default: every uproot reads it), lz4 (writes 2.4x faster, files 45%% "
+        "larger; uproot before 5.3 reads it only after pip install lz4 xxhash), zstd, lzma "
+        "or none; NAME:LEVEL picks a level 1-9 (docs/simulation.md has the measurements)",
+    )
+    p.add_argument(
+        "--cell-order",
+        choices=("ascending", "shuffled"),
+        default="ascending",
+        help="order of the CellGeo vectors: ascending cell ID (default) or shuffled "
+        "(to test that a reader does not rely on the order)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -69,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
         max_contributors=args.max_contributors, particle=args.particle, energy=args.energy,
         energy_range=tuple(args.energy_range) if args.energy_range else None,
         eta_range=tuple(args.eta_range), format=args.format, overwrite=args.overwrite,
-        split_clusters=not args.no_split_clusters,
+        split_clusters=not args.no_split_clusters, compression=args.compression,
+        cell_order=args.cell_order,
     )  # fmt: skip
     files = simulate(cfg, progress=not args.quiet)
     print(f"wrote {len(files)} file(s) to {cfg.out}/ ({cfg.events} events)")

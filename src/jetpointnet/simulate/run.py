@@ -27,8 +27,10 @@ import numpy as np
 
 from jetpointnet import __version__
 from jetpointnet.config import to_dict
-from jetpointnet.errors import UserError
+from jetpointnet.errors import UserError, did_you_mean
+from jetpointnet.io.mltree_writer import parse_compression
 from jetpointnet.simulate.generators import MC_CHANNEL, SourceOptions, make_source
+from jetpointnet.simulate.geometry import CELL_ORDERS
 
 __all__ = ["SimulateConfig", "chunk_events", "output_name", "simulate"]
 
@@ -55,6 +57,8 @@ class SimulateConfig:
     format: Literal["ttree", "rntuple"] = "ttree"
     overwrite: bool = False
     split_clusters: bool = True  # ATLAS's cluster splitter (False: no shared cells)
+    compression: str = "zlib"  # what any uproot reads; "lz4" writes faster (io.mltree_writer)
+    cell_order: Literal["ascending", "shuffled"] = "ascending"  # of the CellGeo vectors
 
     def source_options(self) -> SourceOptions:
         return SourceOptions(
@@ -84,6 +88,12 @@ def _validate(cfg: SimulateConfig) -> None:
         raise UserError(f"--max-contributors must be positive, got {cfg.max_contributors}")
     if cfg.seed < 0:
         raise UserError(f"--seed must be >= 0, got {cfg.seed}")
+    parse_compression(cfg.compression)
+    if cfg.cell_order not in CELL_ORDERS:
+        raise UserError(
+            f"cell order {cfg.cell_order!r}: unknown{did_you_mean(cfg.cell_order, CELL_ORDERS)}"
+            f"; choose from {', '.join(CELL_ORDERS)}"
+        )
     if cfg.out.exists() and not cfg.out.is_dir():
         raise UserError(f"{cfg.out}: exists and is not a folder")
     make_source(cfg.source_options(), 0).pythia  # noqa: B018 - validates the options
@@ -147,7 +157,10 @@ def _simulate_chunk(
     c = time.perf_counter()
     events = stack_events(records)
     path = cfg.out / output_name(cfg, chunk)
-    write_mltree(path, events, geo.mltree_branches(), fmt=cfg.format, overwrite=True)
+    geometry = geo.mltree_branches(order=cfg.cell_order)
+    write_mltree(
+        path, events, geometry, fmt=cfg.format, overwrite=True, compression=cfg.compression
+    )
     t_write = time.perf_counter() - c
     stats = {"events": count, "generated": tried, "time_generator": t_gen, "time_detector": t_det,
              "time_write": t_write, "time_total": time.perf_counter() - t0}  # fmt: skip
