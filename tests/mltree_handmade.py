@@ -4,6 +4,9 @@ Two events, four + one tracks, shared cells, an end-cap track at eta < 0, a cone
 phi = +-pi, ``hitsTruth`` vectors longer than the cell lists, a NaN cell energy, a cell
 missing from the geometry, and a ``CellGeo`` tree in shuffled ID order. The expected
 stage-1 content is spelled out by hand in ``tests/test_samples.py``.
+
+:func:`refuse_decompression` makes uproot fail on a codec as an uproot without that
+codec's package does (uproot < 5.3 without ``lz4`` / ``zstandard``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import numpy as np
 
 from jetpointnet.io.mltree_layout import TRACK_LAYERS
 
-__all__ = ["CELLS", "write_handmade"]
+__all__ = ["CELLS", "refuse_decompression", "write_handmade"]
 
 S = -999999999.0  # MLTree's "not reached"
 
@@ -97,11 +100,15 @@ def write_handmade(
     skip: tuple[str, ...] = (),
     no_tracks: bool = False,
     geometry: bool = True,
+    id_offset: int = 0,
+    compression: int | None = None,
 ) -> Path:
     """Write the file (EventTree + CellGeo) and return its path.
 
     ``copies`` repeats the events (event numbers shifted by 10 per copy); ``skip`` leaves
-    branches out; ``no_tracks`` empties every track list; ``geometry`` writes CellGeo.
+    branches out; ``no_tracks`` empties every track list; ``geometry`` writes CellGeo;
+    ``id_offset`` is added to every cell ID (real files' IDs can be any uint64);
+    ``compression`` is ROOT's code (algorithm * 100 + level; None: ROOT's default).
     """
     import warnings
 
@@ -118,7 +125,7 @@ def write_handmade(
             events.append(e)
 
     V = ROOT.std.vector
-    f = ROOT.TFile(str(path), "RECREATE")
+    f = ROOT.TFile(str(path), "RECREATE", "", *(() if compression is None else (compression,)))
     t = ROOT.TTree("EventTree", "EventTree")
     run = np.zeros(1, np.int32)
     evn = np.zeros(1, np.int64)
@@ -177,7 +184,7 @@ def write_handmade(
                 ti.push_back(a)
                 tE.push_back(b)
             for c in cells:
-                ids.push_back(c[0])
+                ids.push_back(c[0] + id_offset)
                 es.push_back(c[1])
             cid.push_back(ids)
             ce.push_back(es)
@@ -211,7 +218,7 @@ def write_handmade(
         g.Branch(n, v)
     for i in order:
         s, eta, phi, r, sig = CELLS[i]
-        gid.push_back(i)
+        gid.push_back(i + id_offset)
         gs.push_back(s)
         for n, val in zip(cols, (eta, phi, r, 0.025, 0.0245, 1000.0, sig), strict=True):
             cols[n].push_back(val)
@@ -219,3 +226,21 @@ def write_handmade(
     g.Write()
     f.Close()
     return path
+
+
+def refuse_decompression(monkeypatch, codec: str) -> None:
+    """Make uproot's ``codec`` ("LZ4" or "ZSTD") decompressor raise what an uproot without
+    its package raises: ModuleNotFoundError("install the 'lz4' package ...") from the
+    failed import."""
+    import uproot
+
+    module = {"LZ4": "lz4", "ZSTD": "zstandard"}[codec]
+    compression = uproot.compression
+    cls = getattr(compression, f"_Decompress{codec}", getattr(compression, codec))
+
+    def missing(self, data, uncompressed_bytes=None):
+        cause = ModuleNotFoundError(f"No module named {module!r}", name=module)
+        message = f"install the {module!r} package with:\n\n    pip install {module}\n"
+        raise ModuleNotFoundError(message) from cause
+
+    monkeypatch.setattr(cls, "decompress", missing)

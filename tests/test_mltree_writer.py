@@ -14,6 +14,7 @@ import awkward as ak
 import numpy as np
 import pytest
 import uproot
+from mltree_handmade import refuse_decompression
 
 from jetpointnet.errors import UserError
 from jetpointnet.io import _ttree_filler, mltree_writer
@@ -24,6 +25,7 @@ from jetpointnet.io.mltree_layout import (
     EVENT_TREE,
 )
 from jetpointnet.io.mltree_writer import read_tree_arrays, write_mltree
+from jetpointnet.simulate.geometry import CELL_ID_FIELDS
 
 #: the TTree tests need PyROOT (the optional ``root`` extra); RNTuple ones only uproot.
 needs_root = pytest.mark.skipif(
@@ -376,3 +378,95 @@ def test_without_root(tmp_path):
     assert "USERERROR writing TTrees needs ROOT" in result.stdout
     assert "pip install 'jetpointnet[root]' (or use --format rntuple)" in result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.root"]
+
+
+# ---- files that outside MLTree clients read as they read ATLAS's (issue 12, part 4)
+
+
+def test_cell_ids_are_31_bit_unique_and_decode(geo):
+    ids = geo.cell_id
+    assert ids.dtype == np.uint64 and ids.size == geo.n_cells == np.unique(ids).size
+    assert int(ids.min()) >= 1 << 30 and int(ids.max()) < 1 << 31  # never 0, int32-safe
+    as_int32 = ids.astype(np.int32)  # what a consumer casting to int does
+    assert np.array_equal(as_int32.astype(np.uint64), ids) and np.all(as_int32 > 0)
+    assert np.unique(as_int32).size == ids.size  # no two cells merged by the cast
+
+    def field(name: str) -> np.ndarray:
+        shift, width = CELL_ID_FIELDS[name]
+        return (ids >> np.uint64(shift)) & np.uint64((1 << width) - 1)
+
+    assert np.all(field("marker") == 1)
+    assert np.array_equal(field("sampling"), geo.sampling)
+    assert np.array_equal(field("side"), (geo.eta > 0).astype(np.uint64))
+    dphi = 2 * np.pi / np.round(2 * np.pi / geo.dphi)
+    assert np.array_equal(field("iphi"), np.floor((geo.phi + np.pi) / dphi).astype(np.uint64))
+    # eta index within a region grid: (sampling, side, region) and ieta give abs(eta)
+    for g in geo.grids:
+        cells = np.arange(g.offset, g.offset + g.neta * g.nphi)
+        ieta = field("ieta")[cells].astype(np.int64)
+        expected = g.eta_lo + (ieta + 0.5) * g.deta
+        assert np.allclose(np.abs(geo.eta[cells]), expected)
+
+
+@pytest.mark.parametrize("order", ["ascending", "shuffled"])
+def test_cellgeo_order_keeps_every_cell_and_link(geo, order):
+    branches = geo.mltree_branches(order=order)
+    ids = branches["cell_geo_ID"]
+    assert np.all(np.diff(ids.astype(np.int64)) > 0) == (order == "ascending")
+    cell = np.argsort(geo.cell_id)[np.searchsorted(np.sort(geo.cell_id), ids)]  # row -> cell
+    assert np.array_equal(geo.cell_id[cell], ids) and np.unique(cell).size == geo.n_cells
+    assert np.array_equal(branches["cell_geo_eta"], geo.eta[cell].astype(np.float32))
+    assert np.array_equal(branches["cell_geo_sampling"], geo.sampling[cell])
+    for name, link in geo.links.items():  # a link names the same neighbour cell as before
+        written = branches[f"cell_geo_{name}"]
+        assert written.dtype == np.int32 and np.array_equal(written < 0, link[cell] < 0)
+        ok = written >= 0
+        assert np.array_equal(ids[written[ok]], geo.cell_id[link[cell][ok]]), name
+    with pytest.raises(ValueError, match="cell order 'random'"):
+        geo.mltree_branches(order="random")
+
+
+def test_unknown_cell_order_is_a_user_error(tmp_path):
+    from jetpointnet.simulate.run import SimulateConfig, simulate
+
+    cfg = SimulateConfig(preset="rho", events=2, seed=1, out=tmp_path, cell_order="sorted")
+    with pytest.raises(UserError, match=r"cell order 'sorted'.*ascending, shuffled"):
+        simulate(cfg, progress=False)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_default_compression_needs_nothing_beyond_uproot(tmp_path, monkeypatch, fmt):
+    events = make_events()
+    # repeated values, which every codec compresses (random ones LZ4 stores as they are)
+    geometry = {k: np.resize(v, 20_000) for k, v in make_geometry(cells=50).items()}
+    out = write_mltree(tmp_path / "default.root", events, geometry, fmt=fmt)
+    refuse_decompression(monkeypatch, "LZ4")
+    refuse_decompression(monkeypatch, "ZSTD")
+    with uproot.open(out) as file:  # plain uproot, no jetpointnet reader in between
+        assert isinstance(file.file.compression, uproot.ZLIB)
+        read = {name: file[name].arrays() for name in (EVENT_TREE, CELL_GEO_TREE)}
+    assert ak.array_equal(read[EVENT_TREE]["cluster_cell_ID"], events["cluster_cell_ID"])
+    assert np.array_equal(read[CELL_GEO_TREE]["cell_geo_ID"][0], geometry["cell_geo_ID"])
+    # the same monkeypatch does refuse an LZ4 file: the check above can fail
+    lz4 = write_mltree(tmp_path / "lz4.root", events, geometry, fmt=fmt, compression="lz4")
+    with pytest.raises(UserError, match=r"lz4\.root: compressed with LZ4.*pip install lz4 xxhash"):
+        read_tree_arrays(lz4, CELL_GEO_TREE)
+
+
+def test_simulate_compression_option(capsys, simulated, tmp_path):
+    from jetpointnet.cli import main
+
+    with uproot.open(simulated("rho", 8, 2)[0]) as file:
+        assert isinstance(file.file.compression, uproot.ZLIB)
+    code = main(["simulate", "--quiet", "--preset", "rho", "--events", "2",
+                 "--compression", "lz4", "--out", str(tmp_path / "lz4")])  # fmt: skip
+    assert code == 0
+    with uproot.open(next((tmp_path / "lz4").glob("*.root"))) as file:
+        assert isinstance(file.file.compression, uproot.LZ4) and file.file.compression.level == 1
+    capsys.readouterr()
+    code = main(["simulate", "--quiet", "--preset", "rho", "--events", "2",
+                 "--compression", "lz5", "--out", str(tmp_path / "bad")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "compression 'lz5': unknown algorithm (closest: 'lz4'" in err
+    assert err.count("\n") == 1 and not (tmp_path / "bad").exists()
