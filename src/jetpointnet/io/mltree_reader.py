@@ -6,9 +6,10 @@ interface). Every problem a user can cause (a missing, empty, corrupt or truncat
 a missing tree or branch) is raised as one :class:`~jetpointnet.errors.UserError` line
 that names the file and, for a missing name, the closest existing names.
 
-A file compressed with a codec that this install cannot decompress (LZ4 or ZSTD with an
-uproot older than 5.4 and without ``lz4``/``xxhash``/``zstandard``) is one line naming the
-file and the package to install (:func:`missing_codec_error`).
+A file compressed with a codec that this install cannot decompress (LZ4 or ZSTD read by an
+uproot older than 5.3 without ``lz4`` + ``xxhash`` or ``zstandard``; LZ4 by 5.3 without
+``xxhash``) is one line naming the file and the package to install
+(:func:`missing_codec_error`).
 
 Units are those of the file: GeV, mm, radians. Nothing here interprets the values
 (sentinels, quirks): that is ``jetpointnet.data``'s job.

@@ -49,9 +49,9 @@ FORMATS: tuple[str, ...] = ("ttree", "rntuple")
 
 #: compression algorithm -> (ROOT algorithm number, default level). LZ4 defaults to level 1:
 #: ROOT's LZ4 levels >= 4 measured ~3x slower to write for ~5% smaller files. Readers:
-#: zlib needs nothing beyond Python (every uproot, every ROOT); uproot >= 5.6 reads LZ4 and
-#: ZSTD through its ``cramjam`` dependency, older uproot needs ``lz4`` + ``xxhash`` (LZ4)
-#: or ``zstandard`` (ZSTD) installed on top.
+#: zlib needs nothing beyond Python (every uproot, every ROOT); uproot 5.3 and later read LZ4
+#: and ZSTD through their ``cramjam`` dependency (LZ4 also with ``xxhash``), older uproot
+#: needs ``lz4`` + ``xxhash`` (LZ4) or ``zstandard`` (ZSTD) installed on top.
 COMPRESSION_LEVELS: dict[str, tuple[int, int]] = {
     "lz4": (4, 1),
     "zlib": (1, 1),
@@ -229,8 +229,8 @@ def write_mltree(
         fmt: ``"ttree"`` (ROOT, needs PyROOT) or ``"rntuple"`` (uproot).
         overwrite: replace an existing ``path``; without it, ``FileExistsError``.
         compression: ``"zlib"`` (default, level 1: every uproot reads it), ``"lz4"`` (1:
-            faster to write, but uproot < 5.6 needs the ``lz4`` and ``xxhash`` packages to
-            read it), ``"zstd"`` (5), ``"lzma"`` (7) or ``"none"``; ``"name:level"`` picks a
+            faster to write, but uproot before 5.3 needs the ``lz4`` and ``xxhash`` packages
+            to read it), ``"zstd"`` (5), ``"lzma"`` (7) or ``"none"``; ``"name:level"`` picks a
             level 1-9.
 
     Returns:
