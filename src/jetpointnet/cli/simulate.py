@@ -59,7 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--compression",
         default="zlib",
-        help="zlib (default: every uproot reads it), lz4 (writes 2.4x faster, files 45%% "
+        help="zlib (default: every uproot reads it), lz4 (writes 2.2x faster, files 46%% "
         "larger; uproot before 5.3 reads it only after pip install lz4 xxhash), zstd, lzma "
         "or none; NAME:LEVEL picks a level 1-9 (docs/simulation.md has the measurements)",
     )
