@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create or update the project's virtual environment (.venv) with jetpointnet, ROOT, Pythia 8,
-# PyTorch and the test tools. Idempotent: it reinstalls only when pyproject.toml changed.
+# PyTorch, Plotly, a Jupyter kernel and the test and documentation tools. Idempotent: it
+# reinstalls only when pyproject.toml changed.
 #   PYTHON=python3.11 bash scripts/setup.sh     # choose the interpreter
 #   TORCH_SPEC="torch>=2.3" bash scripts/setup.sh   # another PyTorch (e.g. a CUDA build)
 set -euo pipefail
@@ -22,6 +23,6 @@ echo "setup: installing jetpointnet and its dependencies into .venv (a few minut
 python -m pip install -q --disable-pip-version-check --upgrade "pip>=25.1"
 # PyTorch first, pinned to the CPU wheel that the project's machines hold; any torch >= 2.3 works.
 python -c "import torch" 2>/dev/null || python -m pip install -q --disable-pip-version-check "$TORCH_SPEC"
-python -m pip install -q --disable-pip-version-check -e ".[root,tensorboard,dask,onnx,tune,jets]" --group dev
+python -m pip install -q --disable-pip-version-check -e ".[root,tensorboard,dask,onnx,tune,jets,display,notebook]" --group dev
 echo "$want" > "$stamp"
 echo "setup: done ($(python -c 'import jetpointnet, torch; print("jetpointnet", jetpointnet.__version__, "torch", torch.__version__)'))"

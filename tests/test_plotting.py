@@ -1,9 +1,6 @@
-"""Every figure function writes non-empty PNG (and PDF) files; the HTML display is whole."""
+"""Every figure function writes non-empty PNG (and PDF) files (the HTML display: test_html_display)."""
 
 from __future__ import annotations
-
-import json
-import re
 
 import numpy as np
 
@@ -11,7 +8,6 @@ from jetpointnet.evaluation.metrics import track_report
 from jetpointnet.evaluation.pflow.templates import EFLOWREC_REFERENCE, eflowrec_reference
 from jetpointnet.plotting import performance as perf
 from jetpointnet.plotting.event_display import plot_event_3d, plot_event_layers
-from jetpointnet.plotting.html_display import html_display
 from jetpointnet.plotting.templates import plot_eop_templates, plot_ring_profiles
 
 
@@ -97,12 +93,3 @@ def _display():
 def test_event_displays(tmp_path):
     _ok(plot_event_layers(_display(), tmp_path / "lay", pdf=False), n=1)
     _ok(plot_event_3d(_display(), tmp_path / "d3", pdf=False), n=1)
-
-
-def test_html_display_is_self_contained():
-    page = html_display(_display())
-    assert "<script src" not in page and "http" not in page
-    data = re.search(r'<script type="application/json" id="data">(.*?)</script>', page, re.DOTALL)
-    payload = json.loads(data.group(1))
-    assert payload["cells"]["true"] == [2.0, 0.5, 3.0, 0.0]
-    assert payload["tracks"][0]["layer_phi"][-1] is None  # NaN -> null

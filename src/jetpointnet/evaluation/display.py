@@ -1,7 +1,9 @@
 """Event-display data of one sample, from its stage-1 record and a per-cell answer.
 
 The dict returned here is what :mod:`jetpointnet.plotting.event_display` and
-:mod:`jetpointnet.plotting.html_display` draw. Energies in GeV, positions in mm.
+:mod:`jetpointnet.plotting.html_display` draw. Energies in GeV, positions in mm; per cell
+``eta``, ``phi``, ``deta``, ``dphi``, ``x``, ``y``, ``z``, ``energy``, ``layer``, ``true``
+(focal truth), ``pred`` (the answer) and ``id`` (``cell_geo_ID``) where stage 1 has it.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ def display_dict(
         for k in ("eta", "phi", "deta", "dphi", "x", "y", "z", "energy")
     }
     cells["layer"] = np.asarray(c["layer"][a:b], dtype=np.int64)
+    if "id" in c:
+        cells["id"] = np.asarray(c["id"][a:b], dtype=np.uint64).astype(np.int64)
     cells["true"] = np.asarray(c["truth_focal"][a:b], dtype=np.float64)
     cells["pred"] = np.nan_to_num(np.asarray(pred_cells[a:b], dtype=np.float64), nan=0.0)
     tracks = []

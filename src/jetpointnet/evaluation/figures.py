@@ -90,7 +90,10 @@ def make_plots(
 def make_displays(
     examples: dict[str, dict[str, Any]], out_dir: Path, *, pdf: bool = True
 ) -> list[Path]:
-    """For each example (best / typical / worst): eta-phi per layer, 3-D, and HTML."""
+    """For each example (best / typical / worst): eta-phi per layer, 3-D, and the interactive
+    HTML (only where Plotly, the ``display`` extra, is installed)."""
+    from importlib.util import find_spec
+
     from jetpointnet.plotting.event_display import plot_event_3d, plot_event_layers
     from jetpointnet.plotting.html_display import write_html_display
 
@@ -99,5 +102,6 @@ def make_displays(
     for what, disp in examples.items():
         files += plot_event_layers(disp, out_dir / f"{what}_layers", pdf=pdf)
         files += plot_event_3d(disp, out_dir / f"{what}_3d", pdf=pdf)
-        files.append(write_html_display(disp, out_dir / f"{what}.html"))
+        if find_spec("plotly") is not None:
+            files.append(write_html_display(disp, out_dir / f"{what}.html"))
     return files
