@@ -18,15 +18,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--workers", type=int, default=1, help="parallel processes for simulation")
+    p.add_argument(
+        "--min-jets",
+        type=int,
+        default=20,
+        help="no jet resolution on the index page for a truth-pT bin with fewer matched jets "
+        "(default 20)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def run(args: argparse.Namespace) -> int:
+    from jetpointnet.errors import UserError
     from jetpointnet.workflows.demo import DemoConfig, run_demo
 
-    report = run_demo(
-        DemoConfig(out=args.out, quick=args.quick, seed=args.seed, workers=args.workers),
-        progress=not args.quiet,
+    if args.min_jets < 1:
+        raise UserError(f"--min-jets must be >= 1, got {args.min_jets}")
+    cfg = DemoConfig(
+        out=args.out, quick=args.quick, seed=args.seed, workers=args.workers, min_jets=args.min_jets
     )
+    report = run_demo(cfg, progress=not args.quiet)
     print(f"demo finished: open {report}")
     return 0

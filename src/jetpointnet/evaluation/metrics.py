@@ -133,6 +133,8 @@ def binary_metrics(
     if energy is not None:
         w = np.abs(np.asarray(energy, dtype=np.float64).ravel())
         out["energy_weighted_accuracy"] = _ratio(float(np.sum(w * (t == p))), float(np.sum(w)))
+        # Kish's effective number of cells, for the binomial error of that weighted mean
+        out["energy_weighted_n_eff"] = _ratio(float(np.sum(w)) ** 2, float(np.sum(w * w)))
     out["auc"] = None
     if score is not None and 0 < tp + fn < n:
         fpr, tpr, _ = roc_curve(t, score)
@@ -168,6 +170,8 @@ def multiclass_metrics(
     if energy is not None:
         w = np.abs(np.asarray(energy, dtype=np.float64).ravel())
         out["energy_weighted_accuracy"] = _ratio(float(np.sum(w * (t == p))), float(np.sum(w)))
+        # Kish's effective number of cells, for the binomial error of that weighted mean
+        out["energy_weighted_n_eff"] = _ratio(float(np.sum(w)) ** 2, float(np.sum(w * w)))
     return out
 
 

@@ -14,20 +14,20 @@ it already finished):
 5. ``templates.json``: the classical particle flow's templates, from the pion gun.
 6. ``eval/rho``, ``eval/dijet``: ``evaluate`` of the network, seed 001's baselines and the
    classical algorithm on the same test samples, each with its report.html.
-7. ``index.html``: the headline numbers and links to everything.
+7. ``jets/``: anti-kt jets of the dijet events for every algorithm (calo, classical, the network).
+8. ``index.html`` (:mod:`jetpointnet.workflows.index_page`): the headline plots and numbers
+   with their uncertainties, and links to everything.
 """
 
 from __future__ import annotations
 
-import html
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jetpointnet.errors import UserError
-from jetpointnet.io.atomic import atomic_output
 from jetpointnet.simulate.run import SimulateConfig, simulate
+from jetpointnet.workflows.index_page import DEFAULT_MIN_JETS, write_index
 from jetpointnet.workflows.sim_report import SimReportConfig, simulation_report
 
 __all__ = ["DemoConfig", "run_demo"]
@@ -41,6 +41,7 @@ class DemoConfig:
     quick: bool = False  # a smoke run of the whole chain on few events
     seed: int = 1
     workers: int = 1
+    min_jets: int = DEFAULT_MIN_JETS  # no jet resolution for a bin with fewer matched jets
 
 
 @dataclass(frozen=True)
@@ -140,75 +141,4 @@ def run_demo(cfg: DemoConfig, *, progress: bool = True) -> Path:
 
     jets = run_jets([str(f) for f in dijet], out / "jets", runs=[result.run_dir],
                     templates=templates, overwrite=True, progress=progress)  # fmt: skip
-    return _index(out, sim_report, metrics, jets.summary)
-
-
-def _headline(m: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    """(answer, F1, energy-weighted accuracy, track resolution) rows from a metrics.json."""
-    rows = []
-    for name, entry in m.get("models", {}).items():
-        cell = entry.get("cell", {})
-        track = entry.get("track", {}).get("inclusive", {})
-        res = track.get("resolution_68")
-        rows.append((
-            name,
-            f"{cell.get('f1', float('nan')):.3f}",
-            f"{cell.get('energy_weighted_accuracy', float('nan')):.3f}",
-            "-" if res is None else f"{res:.3f}",
-        ))  # fmt: skip
-    return rows
-
-
-def _jet_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    """(algorithm, truth pT bin, matched truth jets, jet-energy resolution q68) rows."""
-    rows = []
-    for algo, table in summary.get("response", {}).items():
-        for r in table:
-            if r["n_truth"]:
-                n = round(r["efficiency"] * r["n_truth"])
-                rows.append((algo, r["bin"], str(n), f"{r['e']['q68']:.3f}"))
-    return rows
-
-
-def _index(out: Path, sim_report: Path, metrics: dict[str, dict], jets: dict[str, Any]) -> Path:
-    sections = []
-    for name, m in metrics.items():
-        rows = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-            for row in _headline(m)
-        )
-        sections.append(
-            f"<h2>{html.escape(name)} test split</h2><table><tr><th>answer</th><th>cell F1</th>"
-            f"<th>energy-weighted accuracy</th><th>track resolution (q84-q16)/2/median</th></tr>{rows}</table>"
-            f'<p><a href="eval/{name}/report.html">full evaluation report</a></p>'
-        )
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>jetpointnet demo</title>
-<style>body{{font-family:sans-serif;max-width:1000px;margin:auto}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #bbb;padding:3px 8px}}</style></head><body>
-<h1>jetpointnet demo</h1>
-<p>Simulated rho and JZ2 dijet events, a small PointNet trained on rho (binary focal-cell task),
-compared with seed 001's baselines and the classical ATLAS particle-flow algorithm on the same cells.</p>
-{"".join(sections)}
-{_jets_section(jets)}
-<p><a href="{html.escape(str(sim_report.relative_to(out)))}">simulation validation report</a></p>
-</body></html>"""
-    path = out / "index.html"
-    with atomic_output(path, overwrite=True) as tmp:
-        tmp.write_text(page)
-    with atomic_output(out / "summary.json", overwrite=True) as tmp:
-        summary = {k: _headline(v) for k, v in metrics.items()}
-        summary["jets"] = _jet_rows(jets)
-        tmp.write_text(json.dumps(summary, indent=2))
-    return path
-
-
-def _jets_section(jets: dict[str, Any]) -> str:
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-        for row in _jet_rows(jets)
-    )
-    return (
-        "<h2>JZ2 jets (anti-kt R = 0.4)</h2><table><tr><th>constituents</th><th>truth pT [GeV]</th>"
-        f"<th>matched truth jets</th><th>jet-energy resolution (q84-q16)/2/median</th></tr>{rows}"
-        '</table><p><a href="jets/report.html">jet report</a></p>'
-    )
+    return write_index(out, sim_report, metrics, jets.summary, min_jets=cfg.min_jets)

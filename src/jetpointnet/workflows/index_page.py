@@ -1,0 +1,182 @@
+"""The demo's ``index.html``: the headline plots inline, the numbers with their uncertainties,
+and links to every report.
+
+- Jets: the jet-energy resolution q68 = (q84 - q16) / 2 / median against truth-jet pT for
+  every algorithm of the jets summary (its names are read from it: ``calo``,
+  ``classical``, one ``ml:RUN`` per network, and any other, such as the ``oracle``
+  ceilings); errors are the jets stage's bootstrap standard deviations. A bin with fewer
+  than ``min_jets`` matched jets gets no resolution: "too few jets".
+- Cells: F1 and energy-weighted accuracy of every answer (network, classical algorithm,
+  baselines) on each test split. Errors are binomial with the cells taken as independent:
+  F1 = 2 TP / (2 TP + FP + FN) as a fraction of the TP + FP + FN cells, the weighted
+  accuracy with Kish's effective number of cells (sum |E|)^2 / sum E^2. Cells of one event
+  are correlated, so these are lower bounds.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from jetpointnet.evaluation.report import CSS, html_figure, html_table
+from jetpointnet.io.atomic import atomic_output
+
+__all__ = ["DEFAULT_MIN_JETS", "cell_scores", "jet_resolution_rows", "write_index"]
+
+DEFAULT_MIN_JETS = 20
+_NAN = float("nan")
+
+
+def _f1_error(confusion: list[list[int]]) -> float:
+    """Binomial error of F1 = 2k / (n + k), k = TP ~ Binomial(n = TP + FP + FN)."""
+    (_, fp), (fn, tp) = confusion
+    n, k = tp + fp + fn, tp
+    if n == 0:
+        return _NAN
+    return 2.0 * n / (n + k) ** 2 * math.sqrt(k * (n - k) / n)
+
+
+def _binomial(p: float, n: float | None) -> float:
+    if n is None or not n > 0 or not 0.0 <= p <= 1.0:
+        return _NAN
+    return math.sqrt(p * (1.0 - p) / n)
+
+
+def cell_scores(metrics: dict[str, Any]) -> dict[str, dict[str, tuple[float, float]]]:
+    """``{answer: {"f1": (value, error), "energy_weighted_accuracy": (value, error)}}``
+    from one ``metrics.json`` (multi-class answers: macro F1, without an error)."""
+    out = {}
+    for name, entry in metrics.get("models", {}).items():
+        cell = entry.get("cell", {})
+        f1 = cell.get("f1")
+        conf = cell.get("confusion")
+        if isinstance(f1, (int, float)) and conf is not None and len(conf) == 2:
+            f1_pair = (float(f1), _f1_error(conf))
+        else:
+            f1_pair = (float(cell.get("macro_f1", _NAN)), _NAN)
+        ewa = float(cell.get("energy_weighted_accuracy", _NAN))
+        out[name] = {
+            "f1": f1_pair,
+            "energy_weighted_accuracy": (ewa, _binomial(ewa, cell.get("energy_weighted_n_eff"))),
+        }
+    return out
+
+
+def jet_resolution_rows(summary: dict[str, Any], *, min_jets: int = DEFAULT_MIN_JETS) -> list[dict]:
+    """One row per algorithm and truth-pT bin: ``algorithm``, ``bin``, ``lo``, ``hi``,
+    ``matched`` (jets), ``q68`` and ``q68_err`` (NaN where ``matched < min_jets``)."""
+    rows = []
+    for algo, table in summary.get("response", {}).items():
+        for r in table:
+            eff = r.get("efficiency")
+            matched = round(eff * r["n_truth"]) if r["n_truth"] and math.isfinite(eff) else 0
+            enough = matched >= min_jets
+            rows.append({
+                "algorithm": algo, "bin": r["bin"], "lo": r["lo"], "hi": r["hi"],
+                "matched": matched,
+                "q68": float(r["e"]["q68"]) if enough else _NAN,
+                "q68_err": float(r["e"]["q68_err"]) if enough else _NAN,
+            })  # fmt: skip
+    return rows
+
+
+def _pm(v: float, err: float) -> str:
+    if not math.isfinite(v):
+        return "n/a"
+    return f"{v:.3f} ± {err:.3f}" if math.isfinite(err) else f"{v:.3f}"
+
+
+def _jets_html(summary: dict[str, Any], rows: list[dict], figs: Path, min_jets: int) -> str:
+    from jetpointnet.plotting.headline import plot_jet_resolution
+
+    if not rows:
+        return "<h2>JZ2 jets</h2><p>No truth jets: the jet response was not measured.</p>"
+    curves: dict[str, tuple[list[float], list[float]]] = {}
+    for r in rows:
+        y, e = curves.setdefault(r["algorithm"], ([], []))
+        y.append(r["q68"])
+        e.append(r["q68_err"])
+    edges = sorted({r["lo"] for r in rows} | {r["hi"] for r in rows})
+    extra = f"anti-$k_t$ R = {summary['config']['radius']:g}, bins with ≥ {min_jets} jets"
+    png = plot_jet_resolution(curves, edges, figs / "jet_resolution", extra=extra)[0]
+    bins = list(dict.fromkeys(r["bin"] for r in rows))
+    table = []
+    for algo in curves:
+        cells = {r["bin"]: r for r in rows if r["algorithm"] == algo}
+        table.append([algo] + [
+            f"{_pm(c['q68'], c['q68_err'])} (n = {c['matched']})" if math.isfinite(c["q68"])
+            else f"too few jets (n = {c['matched']})" for c in (cells[b] for b in bins)
+        ])  # fmt: skip
+    header = ["constituents", *(f"{b} GeV" for b in bins)]
+    return (
+        "<h2>JZ2 jets: jet-energy resolution</h2>"
+        + html_figure(png, "jet-energy resolution q68 vs truth-jet pT, every algorithm")
+        + html_table(header, table, cls="jets")
+        + "<p class='note'>Jet-energy resolution (q84 - q16) / 2 / median of E<sub>reco</sub> / "
+        "E<sub>truth</sub> per truth-jet pT bin; n: matched truth jets. Errors: bootstrap "
+        f"standard deviations. No resolution is given for a bin with fewer than {min_jets} "
+        "matched jets.</p>"
+        '<p><a href="jets/report.html">jet report</a> (response, both resolutions, E and pT)</p>'
+    )
+
+
+def _cells_html(metrics: dict[str, dict], figs: Path) -> str:
+    from jetpointnet.plotting.headline import plot_cell_scores
+
+    scores = {name: cell_scores(m) for name, m in metrics.items()}
+    parts = ["<h2>Cells: which energy belongs to the track</h2>"]
+    if any(scores.values()):
+        png = plot_cell_scores(scores, figs / "cell_scores")[0]
+        parts.append(html_figure(png, "cell F1 and energy-weighted accuracy per answer"))
+    for name, per in scores.items():
+        rows = [[a, _pm(*s["f1"]), _pm(*s["energy_weighted_accuracy"])] for a, s in per.items()]
+        parts.append(f"<h3>{html.escape(name)} test split</h3>")
+        parts.append(html_table(["answer", "cell F1", "energy-weighted accuracy"], rows,
+                                cls="cells"))  # fmt: skip
+        parts.append(f'<p><a href="eval/{html.escape(name)}/report.html">full evaluation report'
+                     "</a> (track response and resolution, ROC, event displays)</p>")  # fmt: skip
+    parts.append("<p class='note'>Errors: binomial, cells taken as independent (a lower bound: "
+                 "cells of one event are correlated).</p>")  # fmt: skip
+    return "".join(parts)
+
+
+def write_index(
+    out: Path,
+    sim_report: Path,
+    metrics: dict[str, dict],
+    jets: dict[str, Any],
+    *,
+    min_jets: int = DEFAULT_MIN_JETS,
+) -> Path:
+    """Write ``out/index.html`` (figures in ``out/figures``) and ``out/summary.json``."""
+    figs = out / "figures"
+    figs.mkdir(parents=True, exist_ok=True)
+    rows = jet_resolution_rows(jets, min_jets=min_jets)
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>jetpointnet demo</title>
+<style>{CSS}</style></head><body>
+<h1>jetpointnet demo</h1>
+<p>Simulated rho and JZ2 dijet events, a small PointNet trained on rho (binary focal-cell task),
+compared with seed 001's baselines and the classical ATLAS particle-flow algorithm on the same
+cells, then in jets.</p>
+{_jets_html(jets, rows, figs, min_jets)}
+{_cells_html(metrics, figs)}
+<p><a href="{html.escape(str(sim_report.relative_to(out)))}">simulation validation report</a>
+(photon resolution, pion E/p against the ATLAS figures)</p>
+</body></html>"""
+    path = out / "index.html"
+    with atomic_output(path, overwrite=True) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    summary: dict[str, Any] = {
+        name: [[a, *(_pm(*s[k]) for k in ("f1", "energy_weighted_accuracy"))]
+               for a, s in cell_scores(m).items()]
+        for name, m in metrics.items()
+    }  # fmt: skip
+    summary["jets"] = [[r["algorithm"], r["bin"], r["matched"], _pm(r["q68"], r["q68_err"])]
+                       for r in rows]  # fmt: skip
+    summary["min_jets"] = min_jets
+    with atomic_output(out / "summary.json", overwrite=True) as tmp:
+        tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    return path
