@@ -13,9 +13,12 @@ from jetpointnet.workflows.demo import DemoConfig, run_demo
 def test_quick_demo_runs_the_whole_chain(tmp_path):
     index = run_demo(DemoConfig(out=tmp_path, quick=True), progress=False)
     page = index.read_text()
-    assert "<table>" in page and "pointnet-rho" in page and "classical pflow" in page
+    assert 'class="cells"' in page and "pointnet-rho" in page and "classical pflow" in page
+    assert page.count("data:image/png;base64,") == 2  # jet resolution, cell scores
+    assert "too few jets" in page  # 10 dijet events: no bin reaches 20 matched jets
+    assert 'href="eval/rho/displays/worst.html"' in page
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert set(summary) == {"rho", "dijet", "jets"}
+    assert set(summary) == {"rho", "dijet", "jets", "min_jets"} and summary["min_jets"] == 20
     assert {row[0] for row in summary["jets"]} == {"calo", "classical", "ml:pointnet-rho"}
     assert (tmp_path / "jets" / "report.html").is_file()
     names = [row[0] for row in summary["rho"]]

@@ -143,6 +143,22 @@ def _cells_html(metrics: dict[str, dict], figs: Path) -> str:
     return "".join(parts)
 
 
+def _displays_html(out: Path, metrics: dict[str, dict]) -> str:
+    """Links to the interactive event displays that the evaluations wrote."""
+    links = []
+    for name in metrics:
+        for page in sorted((out / "eval" / name / "displays").glob("*.html")):
+            rel = html.escape(page.relative_to(out).as_posix())
+            links.append(f'<li><a href="{rel}">{html.escape(name)}: {page.stem} track</a></li>')
+    if not links:
+        return ""
+    return (
+        "<h2>Event displays</h2><p>True and predicted focal energy of single tracks, per "
+        "layer and in 3-D (interactive: hover a cell, rotate the 3-D view).</p>"
+        f"<ul>{''.join(links)}</ul>"
+    )
+
+
 def write_index(
     out: Path,
     sim_report: Path,
@@ -163,6 +179,7 @@ compared with seed 001's baselines and the classical ATLAS particle-flow algorit
 cells, then in jets.</p>
 {_jets_html(jets, rows, figs, min_jets)}
 {_cells_html(metrics, figs)}
+{_displays_html(out, metrics)}
 <p><a href="{html.escape(str(sim_report.relative_to(out)))}">simulation validation report</a>
 (photon resolution, pion E/p against the ATLAS figures)</p>
 </body></html>"""
