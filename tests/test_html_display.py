@@ -77,3 +77,26 @@ def test_display_renders_in_chromium(tmp_path):
     n_plots, n_traces, n_colourbars, has_gl = title.split(",")
     assert int(n_plots) == 1 and int(n_traces) > 10
     assert int(n_colourbars) == 1 and has_gl == "true"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium")
+def test_hover_reads_out_the_cell(tmp_path):
+    """A mouse move onto a cell's centre in the true eta-phi panel shows its read-out."""
+    page = write_html_display(_with_ids(), tmp_path / "display.html")
+    js = """try {
+const gd = document.getElementById('event-display');
+const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+let pt = null;  // the TileBar0 cell at eta 0.2 (layer shown first), off the track
+gd.calcdata.forEach((cd, i) => { const t = gd._fullData[i];
+  if (t.visible === true && t.type === 'scatter' && t.xaxis === 'x' && t.customdata)
+    for (const p of cd) if (Math.abs(p.x - 0.2) < 1e-6) pt = p; });
+const r = gd.getBoundingClientRect();
+document.querySelector('.nsewdrag').dispatchEvent(new MouseEvent('mousemove', {bubbles: true,
+  clientX: r.left + xa._offset + xa.c2p(pt.x), clientY: r.top + ya._offset + ya.c2p(pt.y)}));
+setTimeout(() => { const h = document.querySelector('.hoverlayer');
+  document.title = 'HOVER:' + (h ? h.textContent : ''); }, 500);
+} catch (e) { document.title = 'ERROR ' + e; }"""
+    text = probe_page(page, js, tmp_path)
+    for part in ("cell 204", "layer TileBar0", "E = 0.500 GeV", "true focal = 0.000 GeV",
+                 "predicted = 0.100 GeV"):  # fmt: skip
+        assert part in text, text

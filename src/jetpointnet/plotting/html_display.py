@@ -8,8 +8,9 @@ on one logarithmic colour scale with one colour bar:
 - bottom: a 3-D view (x, y, z in mm) that rotates with the mouse, marker size growing
   with the energy.
 
-Hovering a cell reads out its id, layer, energy, true focal and predicted energy. Tracks
-are drawn through their per-layer extrapolation points (focused: red, others: orange).
+Hovering a cell (near its centre in the eta-phi view) reads out its id, layer, energy, true
+focal and predicted energy. Tracks are drawn through their per-layer extrapolation points
+(focused: red, others: orange).
 Cells below 1/1000 of the largest value are grey. plotly.js (about 4.6 MB) is embedded in
 the file by default, so it opens offline in any browser; ``plotlyjs="directory"`` writes
 one ``plotly.min.js`` beside the pages instead. Input: the display dict of
@@ -110,7 +111,8 @@ def _eta_phi_traces(go, cells, sel, key, col, lo, hover):
     shown, c = _colour_values(v, lo)
     out = []
     for part, colour in ((shown, None), (~shown, _GREY)):
-        marker = {"size": 7, "symbol": "square", "line": {"width": 0.5, "color": "#555"}}
+        # transparent: the rectangles show the colour, the marker only catches the hover
+        marker = {"size": 10, "symbol": "square", "opacity": 0.0}
         if colour is None:
             marker |= {"color": c[part], "coloraxis": "coloraxis"}
         else:
