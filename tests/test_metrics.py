@@ -48,7 +48,7 @@ def test_binary_metrics_by_hand():
     assert m["f1"] == pytest.approx(2 / 3)
     # wrong cells: E=1 (fn) and E=1 (fp); total |E| = 10
     assert m["energy_weighted_accuracy"] == pytest.approx(8 / 10)
-    assert m["energy_weighted_n_eff"] == pytest.approx(10**2 / 24)  # sum |E|^2 = 24
+    assert m["energy_weighted_n_eff"] == pytest.approx(10**2 / 23)  # sum E^2 = 23
     assert m["auc"] is None
 
 

@@ -25,7 +25,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.patches import Rectangle
 
 from jetpointnet.io.mltree_layout import SAMPLING_NAME
-from jetpointnet.plotting.style import label, new_figure, save
+from jetpointnet.plotting.style import LABEL, new_figure, save
 
 __all__ = ["plot_event_3d", "plot_event_layers"]
 
@@ -46,7 +46,10 @@ def plot_event_layers(
     e_layer = np.array([np.abs(cells["energy"][cells["layer"] == lay]).sum() for lay in layers])
     layers = np.sort(layers[np.argsort(-e_layer)[:max_layers]])
     nrows = max(len(layers), 1)
-    fig, axes = new_figure(nrows, 2, size=(10, 3.2 * nrows), hep=False, squeeze=False)
+    # constrained layout: panel titles, axis labels and the colour bar never overlap
+    fig, axes = new_figure(
+        nrows, 2, size=(10, 3.2 * nrows), hep=False, squeeze=False, layout="constrained"
+    )
     norm = _norm(cells)
     mappable = None
     for row, lay in enumerate(layers):
@@ -94,7 +97,9 @@ def plot_event_layers(
             )
     if mappable is not None:
         fig.colorbar(mappable, ax=axes, label="focal energy per cell [GeV]", shrink=0.6)
-    label(axes[0, 0], extra=display.get("title", ""))
+    title = display.get("title", "")
+    fig.suptitle(f"{LABEL}: {title}" if title else LABEL, fontsize="small",
+                 fontstyle="italic", x=0.02, ha="left")  # fmt: skip
     return save(fig, stem, pdf=pdf)
 
 

@@ -63,10 +63,15 @@ def plot_track_performance(
             ax.set_xscale("log")
         if key == "response":
             ax.axhline(1.0, color="grey", lw=0.8, ls="--")
-        ax.set_xlabel(xl)
-        ax.set_ylabel(yl)
+        else:
+            ax.set_ylim(bottom=0.0)  # a resolution is not negative
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, hi + 0.15 * (hi - lo))  # head room for the label
+        ax.set_xlabel(xl, fontsize="medium")
+        ax.set_ylabel(yl, fontsize="medium")
         label(ax)
     _legend(axes[0, 0], fontsize="x-small", loc="lower right")
+    fig.tight_layout()  # the axis titles of neighbouring panels must not overlap
     return save(fig, stem, pdf=pdf)
 
 
