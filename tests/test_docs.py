@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _hook():
-    spec = importlib.util.spec_from_file_location("docs_hook", ROOT / "docs" / "hooks" / "docstrings.py")
+    spec = importlib.util.spec_from_file_location(
+        "docs_hook", ROOT / "docs" / "hooks" / "docstrings.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
