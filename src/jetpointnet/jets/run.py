@@ -73,6 +73,7 @@ ALGORITHMS = ("calo", "classical", "ml", *CEILINGS)
 class JetsConfig:
     """Options of :func:`run_jets` (GeV, radians)."""
 
+    #: names of ALGORITHMS; all of them (the default) skips ml without runs, ceilings without truth
     algorithms: list[str] = field(default_factory=lambda: list(ALGORITHMS))
     radius: float = 0.4
     min_pt: float = 20.0  # truth jets
