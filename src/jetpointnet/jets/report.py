@@ -101,6 +101,8 @@ def jets_section(summary: dict[str, Any], out: Path, figures: list[str]) -> str:
                                 cls="status"))  # fmt: skip
     info = [["tracks per event", summary["tracks_per_event"]],
             ["pile-up tracks per event (CHS)", summary["pileup_tracks_per_event"]]]  # fmt: skip
+    if summary.get("oracle_tracks_per_event"):
+        info.append(["ceilings: claiming tracks per event", summary["oracle_tracks_per_event"]])
     info += [[f"{k} objects per event", v] for k, v in summary["objects_per_event"].items()]
     info += [[f"{k}: ms per event", v] for k, v in summary["ms_per_event"].items()]
     parts.append("<h3>Counts and timing</h3>" + html_table(["item", "value"], info, cls="run"))
