@@ -130,23 +130,31 @@ def _pflow(ev, claims: Claims, charged: np.ndarray, chs: np.ndarray, cfg: JetsCo
     return Objects.concat([charged_objects(ev, rows), neutral]), granted
 
 
-def _algorithms(cfg: JetsConfig, runs: Sequence, infos: list, with_truth: list[bool]) -> list[str]:
-    """The algorithms to run, in the order of the outputs (without the per-run names).
-
-    The default (every name of :data:`ALGORITHMS`) leaves out ``ml`` without a run and the
-    ceilings on inputs without truth; an explicit choice that cannot run is a UserError.
-    """
+def _check_config(cfg: JetsConfig, runs: Sequence) -> None:
+    """Reject unknown names and impossible combinations before reading any input."""
     for a in cfg.algorithms:
         if a not in ALGORITHMS:
             raise UserError(f"unknown algorithm {a!r}" + did_you_mean(a, ALGORITHMS))
-    default = list(cfg.algorithms) == list(ALGORITHMS)
-    algos = list(dict.fromkeys(cfg.algorithms))
-    if "ml" in algos and not runs:
-        if not default:
-            raise UserError("--algorithm ml needs at least one --run RUN")
-        algos.remove("ml")
-    if runs and "ml" not in algos:
+    if "ml" in cfg.algorithms and not runs and list(cfg.algorithms) != list(ALGORITHMS):
+        raise UserError("--algorithm ml needs at least one --run RUN")
+    if runs and "ml" not in cfg.algorithms:
         raise UserError("--run given but --algorithm does not include ml")
+    if cfg.oracle and not runs:
+        raise UserError("--oracle needs at least one --run RUN (its samples)")
+    if cfg.chs not in ("auto", "on", "off"):
+        raise UserError(f"chs must be auto, on or off, got {cfg.chs!r}")
+    if list(cfg.pt_bins) != sorted(cfg.pt_bins) or len(cfg.pt_bins) < 2:
+        raise UserError(f"pt_bins must be at least two increasing edges, got {cfg.pt_bins}")
+
+
+def _algorithms(cfg: JetsConfig, runs: Sequence, infos: list, with_truth: list[bool]) -> list[str]:
+    """The algorithms to run (without the per-run names), after :func:`_check_config`.
+
+    The default (every name of :data:`ALGORITHMS`) leaves out ``ml`` without a run and the
+    ceilings on inputs without truth; a ceiling asked for on such an input is a UserError.
+    """
+    default = list(cfg.algorithms) == list(ALGORITHMS)
+    algos = [a for a in dict.fromkeys(cfg.algorithms) if a != "ml" or runs]
     for info, truth in zip(infos, with_truth, strict=True):
         if truth:
             continue
@@ -157,12 +165,6 @@ def _algorithms(cfg: JetsConfig, runs: Sequence, infos: list, with_truth: list[b
         if ceilings and not default:
             raise UserError(f"{why}; --algorithm {ceilings[0]} needs truth")
         algos = [a for a in algos if a not in CEILINGS]
-    if cfg.oracle and not runs:
-        raise UserError("--oracle needs at least one --run RUN (its samples)")
-    if cfg.chs not in ("auto", "on", "off"):
-        raise UserError(f"chs must be auto, on or off, got {cfg.chs!r}")
-    if list(cfg.pt_bins) != sorted(cfg.pt_bins) or len(cfg.pt_bins) < 2:
-        raise UserError(f"pt_bins must be at least two increasing edges, got {cfg.pt_bins}")
     return algos
 
 
@@ -179,6 +181,7 @@ def run_jets(
 ) -> JetsResult:
     """Build jets for every algorithm of ``config`` on ``inputs`` (globs); write ``out``."""
     cfg = config or JetsConfig()
+    _check_config(cfg, runs)
     out = Path(out)
     final = [out / n for n in ("jets.parquet", "matched.parquet", "summary.json", "report.html")]
     if not overwrite and any(p.exists() for p in final):
@@ -245,10 +248,14 @@ def run_jets(
                 _matched_columns(tj, jets[algo], idx, dr, ev, chunk.file_index)
             )
     close_cached()
-
-    jets_tab = _stack(jets_rows)
     matched_tab = _stack(matched_rows)
     summary = _summary(cfg, paths, algos, matched_tab, counts, seconds, ctx.status, with_truth)
+    _write_outputs(out, _stack(jets_rows), matched_tab, summary)
+    return JetsResult(out=out, summary=summary)
+
+
+def _write_outputs(out: Path, jets_tab: dict, matched_tab: dict, summary: dict) -> None:
+    """jets.parquet, matched.parquet, the figures and report.html, then summary.json."""
     out.mkdir(parents=True, exist_ok=True)
     write_parquet(ak.Array(jets_tab), out / "jets.parquet", overwrite=True)
     write_parquet(ak.Array(matched_tab), out / "matched.parquet", overwrite=True)
@@ -256,7 +263,6 @@ def run_jets(
 
     summary["figures"] = write_jets_report(summary, matched_tab, out)
     write_json(out / "summary.json", summary)
-    return JetsResult(out=out, summary=summary)
 
 
 @dataclass
