@@ -3,6 +3,7 @@ refusal of truth-derived network inputs (preprocess and train)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,14 +13,14 @@ from mltree_handmade import write_handmade
 
 from jetpointnet.cli import main
 from jetpointnet.config import load_config
-from jetpointnet.data.arrays import load_arrays, read_metadata
+from jetpointnet.data.arrays import build_arrays, load_arrays, read_metadata
 from jetpointnet.data.config import PreprocessConfig, refuse_truth_features, truth_derived
 from jetpointnet.data.preprocess import preprocess, validate_config
 from jetpointnet.data.samples import EVENT_BRANCHES_OPTIONAL, EVENT_BRANCHES_REQUIRED, select_tracks
 from jetpointnet.data.tracks import flat_tracks, flat_truth
 from jetpointnet.errors import UserError
 from jetpointnet.io.mltree_reader import read_events
-from jetpointnet.io.sample_files import read_parquet_columns
+from jetpointnet.io.sample_files import read_parquet, read_parquet_columns
 from jetpointnet.training.dataset import feature_indices
 
 ROOT = Path(__file__).parents[1]
@@ -66,6 +67,15 @@ def test_preprocess_with_the_jets_config_keeps_every_selected_track(
     cells = np.concatenate([read_parquet_columns(p, ["n_cells"])["n_cells"]
                             for p in (out / "samples").rglob("*.parquet")])  # fmt: skip
     assert (cells < 3).any()
+    # a file with longer clouds than the training data's L (predict on new files) keeps them
+    sample_file = next((out / "samples" / "train").glob("*.parquet"))
+    samples = read_parquet(sample_file)
+    short = 5
+    arr, stats = build_arrays(samples, config=cfg.arrays, length=short)
+    assert stats["points_dropped"] == 0 and arr["n_points"].max() > short
+    capped = dataclasses.replace(cfg.arrays, truncate=True)
+    arr, stats = build_arrays(samples, config=capped, length=short)
+    assert stats["points_dropped"] > 0 and arr["n_points"].max() == short
 
 
 # -- truth-derived inputs -----------------------------------------------------------------
