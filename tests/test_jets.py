@@ -200,7 +200,8 @@ def test_jets_command_end_to_end(simulated, tiny_run: Path, tmp_path: Path, caps
     assert main(args) == 0
     s = json.loads((out / "summary.json").read_text())
     name = tiny_run.name
-    assert s["algorithms"] == ["calo", "classical", f"ml:{name}", f"oracle:{name}"]
+    assert s["algorithms"] == ["calo", "classical", f"ml:{name}", f"oracle:{name}", "oracle",
+                               "oracle-calibrated"]  # fmt: skip
     assert s["events"] == 4 and s["truth"]
     for algo in s["algorithms"]:
         assert s["response"][algo][0]["n_truth"] == s["response"]["calo"][0]["n_truth"]
