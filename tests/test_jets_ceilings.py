@@ -70,7 +70,7 @@ def _ceiling_jets(ev, *, calibrated: bool) -> Jets:
     if calibrated:
         remnant = calibrated_remnant(ev, mask)
     objects = Objects.concat([charged_objects(ev, np.flatnonzero(mask)),
-                              neutral_objects(ev, remnant)])  # fmt: skip
+                              neutral_objects(ev, remnant, unwritten=not calibrated)])  # fmt: skip
     return cluster_jets(objects, ev.n_events, min_pt=5.0)
 
 

@@ -126,7 +126,7 @@ def _pflow(ev, claims: Claims, charged: np.ndarray, chs: np.ndarray, cfg: JetsCo
     granted, left = reconcile(ev.cells.energy, claims)
     rows = np.flatnonzero(charged & chs)
     neutral = neutral_objects(ev, left if remnant is None else remnant,
-                              min_energy=cfg.min_neutral_energy)  # fmt: skip
+                              min_energy=cfg.min_neutral_energy, unwritten=remnant is None)  # fmt: skip
     return Objects.concat([charged_objects(ev, rows), neutral]), granted
 
 
