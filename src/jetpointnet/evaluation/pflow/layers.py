@@ -31,15 +31,15 @@ from scipy.special import ndtr
 from jetpointnet.io.mltree_layout import SAMPLING, TRACK_LAYERS
 
 __all__ = [
+    "EM1_SAMPLINGS",
     "GROUPS",
     "GROUP_OF_SAMPLING",
     "LHED_CATEGORIES",
     "LHED_GROUPS",
+    "LHED_GROUP_OF_TRACK_LAYER",
     "REF_SAMPLINGS",
     "RING_WIDTH",
     "TRACK_LAYER_OF_SAMPLING",
-    "EM1_SAMPLINGS",
-    "LHED_GROUP_OF_TRACK_LAYER",
     "delta_phi",
     "delta_r",
     "density_conversion",
@@ -257,9 +257,7 @@ def density_conversion() -> np.ndarray:
     return np.array([X0_MM["EM" if n.startswith("EM") else "HAD"] ** 3 for n in LHED_GROUPS])
 
 
-def lhed_group(
-    densities: np.ndarray, depth: np.ndarray, present: np.ndarray | None = None
-) -> int:
+def lhed_group(densities: np.ndarray, depth: np.ndarray, present: np.ndarray | None = None) -> int:
     """Index into ``LHED_GROUPS`` of the largest increase of energy density with depth.
 
     eflowRec's ``eflowLayerIntegrator::getFirstIntLayer``: going through the groups the

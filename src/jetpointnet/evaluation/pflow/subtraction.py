@@ -27,9 +27,7 @@ ProfileFn = Callable[[str, str, np.ndarray], np.ndarray]
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(8)
 
 
-def ring_ranks(
-    category: str, group: int, n_rings: int, profile: ProfileFn
-) -> np.ndarray:
+def ring_ranks(category: str, group: int, n_rings: int, profile: ProfileFn) -> np.ndarray:
     """Mean of ``profile(category, GROUPS[group], r)`` over each of the first ``n_rings``
     rings of that group (8-point Gauss-Legendre per ring)."""
     w = RING_WIDTH[GROUPS[group]]
@@ -68,7 +66,8 @@ def subtract_rings(
     top = max((float(v[0]) for v in ranks.values() if v.size), default=0.0)
     floor = top / weight_range
     keys, rank = [], []
-    for g, n in sorted({(int(g), int(n)) for g, n in zip(group[inside], ring[inside])}):
+    pairs = zip(group[inside], ring[inside], strict=True)
+    for g, n in sorted({(int(g), int(n)) for g, n in pairs}):
         w = float(ranks[g][n])
         if w > 0 and w >= floor:
             keys.append((g, n))
