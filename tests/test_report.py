@@ -178,3 +178,14 @@ def test_left_out_tracks_leave_the_headline():
     assert x["pred_total"].tolist() == [2.0, 2.2]
     m, _ = score_answer(ans, labels)  # without left_out the zero counts
     assert m["track"]["inclusive"]["n_tracks"] == 3
+
+
+def test_cli_pflow_max_pt(evaluated, tmp_path, capsys):
+    _, data, _ = evaluated
+    out = tmp_path / "pf40"
+    assert main(["pflow", "--data", str(data), "--out", str(out), "--max-pt", "40", "--quiet"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["pflow"]["max_pt"] == 40.0
+    assert "left to the calorimeter" in capsys.readouterr().out
+    assert main(["pflow", "--data", str(data), "--max-pt", "0.2", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--max-pt" in err[0]
