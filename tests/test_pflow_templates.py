@@ -140,3 +140,14 @@ def test_response_near_one_on_simulated_pions(simulated, tmp_path):
             assert np.median(sub / info["e_exp"][used]) == pytest.approx(1.0, abs=0.15)
             assert np.all(cell_pred <= np.maximum(stage1.cells["energy"], 0) + 1e-6)
             break
+
+
+def test_cli_warns_in_one_line_below_min_tracks(synthetic, tmp_path, capsys):
+    from jetpointnet.cli import main
+
+    out = tmp_path / "t.json"
+    assert main(["pflow-templates", "--input", str(synthetic), "--out", str(out), "--no-plot",
+                 "--min-count", "3", "--quiet"]) == 0  # fmt: skip
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 1 and err[0].startswith("warning: templates from")
+    assert json.loads(out.read_text())["warning"] == err[0].removeprefix("warning: ")
