@@ -104,9 +104,6 @@ def evaluate_predictions(
     a :class:`Templates`, a JSON path or None (eflowRec reference values). Returns the
     metrics dict also written to ``out_dir/metrics.json``.
     """
-    from jetpointnet.evaluation.pflow.adapter import pflow_on_stage1, resolve_templates
-    from jetpointnet.evaluation.pflow.algorithm import SIMPLIFICATIONS
-
     cfg = cfg or EvaluateConfig()
     out = Path(out_dir)
     if (out / "metrics.json").exists() and not overwrite:
@@ -135,29 +132,10 @@ def evaluate_predictions(
             notes.append(f"stage-1 samples unavailable, no classical algorithm or displays: {exc}")
     point_to_cell = align_points(labels, stage1) if stage1 is not None else None
     if cfg.pflow and stage1 is not None and point_to_cell is not None:
-        tpl = resolve_templates(templates)
-        cell_pred, info = pflow_on_stage1(stage1, tpl, params=cfg.pflow_params, progress=progress)
-        pred = np.where(point_to_cell >= 0, cell_pred[np.maximum(point_to_cell, 0)], 0.0)
-        answers[CLASSICAL] = (
-            "classical",
-            interpret(pred, "regression", labels["energy"], threshold=cfg.metrics.threshold),
+        answer, left_out[CLASSICAL], pflow_info = _classical(
+            labels, stage1, point_to_cell, templates, cfg=cfg, progress=progress
         )
-        s1 = match_samples(labels, stage1)
-        status = np.where(s1 >= 0, info["status"][np.maximum(s1, 0)], -1)
-        left_out[CLASSICAL] = {st.name.lower(): status == int(st) for st in LEFT_TO_CALORIMETER}
-        is_cell = labels["point_type"] == 0
-        counts = np.bincount(status[status >= 0], minlength=len(TrackStatus))
-        pflow_info = {
-            "run": True,
-            "templates": tpl.source or "eflowRec reference",
-            "templates_warning": tpl.warning,
-            "max_pt": cfg.pflow_params.max_pt,
-            "simplifications": list(SIMPLIFICATIONS),
-            "unaligned_cell_points": int(np.sum(is_cell & (point_to_cell < 0))),
-            "track_status": {st.name.lower(): int(counts[st]) for st in TrackStatus},
-            "split_recovery": int(np.sum(info["split_recovery"][s1[s1 >= 0]])),
-            "left_to_calorimeter": [st.name.lower() for st in LEFT_TO_CALORIMETER],
-        }
+        answers[CLASSICAL] = ("classical", answer)
     cell = (labels["point_type"] == 0) & labels["label_mask"].astype(bool)
     for i, name in enumerate(cfg.baselines):
         dec = np.zeros(n_points, dtype=np.int8)
@@ -219,6 +197,43 @@ def evaluate_predictions(
 
     write_report(metrics, out, overwrite=True)
     return metrics
+
+
+def _classical(
+    labels: dict[str, np.ndarray],
+    stage1: Any,
+    point_to_cell: np.ndarray,
+    templates: Any,
+    *,
+    cfg: EvaluateConfig,
+    progress: bool,
+) -> tuple[Any, dict[str, np.ndarray], dict[str, Any]]:
+    """The classical algorithm's answer per point, the masks of the tracks it leaves to the
+    calorimeter (by reason) and the ``pflow`` block of metrics.json."""
+    from jetpointnet.evaluation.pflow.adapter import pflow_on_stage1, resolve_templates
+    from jetpointnet.evaluation.pflow.algorithm import SIMPLIFICATIONS
+
+    tpl = resolve_templates(templates)
+    cell_pred, info = pflow_on_stage1(stage1, tpl, params=cfg.pflow_params, progress=progress)
+    pred = np.where(point_to_cell >= 0, cell_pred[np.maximum(point_to_cell, 0)], 0.0)
+    answer = interpret(pred, "regression", labels["energy"], threshold=cfg.metrics.threshold)
+    s1 = match_samples(labels, stage1)
+    status = np.where(s1 >= 0, info["status"][np.maximum(s1, 0)], -1)
+    left = {st.name.lower(): status == int(st) for st in LEFT_TO_CALORIMETER}
+    is_cell = labels["point_type"] == 0
+    counts = np.bincount(status[status >= 0], minlength=len(TrackStatus))
+    pflow_info = {
+        "run": True,
+        "templates": tpl.source or "eflowRec reference",
+        "templates_warning": tpl.warning,
+        "max_pt": cfg.pflow_params.max_pt,
+        "simplifications": list(SIMPLIFICATIONS),
+        "unaligned_cell_points": int(np.sum(is_cell & (point_to_cell < 0))),
+        "track_status": {st.name.lower(): int(counts[st]) for st in TrackStatus},
+        "split_recovery": int(np.sum(info["split_recovery"][s1[s1 >= 0]])),
+        "left_to_calorimeter": list(left),
+    }
+    return answer, left, pflow_info
 
 
 def _summary(

@@ -108,6 +108,31 @@ def _left_table(models: dict[str, Any]) -> str:
     )
 
 
+def _classical_section(pfl: dict[str, Any], models: dict[str, Any]) -> list[str]:
+    """The classical algorithm's notes: templates, outcomes, left tracks, simplifications."""
+    parts: list[str] = []
+    parts.append("<h2>Classical particle flow</h2>")
+    if pfl.get("run"):
+        warn = pfl.get("templates_warning")
+        parts.append(
+            f"<p>Templates: {_fmt(pfl.get('templates'))}"
+            + (f" (<b>warning</b>: {html.escape(warn)})" if warn else "")
+            + f". Upper track-pT cut {_fmt(pfl.get('max_pt'), 0)} GeV. Track outcomes: "
+            + ", ".join(f"{k} {v}" for k, v in pfl.get("track_status", {}).items())
+            + f" ({pfl.get('split_recovery', 0)} through split-shower recovery)"
+            + f". Cell points without a stage-1 cell: {pfl.get('unaligned_cell_points')}.</p>"
+        )
+        parts.append(_left_table(models))
+        parts.append(
+            "<p>Simplified against eflowRec:</p><ul>"
+            + "".join(f"<li>{html.escape(s)}</li>" for s in pfl.get("simplifications", []))
+            + "</ul>"
+        )
+    else:
+        parts.append('<p class="note">not run</p>')
+    return parts
+
+
 def render_report(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) -> str:
     """The report page as a string; images are read from ``out_dir/plots`` and
     ``out_dir/displays``."""
@@ -194,26 +219,7 @@ def render_report(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) -> s
             cls="track-metrics",
         )
     )
-    pfl = metrics.get("pflow") or {}
-    parts.append("<h2>Classical particle flow</h2>")
-    if pfl.get("run"):
-        warn = pfl.get("templates_warning")
-        parts.append(
-            f"<p>Templates: {_fmt(pfl.get('templates'))}"
-            + (f" (<b>warning</b>: {html.escape(warn)})" if warn else "")
-            + f". Upper track-pT cut {_fmt(pfl.get('max_pt'), 0)} GeV. Track outcomes: "
-            + ", ".join(f"{k} {v}" for k, v in pfl.get("track_status", {}).items())
-            + f" ({pfl.get('split_recovery', 0)} through split-shower recovery)"
-            + f". Cell points without a stage-1 cell: {pfl.get('unaligned_cell_points')}.</p>"
-        )
-        parts.append(_left_table(models))
-        parts.append(
-            "<p>Simplified against eflowRec:</p><ul>"
-            + "".join(f"<li>{html.escape(s)}</li>" for s in pfl.get("simplifications", []))
-            + "</ul>"
-        )
-    else:
-        parts.append('<p class="note">not run</p>')
+    parts += _classical_section(metrics.get("pflow") or {}, models)
     for note in metrics.get("notes", []):
         parts.append(f'<p class="note">{html.escape(note)}</p>')
     parts.append("<h2>Plots</h2>")
