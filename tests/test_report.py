@@ -3,6 +3,8 @@ the report rendered in headless Chromium (skipped where /usr/bin/chromium is abs
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import shutil
@@ -117,6 +119,10 @@ def test_compare_tables(evaluated, tmp_path):
     assert md.splitlines()[0].startswith("| model | kind | accuracy")
     assert "| net | network |" in md and "classical pflow" in md
     assert (tmp_path / "cmp.csv").read_text() == text
+    rows = {r["model"]: r for r in csv.DictReader(io.StringIO(text))}
+    assert int(rows["classical pflow"]["left to calorimeter"]) >= 0
+    assert rows["net"]["left to calorimeter"] == ""
+    assert int(rows["classical pflow"]["tracks scored"]) <= int(rows["net"]["tracks scored"])
     with pytest.raises(UserError, match=r"no metrics\.json"):
         compare([tmp_path])
 
