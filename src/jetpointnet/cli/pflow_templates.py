@@ -1,8 +1,8 @@
 """``jetpointnet pflow-templates``: measure <E/p> and ring-profile templates on single pions.
 
-eflowRec-like templates need at least 20,000 matched pion tracks (e.g. ``jetpointnet
-simulate --preset gun --particle pi+ --events 20000``); with fewer the command warns in one
-line, and the file says so too (``warning``).
+eflowRec-like templates need at least 20,000 matched pion tracks (``jetpointnet simulate
+--preset gun --particle pi+ --energy-range 1 100 --events 30000`` gives about 21,000); with
+fewer the command warns in one line, and the file says so too (``warning``).
 """
 
 from __future__ import annotations
