@@ -85,7 +85,7 @@ def main() -> None:
     ap.add_argument("--test-events", type=int, default=150, help="per JZ slice")
     ap.add_argument("--mu", type=float, default=20.0, help="mean pile-up of the second test set")
     ap.add_argument("--epochs", type=int, default=6)
-    ap.add_argument("--pions", type=int, default=1500, help="pi+ gun events for templates")
+    ap.add_argument("--pions", type=int, default=30000, help="pi+ gun events (~21k tracks)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, help="work folder (default: a temporary one)")
     args = ap.parse_args()
