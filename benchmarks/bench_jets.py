@@ -5,11 +5,16 @@
    for the classical algorithm's templates;
 2. train the small PointNet (binary task, the demo's data config) on the training dijets
    for ``--epochs`` epochs;
-3. ``jetpointnet jets`` on both test sets with calo, classical and ml;
-4. print the response / resolution table (Markdown, truth-jet pT bins) and the time per
-   event of each algorithm. Asserts nothing.
+3. ``jetpointnet jets`` on both test sets with calo, classical, ml, ``oracle:RUN`` (the
+   run's samples with true claims) and the two ceilings that need no network, ``oracle``
+   (perfect attribution on the whole event) and ``oracle-calibrated`` (also every neutral
+   remnant at its true deposited energy);
+4. print the response / resolution table (Markdown, truth-jet pT bins), a compact table of
+   the jet-energy resolution with one column per algorithm, and the time per event of
+   each algorithm. Asserts nothing.
 
     python benchmarks/bench_jets.py --train-events 150 --test-events 150 --mu 20
+    python benchmarks/bench_jets.py --train-events 10 --test-events 10 --epochs 1 --pions 200  # smoke
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from predict_helpers import make_data, train_config
 
 from jetpointnet.evaluation.pflow.build import build_templates
-from jetpointnet.jets.run import JetsConfig, run_jets
+from jetpointnet.jets.run import ALGORITHMS, JetsConfig, run_jets
 from jetpointnet.simulate.run import SimulateConfig, simulate
 from jetpointnet.training.loop import train
 
@@ -57,13 +62,30 @@ def _table(name: str, summary: dict) -> list[str]:
     return lines
 
 
+def _columns(name: str, summary: dict) -> list[str]:
+    """One row per truth-pT bin, one column per algorithm: E (q84-q16)/2/median."""
+    algos = list(summary["response"])
+    first = summary["response"][algos[0]]
+    lines = []
+    for i, r in enumerate(first):
+        if r["n_truth"] == 0:
+            continue
+        cells = []
+        for a in algos:
+            e = summary["response"][a][i]["e"]
+            cells.append(f"{e['q68']:.3f} ± {e['q68_err']:.3f}")
+        lines.append(f"| {name} | {r['bin']} | {r['n_truth']} | " + " | ".join(cells) + " |")
+    head = "| test sample | truth pT [GeV] | truth jets | " + " | ".join(algos) + " |"
+    return [head, "|" + "---|" * (3 + len(algos)), *lines]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train-events", type=int, default=150, help="per JZ slice")
     ap.add_argument("--test-events", type=int, default=150, help="per JZ slice")
     ap.add_argument("--mu", type=float, default=20.0, help="mean pile-up of the second test set")
     ap.add_argument("--epochs", type=int, default=6)
-    ap.add_argument("--pions", type=int, default=1500, help="pi+ gun events for templates")
+    ap.add_argument("--pions", type=int, default=30000, help="pi+ gun events (~21k tracks)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, help="work folder (default: a temporary one)")
     args = ap.parse_args()
@@ -92,15 +114,17 @@ def main() -> None:
         ),
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    timing = []
+    timing, compact = [], []
     for name, files in test.items():
         out = tmp / ("jets-" + name.replace(" ", "").replace("=", ""))
         t0 = time.perf_counter()
+        cfg = JetsConfig(algorithms=list(ALGORITHMS), oracle=True)  # every algorithm
         res = run_jets([str(f) for f in files], out, runs=[run], templates=templates,
-                       config=JetsConfig(), overwrite=True, progress=False)  # fmt: skip
+                       config=cfg, overwrite=True, progress=False)  # fmt: skip
         wall = time.perf_counter() - t0
         s = res.summary
         lines += _table(name, s)
+        compact += ["", *_columns(name, s)]
         ms = ", ".join(f"{k} {v:.1f}" for k, v in s["ms_per_event"].items())
         timing.append(
             f"{name}: {s['events']} events in {wall:.0f} s (incl. predict); ms/event: {ms}; "
@@ -108,6 +132,7 @@ def main() -> None:
             f"classical status {s['classical_status']}; report {out / 'report.html'}"
         )
     print("\n".join(lines))
+    print("\n".join(compact))
     print()
     print("\n".join(timing))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -187,7 +187,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rho-events", type=int, default=1000)
     ap.add_argument("--dijet-events", type=int, default=30)
-    ap.add_argument("--pion-events", type=int, default=500)
+    ap.add_argument("--pion-events", type=int, default=30000)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)

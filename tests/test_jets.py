@@ -132,7 +132,8 @@ def test_calo_jets_match_a_direct_fastjet_run_on_clusters(simulated, tmp_path: P
 def test_classical_subtraction_conserves_the_event_energy(simulated) -> None:
     from jetpointnet.evaluation.pflow.templates import eflowrec_reference
 
-    ev, _, _ = _events(simulated("dijet-jz2", 4, 3)[0])
+    path = simulated("dijet-jz2", 4, 3)[0]
+    ev, _, _ = _events(path)
     claims, charged, status = classical_claims(ev, eflowrec_reference())
     granted, remnant = reconcile(ev.cells.energy, claims)
     np.testing.assert_allclose(granted, claims.energy, rtol=1e-12)  # never over-subtracts
@@ -141,13 +142,31 @@ def test_classical_subtraction_conserves_the_event_energy(simulated) -> None:
     np.testing.assert_allclose(
         granted.sum() + remnant.sum(), ev.cells.energy.astype(np.float64).sum(), rtol=1e-12
     )
-    neutral = neutral_objects(ev, remnant)
-    e_neutral = (neutral.pt * np.cosh(neutral.eta)).sum()
     c = ev.cells
     key = c.event * 100000 + c.cluster
-    _, inv = np.unique(key, return_inverse=True)
+    uniq, inv = np.unique(key, return_inverse=True)
     per_cluster = np.bincount(inv, weights=remnant)
+    neutral = neutral_objects(ev, remnant, unwritten=False)
+    e_neutral = (neutral.pt * np.cosh(neutral.eta)).sum()
     assert e_neutral == pytest.approx(per_cluster[per_cluster > 0].sum(), rel=1e-9)
+    # with the cells the file does not list (below 5 MeV: the negative noise), each neutral
+    # object is its cluster's cluster_E minus what the tracks took from it
+    first = np.searchsorted(ev.cluster_event, np.arange(ev.n_events))
+    flat = first[uniq // 100000] + uniq % 100000
+    np.testing.assert_allclose(
+        ev.cluster_unwritten, ev.cluster_e - _written_per_cluster(path), atol=1e-3
+    )
+    assert ev.cluster_unwritten.sum() < 0  # the written cells carry only positive noise
+    full = per_cluster + ev.cluster_unwritten[flat]
+    neutral = neutral_objects(ev, remnant)
+    e_neutral = (neutral.pt * np.cosh(neutral.eta)).sum()
+    assert e_neutral == pytest.approx(full[full > 0].sum(), rel=1e-6)
+
+
+def _written_per_cluster(path) -> np.ndarray:
+    with uproot.open(path) as f:
+        cell_e = f["EventTree"]["cluster_cell_E"].array()
+    return np.asarray(ak.flatten(ak.sum(cell_e, axis=-1)), np.float64)
 
 
 def test_chs_finds_the_pileup_tracks(simulated) -> None:
@@ -200,7 +219,8 @@ def test_jets_command_end_to_end(simulated, tiny_run: Path, tmp_path: Path, caps
     assert main(args) == 0
     s = json.loads((out / "summary.json").read_text())
     name = tiny_run.name
-    assert s["algorithms"] == ["calo", "classical", f"ml:{name}", f"oracle:{name}"]
+    assert s["algorithms"] == ["calo", "classical", f"ml:{name}", f"oracle:{name}", "oracle",
+                               "oracle-calibrated"]  # fmt: skip
     assert s["events"] == 4 and s["truth"]
     for algo in s["algorithms"]:
         assert s["response"][algo][0]["n_truth"] == s["response"]["calo"][0]["n_truth"]

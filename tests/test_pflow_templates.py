@@ -15,9 +15,11 @@ from jetpointnet.evaluation.metrics import segment_sum, track_metrics
 from jetpointnet.evaluation.pflow.adapter import measure_templates, pflow_on_stage1, run_pflow
 from jetpointnet.evaluation.pflow.templates import (
     ENERGY_NODES,
+    MIN_TRACKS,
     TemplateAccumulator,
     eflowrec_reference,
     fit_profile,
+    gaussian_core,
     load_templates,
     save_templates,
 )
@@ -27,7 +29,7 @@ def _acc(entries):
     acc = TemplateAccumulator()
     ring = np.zeros((11, acc.ring_sum.shape[2]))
     for p, eta, cat, eop in entries:
-        acc.add(p=p, abs_eta=eta, category=cat, eop=eop, ring_energy=ring)
+        acc.add(energy=p, abs_eta=eta, category=cat, eop=eop, ring_energy=ring)
     return acc
 
 
@@ -62,6 +64,27 @@ def test_reference_values_and_json_roundtrip(tmp_path):
         load_templates(bad)
     with pytest.raises(UserError, match="not found"):
         load_templates(tmp_path / "missing.json")
+
+
+def test_gaussian_core_ignores_the_tails():
+    rng = np.random.default_rng(3)
+    core = rng.normal(0.7, 0.1, 4000)
+    tail = rng.uniform(0.0, 0.4, 1200)  # a low tail, as E/p has (early showers, leakage)
+    x = np.r_[core, tail]
+    mean, sigma, fitted = gaussian_core(x)
+    assert fitted
+    assert mean == pytest.approx(0.7, abs=0.01) and sigma == pytest.approx(0.1, rel=0.08)
+    assert x.mean() < 0.63 and x.std() > 0.15  # what mean and standard deviation would say
+    few = gaussian_core(x[:20])
+    assert few == (pytest.approx(x[:20].mean()), pytest.approx(x[:20].std()), False)
+
+
+def test_fewer_than_min_tracks_warns_in_the_file(tmp_path):
+    t = _acc([(3.5, 0.7, 0, 0.5)] * 12).build(min_count=10)
+    assert str(MIN_TRACKS) in t.warning and "12 pion tracks" in t.warning
+    assert "\n" not in t.warning
+    back = load_templates(save_templates(t, tmp_path / "t.json"))
+    assert back.warning == t.warning
 
 
 def test_fit_profile_recovers_double_exponential():
@@ -117,3 +140,14 @@ def test_response_near_one_on_simulated_pions(simulated, tmp_path):
             assert np.median(sub / info["e_exp"][used]) == pytest.approx(1.0, abs=0.15)
             assert np.all(cell_pred <= np.maximum(stage1.cells["energy"], 0) + 1e-6)
             break
+
+
+def test_cli_warns_in_one_line_below_min_tracks(synthetic, tmp_path, capsys):
+    from jetpointnet.cli import main
+
+    out = tmp_path / "t.json"
+    assert main(["pflow-templates", "--input", str(synthetic), "--out", str(out), "--no-plot",
+                 "--min-count", "3", "--quiet"]) == 0  # fmt: skip
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 1 and err[0].startswith("warning: templates from")
+    assert json.loads(out.read_text())["warning"] == err[0].removeprefix("warning: ")

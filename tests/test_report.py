@@ -3,6 +3,8 @@ the report rendered in headless Chromium (skipped where /usr/bin/chromium is abs
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import shutil
@@ -117,6 +119,10 @@ def test_compare_tables(evaluated, tmp_path):
     assert md.splitlines()[0].startswith("| model | kind | accuracy")
     assert "| net | network |" in md and "classical pflow" in md
     assert (tmp_path / "cmp.csv").read_text() == text
+    rows = {r["model"]: r for r in csv.DictReader(io.StringIO(text))}
+    assert int(rows["classical pflow"]["left to calorimeter"]) >= 0
+    assert rows["net"]["left to calorimeter"] == ""
+    assert int(rows["classical pflow"]["tracks scored"]) <= int(rows["net"]["tracks scored"])
     with pytest.raises(UserError, match=r"no metrics\.json"):
         compare([tmp_path])
 
@@ -138,3 +144,54 @@ def test_cli_pflow_and_one_line_errors(evaluated, tmp_path, capsys):
     assert main(["pflow", "--data", str(data), "--split", "tset", "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "closest: 'test'" in err[0]
+
+
+def test_classical_left_tracks_are_rows_not_zeros(evaluated):
+    root, _, metrics = evaluated
+    cls = metrics["models"]["classical pflow"]["track"]
+    left = cls["left_to_calorimeter"]
+    assert set(left) == {"not_selected", "no_match", "vetoed"}
+    n_left = sum(r["n_tracks"] for r in left.values())
+    n_all = metrics["models"]["net"]["track"]["inclusive"]["n_tracks"]
+    assert cls["inclusive"]["n_tracks"] + n_left == n_all
+    assert "left_to_calorimeter" not in metrics["models"]["net"]["track"]
+    page = (root / "eval" / "report.html").read_text()
+    assert 'class="left-to-calorimeter"' in page and "subtracted tracks" in page
+
+
+def test_left_out_tracks_leave_the_headline():
+    from jetpointnet.evaluation.scoring import Answer, score_answer
+
+    # three one-cell tracks with 2 GeV true each; the third predicted 0 (left out)
+    labels = {
+        "point_type": np.zeros(3, dtype=np.int8),
+        "label_mask": np.ones(3, dtype=bool),
+        "y_binary": np.ones(3, dtype=np.int8),
+        "energy": np.full(3, 2.0),
+        "offsets": np.arange(4),
+        "truth_focal_total": np.full(3, 2.0),
+    }
+    ans = Answer(focal=np.array([True, True, False]), energy=np.array([2.0, 2.2, 0.0]))
+    m, x = score_answer(ans, labels, left_out={"vetoed": np.array([False, False, True])})
+    assert m["track"]["inclusive"]["n_tracks"] == 2
+    assert m["track"]["inclusive"]["response"] == pytest.approx(1.05)
+    assert m["track"]["left_to_calorimeter"]["vetoed"] == {
+        "n_tracks": 1,
+        "n_true_above_min": 1,
+        "true_deposit_gev": 2.0,
+        "true_fraction": pytest.approx(1 / 3),
+    }
+    assert x["pred_total"].tolist() == [2.0, 2.2]
+    m, _ = score_answer(ans, labels)  # without left_out the zero counts
+    assert m["track"]["inclusive"]["n_tracks"] == 3
+
+
+def test_cli_pflow_max_pt(evaluated, tmp_path, capsys):
+    _, data, _ = evaluated
+    out = tmp_path / "pf40"
+    assert main(["pflow", "--data", str(data), "--out", str(out), "--max-pt", "40", "--quiet"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["pflow"]["max_pt"] == 40.0
+    assert "left to the calorimeter" in capsys.readouterr().out
+    assert main(["pflow", "--data", str(data), "--max-pt", "0.2", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--max-pt" in err[0]

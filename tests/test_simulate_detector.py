@@ -12,6 +12,7 @@ from jetpointnet.simulate.clustering import topo_cluster
 from jetpointnet.simulate.detector import simulate_event
 from jetpointnet.simulate.generators import SourceOptions, make_source
 from jetpointnet.simulate.geometry import layer_index
+from jetpointnet.simulate.params import DETECTOR
 from jetpointnet.simulate.tracker import (
     extrapolate_layers,
     propagate_to_solenoid,
@@ -103,6 +104,24 @@ def test_loopers_never_reach_the_calorimeter():
     assert not ex.escapes[0]
     layers = extrapolate_layers(ex, np.zeros(1))
     assert all(v[0][0] == MISSING for v in layers.values())
+
+
+def test_forward_tracks_leave_through_the_end_cap():
+    # the helix search once ended exactly on the end-cap plane, and rounding made a quarter of
+    # the forward tracks "loopers" without deposits or extrapolations
+    eta = np.linspace(1.5, 2.45, 40)
+    eta = np.concatenate([eta, -eta])
+    pt = np.full(eta.size, 2.0)
+    zero = np.zeros(eta.size)
+    for q in (1.0, -1.0):
+        ex = propagate_to_solenoid(
+            zero, zero, zero, pt, zero, pt * np.sinh(eta), np.full(eta.size, q)
+        )
+        assert ex.escapes.all()
+        on_cap = np.isclose(np.abs(ex.z), DETECTOR.solenoid_z, rtol=1e-6)
+        on_barrel = np.isclose(np.hypot(ex.x, ex.y), DETECTOR.solenoid_r, rtol=1e-6)
+        assert (on_cap | on_barrel).all()
+        assert on_cap[np.abs(eta) > 2.0].all()
 
 
 def test_extrapolation_sides_and_coverage():

@@ -8,7 +8,9 @@ from pathlib import Path
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
 NAME = "jets"
-HELP = "event-level particle flow, anti-kt jets, jet response vs truth (calo, classical, ml)"
+HELP = (
+    "event-level particle flow, anti-kt jets, jet response vs truth (calo, classical, ml, ceilings)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,8 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run folder of `train` for the ml algorithm (repeatable: one curve per run)",
     )  # fmt: skip
     parser.add_argument(
-        "--algorithm", action="append", choices=["calo", "classical", "ml"], metavar="ALGO",
-        help="calo, classical or ml (repeatable; default: all, ml when --run is given)",
+        "--algorithm", action="append", metavar="ALGO",
+        choices=["calo", "classical", "ml", "oracle", "oracle-calibrated"],
+        help="calo, classical, ml, or the ceilings oracle (perfect attribution of every "
+        "track's true deposits) and oracle-calibrated (also every neutral remnant at its "
+        "true energy); repeatable; default: all, ml when --run is given, the ceilings when "
+        "the inputs have truth",
     )  # fmt: skip
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument(

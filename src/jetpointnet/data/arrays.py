@@ -184,7 +184,8 @@ def build_arrays(
 ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
     """Stage-2 arrays of one chunk (``config.layout``) and truncation statistics.
 
-    ``length`` is L, the most points a sample keeps. Samples with fewer than
+    ``length`` is L, the most points a sample keeps (with ``config.truncate`` false no
+    point is dropped: L grows to the longest sample of the chunk). Samples with fewer than
     ``config.min_cells`` cells are left out and counted (``too_few_cells``).
     The optional arrays of ``config.extra`` are added (:mod:`jetpointnet.data.extras`;
     ``neighbours``, the CellGeo link table, is needed for the ``neighbours`` array).
@@ -198,6 +199,8 @@ def build_arrays(
     # truncation: keep the `length` points of each sample nearest to the focused track
     sample = pts["sample"]
     counts = np.bincount(sample, minlength=n)
+    if not config.truncate:  # no point cap, also on files longer than the training data's L
+        length = max(length, int(counts.max(initial=0)))
     kept = np.ones(len(sample), bool)
     long = np.flatnonzero(counts > length)
     if len(long):  # only the samples over L are sorted by distance

@@ -5,19 +5,26 @@ Units: GeV for momenta, radians / Delta-R for angles.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from jetpointnet.errors import UserError
+
 __all__ = [
     "ALL_FEATURES",
     "EXTRA_ARRAYS",
+    "TRUTH_DERIVED",
     "ArraysConfig",
     "PreprocessConfig",
     "RadiusConfig",
     "Scaling",
     "SelectionConfig",
     "SplitConfig",
+    "refuse_truth_features",
+    "truth_derived",
 ]
 
 #: Point features stage 2 can write (see ``jetpointnet.data.arrays``).
@@ -48,6 +55,40 @@ EXTRA_ARRAYS = (
     "sampling",  # CaloSampling number (int8)
     "neighbours",  # (P, 7) sample-local graph links from CellGeo + track-to-cell edges
 )
+
+
+#: Inputs derived from truth, never network inputs: (name pattern, why). Our simulator
+#: writes these from the calibration hits (docs/simulation.md); a network fed them would
+#: be scored on what it was told.
+TRUTH_DERIVED: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^(cluster_)?em_probability$", re.IGNORECASE),
+     "the simulator writes the truth share of e+- and photon energy in the cluster"),
+    (re.compile(r"^(cluster_)?eng_calib", re.IGNORECASE),
+     "the simulator writes the cluster's calibration-hit (true deposited) energy"),
+    (re.compile(r"calhit", re.IGNORECASE),
+     "the true (calibration-hit) energy the track's particle deposited"),
+    (re.compile(r"^(y_|truth)|hitstruth", re.IGNORECASE),
+     "a truth label or truth contributor"),
+)  # fmt: skip
+
+
+def truth_derived(name: str) -> str | None:
+    """Why ``name`` is derived from truth (:data:`TRUTH_DERIVED`), or None."""
+    for pattern, why in TRUTH_DERIVED:
+        if pattern.search(name):
+            return why
+    return None
+
+
+def refuse_truth_features(names: Iterable[str], *, where: str) -> None:
+    """UserError for the first of ``names`` derived from truth, naming it and why."""
+    for name in names:
+        why = truth_derived(str(name))
+        if why is not None:
+            raise UserError(
+                f"{where}: feature {name!r} is derived from truth ({why}); "
+                "it cannot be a network input"
+            )
 
 
 @dataclass
@@ -136,6 +177,8 @@ class ArraysConfig:
     length_quantile: float = 0.99
     #: ... unless fixed here.
     max_length: int | None = None
+    #: false: no point cap (L is the longest sample of any split; no point is dropped).
+    truncate: bool = True
     #: track points carry labels too (focused: y_energy = p; other tracks: 0).
     add_tracks_as_labels: bool = False
     #: samples with fewer cells are left out of the arrays (seed 000 used 100).

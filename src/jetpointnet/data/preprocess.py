@@ -18,7 +18,12 @@ import numpy as np
 from jetpointnet import __version__
 from jetpointnet.config import to_dict
 from jetpointnet.data.arrays import STAGE2_COLUMNS, build_arrays
-from jetpointnet.data.config import ALL_FEATURES, EXTRA_ARRAYS, PreprocessConfig
+from jetpointnet.data.config import (
+    ALL_FEATURES,
+    EXTRA_ARRAYS,
+    PreprocessConfig,
+    refuse_truth_features,
+)
 from jetpointnet.data.extras import NeighbourTable
 from jetpointnet.data.geometry import CellTable
 from jetpointnet.data.pipeline import (
@@ -77,6 +82,8 @@ def expand_inputs(patterns: Sequence[str]) -> list[Path]:
 
 def validate_config(config: PreprocessConfig) -> None:
     """Reject values that cannot work, naming the key."""
+    refuse_truth_features(config.arrays.features, where="arrays.features")
+    refuse_truth_features(config.arrays.extra, where="arrays.extra")
     for name in config.arrays.features:
         if name not in ALL_FEATURES:
             raise UserError(
@@ -97,6 +104,10 @@ def validate_config(config: PreprocessConfig) -> None:
         split_fractions(s.train, s.val, s.test)
     except ValueError as exc:
         raise UserError(f"split: {exc}") from None
+    if not config.arrays.truncate and config.arrays.max_length is not None:
+        raise UserError("arrays.truncate is false (no point cap): arrays.max_length must be null")
+    if config.selection.min_cells < 0 or config.arrays.min_cells < 0:
+        raise UserError("selection.min_cells and arrays.min_cells must be >= 0")
     if not 0 < config.arrays.length_quantile <= 1:
         raise UserError("arrays.length_quantile must be in (0, 1]")
     if config.radius.mode == "fixed" and not 0 < config.radius.fixed < 1.5:
@@ -317,14 +328,15 @@ def _stage2(
     train = [
         out / "samples" / "train" / r["files"]["train"] for r in records if "train" in r["files"]
     ]
-    if not train:  # no training samples: take L from whatever there is
+    if not train or not acfg.truncate:  # no cap: L from every split (nothing is cut)
         train = [out / "samples" / s / r["files"][s] for r in records for s in r["files"]]
     lengths = []
     for path in train:
         cols = read_parquet_columns(path, ["n_points", "n_cells"])
         lengths.append(cols["n_points"][cols["n_cells"] >= acfg.min_cells])
     n_points = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
-    length = length_from_counts(n_points, quantile=acfg.length_quantile, fixed=acfg.max_length)
+    quantile = acfg.length_quantile if acfg.truncate else 1.0
+    length = length_from_counts(n_points, quantile=quantile, fixed=acfg.max_length)
 
     tasks, done = [], []
     for r in records:
@@ -376,7 +388,9 @@ def _metadata(
         "extra": list(acfg.extra),
         "scaling": {k: to_dict(v) for k, v in acfg.scaling.items() if k in acfg.features},
         "length": length,
-        "length_quantile": acfg.length_quantile if acfg.max_length is None else None,
+        "length_quantile": (
+            acfg.length_quantile if acfg.max_length is None and acfg.truncate else None
+        ),
         "counts": counts,
         "drops": drops,
         "truncation": trunc,

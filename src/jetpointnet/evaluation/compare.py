@@ -3,7 +3,9 @@
 Each input is an evaluation folder (holding ``metrics.json``), a run folder (its
 ``eval/metrics.json``) or a ``metrics.json`` file. Every network of every input gets a
 row; the baselines and the classical algorithm of the first input that has them follow.
-Inputs evaluated on different splits or data are refused (one line).
+Inputs evaluated on different splits or data are refused (one line). The track columns
+of the classical algorithm are over the tracks it subtracts; ``left to calorimeter``
+counts those it leaves alone (vetoed, not selected, no match).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("resolution68", "track.inclusive.resolution_68"),
     ("resolutionIQR", "track.inclusive.resolution_iqr"),
     ("MAPE %", "track.inclusive.mape"),
+    ("tracks scored", "track.inclusive.n_tracks"),
     ("resolution68 isolated", "track.isolated.resolution_68"),
     ("resolution68 dense", "track.dense.resolution_68"),
     ("response dense", "track.dense.response"),
@@ -38,6 +41,10 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("training s", "run.training_seconds"),
     ("inference samples/s", "run.inference_samples_per_s"),
 )
+
+
+#: The column of the tracks an answer leaves to the calorimeter (not in its track figures).
+LEFT = "left to calorimeter"
 
 
 def find_metrics(path: str | os.PathLike[str]) -> Path:
@@ -84,6 +91,8 @@ def compare_rows(paths: list[str | os.PathLike[str]]) -> list[dict[str, Any]]:
             src = {**model, "run": m.get("run", {}) if model.get("kind") == "network" else {}}
             row = {"model": name, "kind": model.get("kind"), "source": str(f.parent)}
             row.update({title: _get(src, key) for title, key in COLUMNS})
+            left = _get(src, "track.left_to_calorimeter")
+            row[LEFT] = sum(r["n_tracks"] for r in left.values()) if left else None
             if model.get("kind") == "network":
                 rows.append(row)
             else:
@@ -107,7 +116,7 @@ def compare(
 ) -> tuple[str, str]:
     """The comparison as (Markdown, CSV) text; written to ``out`` (.md) and ``out`` (.csv)."""
     rows = compare_rows(paths)
-    header = ["model", "kind", *[t for t, _ in COLUMNS]]
+    header = ["model", "kind", *[t for t, _ in COLUMNS], LEFT]
     md = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     md += ["| " + " | ".join(_fmt(r.get(h)) for h in header) + " |" for r in rows]
     buf = io.StringIO()

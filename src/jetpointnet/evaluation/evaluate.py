@@ -29,6 +29,8 @@ from jetpointnet.errors import UserError
 from jetpointnet.evaluation.baselines import BASELINES, baseline_predictions
 from jetpointnet.evaluation.display import display_dict, pick_examples, scatter_to_stage1
 from jetpointnet.evaluation.inputs import align_points, load_labels, load_stage1, match_samples
+from jetpointnet.evaluation.metrics import track_metrics
+from jetpointnet.evaluation.pflow.event import LEFT_TO_CALORIMETER, PflowParams, TrackStatus
 from jetpointnet.evaluation.scoring import MetricsConfig, interpret, score_answer
 from jetpointnet.io.atomic import atomic_output
 
@@ -47,12 +49,14 @@ def _displays() -> list[str]:
 
 @dataclass
 class EvaluateConfig:
-    """Options of ``evaluate`` (``metrics``: see :class:`MetricsConfig`)."""
+    """Options of ``evaluate`` (``metrics``: see :class:`MetricsConfig`; ``pflow_params``:
+    the classical algorithm's :class:`PflowParams`, e.g. ``pflow_params.max_pt=40``)."""
 
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     baselines: list[str] = field(default_factory=_baselines)
     seed: int = 0
     pflow: bool = True
+    pflow_params: PflowParams = field(default_factory=PflowParams)
     displays: list[str] = field(default_factory=_displays)
     pdf: bool = True
 
@@ -100,9 +104,6 @@ def evaluate_predictions(
     a :class:`Templates`, a JSON path or None (eflowRec reference values). Returns the
     metrics dict also written to ``out_dir/metrics.json``.
     """
-    from jetpointnet.evaluation.pflow.adapter import pflow_on_stage1, resolve_templates
-    from jetpointnet.evaluation.pflow.algorithm import SIMPLIFICATIONS
-
     cfg = cfg or EvaluateConfig()
     out = Path(out_dir)
     if (out / "metrics.json").exists() and not overwrite:
@@ -123,6 +124,7 @@ def evaluate_predictions(
     stage1 = None
     notes: list[str] = []
     pflow_info: dict[str, Any] = {"run": False}
+    left_out: dict[str, dict[str, np.ndarray]] = {}
     if cfg.pflow or cfg.displays:
         try:
             stage1 = load_stage1(data_dir, split=split)
@@ -130,29 +132,10 @@ def evaluate_predictions(
             notes.append(f"stage-1 samples unavailable, no classical algorithm or displays: {exc}")
     point_to_cell = align_points(labels, stage1) if stage1 is not None else None
     if cfg.pflow and stage1 is not None and point_to_cell is not None:
-        tpl = resolve_templates(templates)
-        cell_pred, info = pflow_on_stage1(stage1, tpl, progress=progress)
-        pred = np.where(point_to_cell >= 0, cell_pred[np.maximum(point_to_cell, 0)], 0.0)
-        answers[CLASSICAL] = (
-            "classical",
-            interpret(pred, "regression", labels["energy"], threshold=cfg.metrics.threshold),
+        answer, left_out[CLASSICAL], pflow_info = _classical(
+            labels, stage1, point_to_cell, templates, cfg=cfg, progress=progress
         )
-        is_cell = labels["point_type"] == 0
-        status = np.bincount(info["status"][info["status"] >= 0], minlength=5)
-        pflow_info = {
-            "run": True,
-            "templates": tpl.source or "eflowRec reference",
-            "simplifications": list(SIMPLIFICATIONS),
-            "unaligned_cell_points": int(np.sum(is_cell & (point_to_cell < 0))),
-            "track_status": {
-                k: int(v)
-                for k, v in zip(
-                    ("rings", "whole_cluster", "not_selected", "no_match", "vetoed"),
-                    status,
-                    strict=False,
-                )
-            },
-        }
+        answers[CLASSICAL] = ("classical", answer)
     cell = (labels["point_type"] == 0) & labels["label_mask"].astype(bool)
     for i, name in enumerate(cfg.baselines):
         dec = np.zeros(n_points, dtype=np.int8)
@@ -162,7 +145,7 @@ def evaluate_predictions(
     models: dict[str, Any] = {}
     extras: dict[str, dict[str, np.ndarray]] = {}
     for name, (kind, ans) in answers.items():
-        m, x = score_answer(ans, labels, cfg=cfg.metrics)
+        m, x = score_answer(ans, labels, cfg=cfg.metrics, left_out=left_out.get(name))
         models[name] = {"kind": kind, **m}
         extras[name] = x
     metrics: dict[str, Any] = {
@@ -175,7 +158,7 @@ def evaluate_predictions(
         "pflow": pflow_info,
         "notes": notes,
         "models": models,
-        "summary": _summary(models),
+        "summary": _summary(models, extras, min_true=cfg.metrics.min_true),
     }
     out.mkdir(parents=True, exist_ok=True)
     from jetpointnet.evaluation.figures import make_displays, make_plots
@@ -216,10 +199,51 @@ def evaluate_predictions(
     return metrics
 
 
-def _summary(models: dict[str, Any]) -> dict[str, Any]:
+def _classical(
+    labels: dict[str, np.ndarray],
+    stage1: Any,
+    point_to_cell: np.ndarray,
+    templates: Any,
+    *,
+    cfg: EvaluateConfig,
+    progress: bool,
+) -> tuple[Any, dict[str, np.ndarray], dict[str, Any]]:
+    """The classical algorithm's answer per point, the masks of the tracks it leaves to the
+    calorimeter (by reason) and the ``pflow`` block of metrics.json."""
+    from jetpointnet.evaluation.pflow.adapter import pflow_on_stage1, resolve_templates
+    from jetpointnet.evaluation.pflow.algorithm import SIMPLIFICATIONS
+
+    tpl = resolve_templates(templates)
+    cell_pred, info = pflow_on_stage1(stage1, tpl, params=cfg.pflow_params, progress=progress)
+    pred = np.where(point_to_cell >= 0, cell_pred[np.maximum(point_to_cell, 0)], 0.0)
+    answer = interpret(pred, "regression", labels["energy"], threshold=cfg.metrics.threshold)
+    s1 = match_samples(labels, stage1)
+    status = np.where(s1 >= 0, info["status"][np.maximum(s1, 0)], -1)
+    left = {st.name.lower(): status == int(st) for st in LEFT_TO_CALORIMETER}
+    is_cell = labels["point_type"] == 0
+    counts = np.bincount(status[status >= 0], minlength=len(TrackStatus))
+    pflow_info = {
+        "run": True,
+        "templates": tpl.source or "eflowRec reference",
+        "templates_warning": tpl.warning,
+        "max_pt": cfg.pflow_params.max_pt,
+        "simplifications": list(SIMPLIFICATIONS),
+        "unaligned_cell_points": int(np.sum(is_cell & (point_to_cell < 0))),
+        "track_status": {st.name.lower(): int(counts[st]) for st in TrackStatus},
+        "split_recovery": int(np.sum(info["split_recovery"][s1[s1 >= 0]])),
+        "left_to_calorimeter": list(left),
+    }
+    return answer, left, pflow_info
+
+
+def _summary(
+    models: dict[str, Any], extras: dict[str, dict[str, np.ndarray]], *, min_true: float
+) -> dict[str, Any]:
     """Headline comparisons: each network against smart_random (F1) and the classical
-    algorithm (track resolution and response)."""
+    algorithm (track resolution and response on the tracks it subtracts; the network's
+    figures on those same tracks too, ``*_network_same_tracks``)."""
     out: dict[str, Any] = {}
+    same = extras.get(CLASSICAL, {}).get("scored")
     ref = models.get("smart_random")
     cls = models.get(CLASSICAL)
     for name, m in models.items():
@@ -234,6 +258,11 @@ def _summary(models: dict[str, Any]) -> dict[str, Any]:
                 a, b = m["track"]["inclusive"][key], cls["track"]["inclusive"][key]
                 row[f"{key}_network"], row[f"{key}_classical"] = a, b
             row["f1_classical"] = cls["cell"]["f1"]
+            x = extras[name]
+            if same is not None and same.size == x["pred_total"].size:
+                tm = track_metrics(x["pred_total"][same], x["true_total"][same], min_true=min_true)
+                row["resolution_68_network_same_tracks"] = tm["resolution_68"]
+                row["response_network_same_tracks"] = tm["response"]
         out[name] = row
     return out
 

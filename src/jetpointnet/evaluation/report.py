@@ -2,8 +2,9 @@
 
 Sections: run summary, headline comparison, cell-metric table, track-metric table
 (inclusive, isolated, dense), the classical algorithm's notes (templates, what it did
-with the tracks, where it is simplified), every plot, and the event displays (best,
-typical, worst; the interactive HTML displays are linked, next to the report).
+with the tracks, the rows of the tracks it left to the calorimeter, where it is
+simplified), every plot, and the event displays (best, typical, worst; the interactive
+HTML displays are linked, next to the report).
 """
 
 from __future__ import annotations
@@ -72,6 +73,64 @@ _CAPTIONS = {
     "training_curves": "Training curves from the run's log.csv",
     "pflow_templates_eop": "Measured <E/p> templates against eflowRec values (|eta| < 0.5)",
 }
+
+
+def _left_table(models: dict[str, Any]) -> str:
+    """Rows of the tracks each answer left to the calorimeter (not in its track figures)."""
+    rows = []
+    for n, m in models.items():
+        for reason, r in (m["track"].get("left_to_calorimeter") or {}).items():
+            rows.append(
+                [
+                    f"{n} ({reason.replace('_', ' ')})",
+                    r["n_tracks"],
+                    r["n_true_above_min"],
+                    r["true_deposit_gev"],
+                    r["true_fraction"],
+                ]
+            )
+    if not rows:
+        return ""
+    return (
+        "<p>Tracks left to the calorimeter: not subtracted by design, so not scored as a "
+        "prediction of zero; they are out of the track-level figures above.</p>"
+        + html_table(
+            [
+                "answer (reason)",
+                "tracks",
+                "with true deposit > min",
+                "true focal deposit (GeV)",
+                "fraction of all true focal energy",
+            ],
+            rows,
+            cls="left-to-calorimeter",
+        )
+    )
+
+
+def _classical_section(pfl: dict[str, Any], models: dict[str, Any]) -> list[str]:
+    """The classical algorithm's notes: templates, outcomes, left tracks, simplifications."""
+    parts: list[str] = []
+    parts.append("<h2>Classical particle flow</h2>")
+    if pfl.get("run"):
+        warn = pfl.get("templates_warning")
+        parts.append(
+            f"<p>Templates: {_fmt(pfl.get('templates'))}"
+            + (f" (<b>warning</b>: {html.escape(warn)})" if warn else "")
+            + f". Upper track-pT cut {_fmt(pfl.get('max_pt'), 0)} GeV. Track outcomes: "
+            + ", ".join(f"{k} {v}" for k, v in pfl.get("track_status", {}).items())
+            + f" ({pfl.get('split_recovery', 0)} through split-shower recovery)"
+            + f". Cell points without a stage-1 cell: {pfl.get('unaligned_cell_points')}.</p>"
+        )
+        parts.append(_left_table(models))
+        parts.append(
+            "<p>Simplified against eflowRec:</p><ul>"
+            + "".join(f"<li>{html.escape(s)}</li>" for s in pfl.get("simplifications", []))
+            + "</ul>"
+        )
+    else:
+        parts.append('<p class="note">not run</p>')
+    return parts
 
 
 def render_report(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) -> str:
@@ -143,8 +202,9 @@ def render_report(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) -> s
     tcols = ["n_used", "response", "resolution_68", "resolution_iqr", "mape"]
     rows = []
     for n, m in models.items():
+        scope = ", subtracted tracks" if "left_to_calorimeter" in m["track"] else ""
         for sub in ("inclusive", "isolated", "dense"):
-            rows.append([f"{n} ({sub})", *[m["track"][sub].get(c) for c in tcols]])
+            rows.append([f"{n} ({sub}{scope})", *[m["track"][sub].get(c) for c in tcols]])
     parts.append(
         html_table(
             [
@@ -159,19 +219,7 @@ def render_report(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) -> s
             cls="track-metrics",
         )
     )
-    pfl = metrics.get("pflow") or {}
-    parts.append("<h2>Classical particle flow</h2>")
-    if pfl.get("run"):
-        parts.append(
-            f"<p>Templates: {_fmt(pfl.get('templates'))}. Track outcomes: "
-            + ", ".join(f"{k} {v}" for k, v in pfl.get("track_status", {}).items())
-            + f". Cell points without a stage-1 cell: {pfl.get('unaligned_cell_points')}"
-            ".</p><p>Simplified against eflowRec:</p><ul>"
-            + "".join(f"<li>{html.escape(s)}</li>" for s in pfl.get("simplifications", []))
-            + "</ul>"
-        )
-    else:
-        parts.append('<p class="note">not run</p>')
+    parts += _classical_section(metrics.get("pflow") or {}, models)
     for note in metrics.get("notes", []):
         parts.append(f'<p class="note">{html.escape(note)}</p>')
     parts.append("<h2>Plots</h2>")

@@ -14,6 +14,11 @@ An answer is read per task:
 Cell metrics use real cells with a label only (``point_type == CELL`` and ``label_mask``).
 A track's predicted focal deposit is the sum of the focal energy over its sample's cell
 points; its true deposit is ``truth_focal_total`` (or the sum of ``y_energy``).
+
+Tracks an answer deliberately leaves to the calorimeter (the classical algorithm's vetoed,
+not-selected and unmatched tracks: ``left_out``) are not scored as a prediction of zero:
+they are left out of every track figure and reported as their own rows
+(``track.left_to_calorimeter``: counts and the true focal energy they carry).
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from jetpointnet.evaluation.metrics import (
     track_report,
 )
 
-__all__ = ["Answer", "MetricsConfig", "Task", "interpret", "score_answer"]
+__all__ = ["Answer", "MetricsConfig", "Task", "interpret", "left_rows", "score_answer"]
 
 Task = Literal["regression", "binary", "multiclass", "decision"]
 
@@ -112,14 +117,41 @@ def _thin(x: np.ndarray, y: np.ndarray, n: int) -> tuple[list[float], list[float
     return [float(v) for v in x], [float(v) for v in y]
 
 
+def left_rows(
+    left_out: dict[str, np.ndarray], true_total: np.ndarray, *, min_true: float = 0.5
+) -> dict[str, dict[str, Any]]:
+    """Per reason, the tracks left to the calorimeter: ``n_tracks``, ``n_true_above_min``
+    (those with a true focal deposit above ``min_true`` GeV), ``true_deposit_gev`` and
+    ``true_fraction`` (of the true focal energy of all tracks)."""
+    true = np.nan_to_num(np.asarray(true_total, dtype=np.float64))
+    total = float(true.sum())
+    out = {}
+    for name, mask in left_out.items():
+        m = np.asarray(mask, dtype=bool)
+        dep = float(true[m].sum())
+        out[name] = {
+            "n_tracks": int(m.sum()),
+            "n_true_above_min": int(np.sum(m & (true > min_true))),
+            "true_deposit_gev": dep,
+            "true_fraction": dep / total if total > 0 else 0.0,
+        }
+    return out
+
+
 def score_answer(
-    answer: Answer, labels: dict[str, np.ndarray], *, cfg: MetricsConfig | None = None
+    answer: Answer,
+    labels: dict[str, np.ndarray],
+    *,
+    cfg: MetricsConfig | None = None,
+    left_out: dict[str, np.ndarray] | None = None,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Metrics of one answer against the labels of a split.
 
     Returns ``(metrics, extras)``: ``metrics`` is JSON-ready (``cell``, ``cell_multiclass``
     for multi-class answers, ``track``, ``roc``); ``extras`` holds per-track
-    ``pred_total`` / ``true_total`` (GeV) and per-cell ``score`` for the plots.
+    ``pred_total`` / ``true_total`` (GeV) of the scored tracks and per-cell ``score`` for
+    the plots. ``left_out``: reason -> per-track mask of tracks left to the calorimeter
+    (module docstring); their cells still count in the cell metrics.
     """
     cfg = cfg or MetricsConfig()
     cell = (labels["point_type"] == int(PointType.CELL)) & labels["label_mask"].astype(bool)
@@ -141,18 +173,29 @@ def score_answer(
     else:
         true_total = segment_sum(np.where(is_cell, labels["y_energy"], 0.0), offsets)
     n = len(offsets) - 1
+    keep = np.ones(n, dtype=bool)
+    for mask in (left_out or {}).values():
+        keep &= ~np.asarray(mask, dtype=bool)
     metrics["track"] = track_report(
-        pred_total,
-        true_total,
-        track_pt=labels.get("track_pt", np.zeros(n)),
-        track_eta=labels.get("track_eta", np.zeros(n)),
-        min_dr_other=labels.get("min_dr_other", np.full(n, np.inf)),
+        pred_total[keep],
+        true_total[keep],
+        track_pt=np.asarray(labels.get("track_pt", np.zeros(n)))[keep],
+        track_eta=np.asarray(labels.get("track_eta", np.zeros(n)))[keep],
+        min_dr_other=np.asarray(labels.get("min_dr_other", np.full(n, np.inf)))[keep],
         pt_edges=cfg.pt_edges,
         eta_edges=cfg.eta_edges,
         dense_dr=cfg.dense_dr,
         min_true=cfg.min_true,
     )
-    extras: dict[str, np.ndarray] = {"pred_total": pred_total, "true_total": true_total}
+    if left_out is not None:
+        metrics["track"]["left_to_calorimeter"] = left_rows(
+            left_out, true_total, min_true=cfg.min_true
+        )
+    extras: dict[str, np.ndarray] = {
+        "pred_total": pred_total[keep],
+        "true_total": true_total[keep],
+        "scored": keep,
+    }
     metrics["roc"] = None
     if score is not None and metrics["cell"]["auc"] is not None:
         fpr, tpr, _ = roc_curve(y, score)

@@ -2,6 +2,7 @@
 
 - ``events``: whole events of a chunk (cells, clusters, tracks, truth particles);
 - ``algorithms``: what the classical algorithm and a trained run claim of the cells;
+- ``ceilings``: the claims of the two truth ceilings, ``oracle`` and ``oracle-calibrated``;
 - ``reconcile``: the event-level subtraction rule for cells claimed by several tracks;
 - ``objects``: particle-flow objects, topo-clusters and truth particles as four-vectors;
 - ``clustering``: anti-kt jets with FastJet and truth matching;

@@ -4,8 +4,8 @@
   the whole event (every clustered cell, every track), tracks in decreasing pT. Its
   attributions are the claims. Charged objects: tracks it subtracted for (rings or whole
   clusters) or found no cluster for (the particle left nothing visible); tracks outside
-  its selection (pT > 40 GeV, ...) or vetoed in a dense environment are not charged
-  objects: the calorimeter measures them, as in eflowRec.
+  its selection (pT > 100 GeV by default, ``PflowParams.max_pt``, ...) or vetoed in a
+  dense environment are not charged objects: the calorimeter measures them, as in eflowRec.
 * ``ml``: a trained run's per-cell predictions (``jetpointnet predict``'s rows, one per
   event, focused track and cell of its sample). The claim of a track on a cell is the
   predicted focal energy (regression) or, for classifiers, ``p_focal x E_cell``
@@ -13,7 +13,7 @@
   Charged objects: the tracks that pass the run's own track selection (the tracks that
   got a sample, plus those with too few cells in their cone to make one). Optionally
   (:func:`ml_pt_cap`) tracks above a pT cap are left to the calorimeter, as eflowRec does
-  above 40 GeV: no claims, not charged objects. ``claim="truth"`` (the oracle) claims the
+  above its upper pT cut: no claims, not charged objects. ``claim="truth"`` (the oracle) claims the
   true focal energy of each cell of the run's samples instead of the prediction.
 """
 

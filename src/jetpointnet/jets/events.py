@@ -82,7 +82,9 @@ class JetEvents:
 
     ``cells``: one row per (event, cell), sorted by event then cell ID; ``cell_eta`` /
     ``cell_phi`` / ``cell_x|y|z`` their geometry. ``cluster_*``: the file's topo-clusters
-    (EM scale). ``truth`` is None when the file has no truth particles. ``track_z0``:
+    (EM scale); ``cluster_unwritten`` is the part of each ``cluster_E`` in cells the file
+    does not list (MLTree writes only cells above 5 MeV: the negative and small noise
+    cells of a cluster), so that written cells plus it add up to ``cluster_E``. ``truth`` is None when the file has no truth particles. ``track_z0``:
     mm, None without the branch. ``mu``: ``averageInteractionsPerCrossing`` per event
     (NaN without the branch).
     """
@@ -103,6 +105,7 @@ class JetEvents:
     cluster_e: np.ndarray
     cluster_eta: np.ndarray
     cluster_phi: np.ndarray
+    cluster_unwritten: np.ndarray  # cluster_E minus its written cells' shares (GeV)
     tracks: Tracks
     track_z0: np.ndarray | None
     truth: TruthParticles | None
@@ -158,6 +161,8 @@ def jet_events(
         cluster_e=_flat(events["cluster_E"], np.float64),
         cluster_eta=_flat(events["cluster_Eta"], np.float64),
         cluster_phi=_flat(events["cluster_Phi"], np.float64),
+        cluster_unwritten=_flat(events["cluster_E"], np.float64)
+        - _flat(ak.sum(events["cluster_cell_E"], axis=-1), np.float64),
         tracks=tracks,
         track_z0=_flat(events["trackZ0"], np.float64) if "trackZ0" in events else None,
         truth=_truth(events),

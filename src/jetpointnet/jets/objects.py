@@ -4,8 +4,11 @@
   the charged-pion mass;
 * neutral particle-flow objects: what the subtraction left in each topo-cluster, one
   massless four-vector per cluster with ``E = sum of the remnants of its cells`` (cells
-  assigned to the cluster holding their largest share), direction from the
-  positive-remnant-weighted mean cell position; kept when ``E > min_energy``;
+  assigned to the cluster holding their largest share) plus the energy of the cluster's
+  cells that the file does not list (``cluster_E`` minus its written cells: MLTree drops
+  cells below 5 MeV, so the written cells alone carry only the positive side of the noise,
+  ~100 GeV per JZ2 event in our simulation); direction from the positive-remnant-weighted
+  mean cell position; kept when ``E > min_energy``;
 * calorimeter-only objects: the file's topo-clusters at EM scale (``cluster_E``,
   ``cluster_Eta``, ``cluster_Phi``) with ``E > 0``, massless;
 * truth: stable hard-scatter particles without neutrinos (:mod:`.events`).
@@ -81,8 +84,11 @@ def charged_objects(ev: JetEvents, rows: np.ndarray) -> Objects:
     return Objects.make(t.event[rows], t.pt[rows], t.eta[rows], t.phi[rows], PION_MASS, True)
 
 
-def neutral_objects(ev: JetEvents, remnant: np.ndarray, *, min_energy: float = 0.0) -> Objects:
-    """One massless object per (event, cluster) from the cells' ``remnant`` energies (GeV)."""
+def neutral_objects(ev: JetEvents, remnant: np.ndarray, *, min_energy: float = 0.0,
+                    unwritten: bool = True) -> Objects:  # fmt: skip
+    """One massless object per (event, cluster) from the cells' ``remnant`` energies (GeV),
+    plus the cluster's unwritten cells (``unwritten=False``: the remnant alone, for remnants
+    that are true energies rather than what the calorimeter measured)."""
     c = ev.cells
     if len(c) == 0:
         return Objects.make([], [], [], [], 0.0, False)
@@ -90,6 +96,9 @@ def neutral_objects(ev: JetEvents, remnant: np.ndarray, *, min_energy: float = 0
     key = c.event * stride + c.cluster
     uniq, inv = np.unique(key, return_inverse=True)
     e = np.bincount(inv, weights=remnant, minlength=len(uniq))
+    if unwritten and len(ev.cluster_unwritten):
+        first = np.searchsorted(ev.cluster_event, np.arange(ev.n_events))
+        e = e + ev.cluster_unwritten[first[uniq // stride] + uniq % stride]
     w = np.maximum(remnant, 0.0)
     pos = np.stack([np.bincount(inv, weights=w * ev.cell_xyz[:, k], minlength=len(uniq))
                     for k in range(3)], axis=1)  # fmt: skip

@@ -70,7 +70,10 @@ def jets_section(summary: dict[str, Any], out: Path, figures: list[str]) -> str:
             f"one, closest first, within Delta-R < {c['match_dr']:g}. calo: topo-clusters at "
             "EM scale (no hadronic calibration). classical / ml: charged tracks (pion mass) + "
             "neutral remnants of each topo-cluster after subtracting the tracks' reconciled "
-            f"claims; charged-hadron subtraction of pile-up tracks: {c['chs']}. Jets: "
+            f"claims; charged-hadron subtraction of pile-up tracks: {c['chs']}. Ceilings "
+            "(truth, no network): oracle = every track with pT > 0.5 GeV claims its "
+            "particle's true deposit in every clustered cell; oracle-calibrated = the same, "
+            "every neutral remnant replaced by its true deposited energy. Jets: "
             "FastJet (Cacciari, Salam, Soyez, EPJC 72 (2012) 1896). Resolution: "
             "q68 = (q84 - q16) / 2 / median, iqr = (q75 - q25) / median of the response; "
             "errors are bootstrap standard deviations."
@@ -98,6 +101,8 @@ def jets_section(summary: dict[str, Any], out: Path, figures: list[str]) -> str:
                                 cls="status"))  # fmt: skip
     info = [["tracks per event", summary["tracks_per_event"]],
             ["pile-up tracks per event (CHS)", summary["pileup_tracks_per_event"]]]  # fmt: skip
+    if summary.get("oracle_tracks_per_event"):
+        info.append(["ceilings: claiming tracks per event", summary["oracle_tracks_per_event"]])
     info += [[f"{k} objects per event", v] for k, v in summary["objects_per_event"].items()]
     info += [[f"{k}: ms per event", v] for k, v in summary["ms_per_event"].items()]
     parts.append("<h3>Counts and timing</h3>" + html_table(["item", "value"], info, cls="run"))

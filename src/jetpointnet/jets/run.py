@@ -12,7 +12,9 @@ For every chunk of events of the inputs:
    hard-scatter particles without neutrinos;
    ``oracle:RUN`` (``oracle``) = the same with each cell claimed by its true focal energy on
    the run's samples: what a perfect network would reach with that run's cones, point
-   limit and track selection;
+   limit and track selection; the ceilings ``oracle`` and ``oracle-calibrated``
+   (:mod:`.ceilings`) = perfect attribution on the whole event, the second with every
+   neutral remnant at its true deposited energy (by default run when the inputs have truth);
 3. anti-kt jets (:mod:`.clustering`); reco jets above ``reco_min_pt`` are matched to the
    truth jets with ``pT > min_pt`` and ``|eta| < max_abs_eta``.
 
@@ -41,13 +43,14 @@ from tqdm.auto import tqdm
 from jetpointnet.data.geometry import CellTable
 from jetpointnet.data.pipeline import plan_chunks
 from jetpointnet.data.preprocess import expand_inputs
-from jetpointnet.data.samples import has_truth
+from jetpointnet.data.samples import has_truth, missing_truth
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.evaluation.pflow.adapter import resolve_templates
 from jetpointnet.evaluation.pflow.algorithm import TrackStatus
 from jetpointnet.io.mltree_reader import close_cached, inspect_mltree, read_events, read_geometry
 from jetpointnet.io.sample_files import write_json, write_parquet
 from jetpointnet.jets.algorithms import classical_claims, ml_charged, ml_claims, ml_pt_cap
+from jetpointnet.jets.ceilings import CEILINGS, calibrated_remnant, oracle_claims, oracle_tracks
 from jetpointnet.jets.clustering import Jets, cluster_jets, match_jets
 from jetpointnet.jets.events import JET_BRANCHES_OPTIONAL, JET_BRANCHES_REQUIRED, jet_events
 from jetpointnet.jets.objects import (
@@ -63,13 +66,14 @@ from jetpointnet.jets.response import PT_BINS, response_table
 
 __all__ = ["ALGORITHMS", "JetsConfig", "JetsResult", "run_jets"]
 
-ALGORITHMS = ("calo", "classical", "ml")
+ALGORITHMS = ("calo", "classical", "ml", *CEILINGS)
 
 
 @dataclass
 class JetsConfig:
     """Options of :func:`run_jets` (GeV, radians)."""
 
+    #: names of ALGORITHMS; all of them (the default) skips ml without runs, ceilings without truth
     algorithms: list[str] = field(default_factory=lambda: list(ALGORITHMS))
     radius: float = 0.4
     min_pt: float = 20.0  # truth jets
@@ -115,11 +119,53 @@ def _names(runs: Sequence[Path]) -> list[str]:
     return names
 
 
-def _pflow(ev, claims: Claims, charged: np.ndarray, chs: np.ndarray, cfg: JetsConfig):
-    granted, remnant = reconcile(ev.cells.energy, claims)
+def _pflow(ev, claims: Claims, charged: np.ndarray, chs: np.ndarray, cfg: JetsConfig,
+           remnant: np.ndarray | None = None):  # fmt: skip
+    """Charged objects (``charged & chs``) + neutral objects of the reconciled remnant
+    (or of ``remnant`` when given: the calibrated ceiling's true neutral energies)."""
+    granted, left = reconcile(ev.cells.energy, claims)
     rows = np.flatnonzero(charged & chs)
-    neutral = neutral_objects(ev, remnant, min_energy=cfg.min_neutral_energy)
+    neutral = neutral_objects(ev, left if remnant is None else remnant,
+                              min_energy=cfg.min_neutral_energy, unwritten=remnant is None)  # fmt: skip
     return Objects.concat([charged_objects(ev, rows), neutral]), granted
+
+
+def _check_config(cfg: JetsConfig, runs: Sequence) -> None:
+    """Reject unknown names and impossible combinations before reading any input."""
+    for a in cfg.algorithms:
+        if a not in ALGORITHMS:
+            raise UserError(f"unknown algorithm {a!r}" + did_you_mean(a, ALGORITHMS))
+    if "ml" in cfg.algorithms and not runs and list(cfg.algorithms) != list(ALGORITHMS):
+        raise UserError("--algorithm ml needs at least one --run RUN")
+    if runs and "ml" not in cfg.algorithms:
+        raise UserError("--run given but --algorithm does not include ml")
+    if cfg.oracle and not runs:
+        raise UserError("--oracle needs at least one --run RUN (its samples)")
+    if cfg.chs not in ("auto", "on", "off"):
+        raise UserError(f"chs must be auto, on or off, got {cfg.chs!r}")
+    if list(cfg.pt_bins) != sorted(cfg.pt_bins) or len(cfg.pt_bins) < 2:
+        raise UserError(f"pt_bins must be at least two increasing edges, got {cfg.pt_bins}")
+
+
+def _algorithms(cfg: JetsConfig, runs: Sequence, infos: list, with_truth: list[bool]) -> list[str]:
+    """The algorithms to run (without the per-run names), after :func:`_check_config`.
+
+    The default (every name of :data:`ALGORITHMS`) leaves out ``ml`` without a run and the
+    ceilings on inputs without truth; a ceiling asked for on such an input is a UserError.
+    """
+    default = list(cfg.algorithms) == list(ALGORITHMS)
+    algos = [a for a in dict.fromkeys(cfg.algorithms) if a != "ml" or runs]
+    for info, truth in zip(infos, with_truth, strict=True):
+        if truth:
+            continue
+        why = f"{info.path}: no truth (no branch '{missing_truth(info.branches)[0]}')"
+        if cfg.oracle:
+            raise UserError(f"{why}; --oracle needs truth")
+        ceilings = [a for a in algos if a in CEILINGS]
+        if ceilings and not default:
+            raise UserError(f"{why}; --algorithm {ceilings[0]} needs truth")
+        algos = [a for a in algos if a not in CEILINGS]
+    return algos
 
 
 def run_jets(
@@ -135,19 +181,7 @@ def run_jets(
 ) -> JetsResult:
     """Build jets for every algorithm of ``config`` on ``inputs`` (globs); write ``out``."""
     cfg = config or JetsConfig()
-    for a in cfg.algorithms:
-        if a not in ALGORITHMS:
-            raise UserError(f"unknown algorithm {a!r}" + did_you_mean(a, ALGORITHMS))
-    if "ml" in cfg.algorithms and not runs:
-        if cfg.algorithms != list(ALGORITHMS):
-            raise UserError("--algorithm ml needs at least one --run RUN")
-        cfg.algorithms = [a for a in cfg.algorithms if a != "ml"]
-    if runs and "ml" not in cfg.algorithms:
-        raise UserError("--run given but --algorithm does not include ml")
-    if cfg.chs not in ("auto", "on", "off"):
-        raise UserError(f"chs must be auto, on or off, got {cfg.chs!r}")
-    if list(cfg.pt_bins) != sorted(cfg.pt_bins) or len(cfg.pt_bins) < 2:
-        raise UserError(f"pt_bins must be at least two increasing edges, got {cfg.pt_bins}")
+    _check_config(cfg, runs)
     out = Path(out)
     final = [out / n for n in ("jets.parquet", "matched.parquet", "summary.json", "report.html")]
     if not overwrite and any(p.exists() for p in final):
@@ -156,14 +190,9 @@ def run_jets(
     geo = Path(geometry) if geometry is not None else None
     infos = _check_inputs(paths, geo)
     with_truth = [has_truth(i.branches) for i in infos]
-    tpl = resolve_templates(templates) if "classical" in cfg.algorithms else None
+    chosen = _algorithms(cfg, runs, infos, with_truth)
+    tpl = resolve_templates(templates) if "classical" in chosen else None
     ml_names = _names([Path(r) for r in runs])
-    if cfg.oracle:
-        if not runs:
-            raise UserError("--oracle needs at least one --run RUN (its samples)")
-        for info, truth in zip(infos, with_truth, strict=True):
-            if not truth:
-                raise UserError(f"{info.path}: no truth branches; --oracle needs truth")
     preds = {}
     if runs:
         from jetpointnet.jets.predictions import load_run_predictions
@@ -174,15 +203,15 @@ def run_jets(
                 geometry=geo, batch_size=cfg.batch_size, truth=cfg.oracle, progress=progress,
             )  # fmt: skip
     oracles = [f"oracle:{n[3:]}" for n in ml_names] if cfg.oracle else []
-    algos = [a for a in cfg.algorithms if a != "ml"] + ml_names + oracles
+    algos = ([a for a in chosen if a not in ("ml", *CEILINGS)] + ml_names + oracles
+             + [a for a in chosen if a in CEILINGS])  # fmt: skip
 
     chunks = plan_chunks(paths, [i.num_entries for i in infos], [geo or p for p in paths],
                          events_per_chunk=cfg.events_per_chunk)  # fmt: skip
     jets_rows: dict[str, list] = defaultdict(list)
     matched_rows: dict[str, list] = defaultdict(list)
-    seconds: dict[str, float] = defaultdict(float)
-    counts: dict[str, Any] = defaultdict(float)
-    status_counts = np.zeros(len(TrackStatus), dtype=np.int64)
+    ctx = _Context(cfg=cfg, templates=tpl, preds=preds, with_truth=with_truth)
+    counts, seconds = ctx.counts, ctx.seconds
     table, table_key = None, None
     for chunk in tqdm(chunks, desc="jets", unit="chunk", disable=not progress):
         if table_key != chunk.geometry:
@@ -201,25 +230,7 @@ def run_jets(
         objects: dict[str, Objects] = {}
         if ev.truth is not None:
             objects["truth"] = truth_objects(ev.truth)
-        for algo in algos:
-            t0 = time.perf_counter()
-            if algo == "calo":
-                objects[algo] = calo_objects(ev)
-            elif algo == "classical":
-                claims, charged, status = classical_claims(ev, tpl)
-                status_counts += np.bincount(status, minlength=len(TrackStatus))
-                objects[algo], _ = _pflow(ev, claims, charged, chs, cfg)
-            else:
-                p = preds["ml:" + algo.split(":", 1)[1]]
-                rows = p.chunk(chunk.file_index, chunk.start, chunk.stop)
-                rule = "truth" if algo.startswith("oracle:") else cfg.claim
-                claims, lost = ml_claims(ev, table, rows, claim=rule)
-                counts[f"{algo}_rows_not_in_event"] += lost
-                charged = ml_charged(ev, p.selection, file_has_truth=with_truth[chunk.file_index])
-                if cfg.ml_max_pt is not None:
-                    claims, charged = ml_pt_cap(ev, claims, charged, cfg.ml_max_pt)
-                objects[algo], _ = _pflow(ev, claims, charged, chs, cfg)
-            seconds[algo] += time.perf_counter() - t0
+        objects.update(_chunk_objects(ctx, algos, ev, chunk, table, chs))
         jets = {}
         for algo, obj in objects.items():
             t0 = time.perf_counter()
@@ -237,10 +248,14 @@ def run_jets(
                 _matched_columns(tj, jets[algo], idx, dr, ev, chunk.file_index)
             )
     close_cached()
-
-    jets_tab = _stack(jets_rows)
     matched_tab = _stack(matched_rows)
-    summary = _summary(cfg, paths, algos, matched_tab, counts, seconds, status_counts, with_truth)
+    summary = _summary(cfg, paths, algos, matched_tab, counts, seconds, ctx.status, with_truth)
+    _write_outputs(out, _stack(jets_rows), matched_tab, summary)
+    return JetsResult(out=out, summary=summary)
+
+
+def _write_outputs(out: Path, jets_tab: dict, matched_tab: dict, summary: dict) -> None:
+    """jets.parquet, matched.parquet, the figures and report.html, then summary.json."""
     out.mkdir(parents=True, exist_ok=True)
     write_parquet(ak.Array(jets_tab), out / "jets.parquet", overwrite=True)
     write_parquet(ak.Array(matched_tab), out / "matched.parquet", overwrite=True)
@@ -248,7 +263,54 @@ def run_jets(
 
     summary["figures"] = write_jets_report(summary, matched_tab, out)
     write_json(out / "summary.json", summary)
-    return JetsResult(out=out, summary=summary)
+
+
+@dataclass
+class _Context:
+    """What every chunk's algorithms share: options, templates, runs, and the counters."""
+
+    cfg: JetsConfig
+    templates: Any
+    preds: dict
+    with_truth: list[bool]
+    counts: dict[str, Any] = field(default_factory=lambda: defaultdict(float))
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    status: np.ndarray = field(default_factory=lambda: np.zeros(len(TrackStatus), np.int64))
+
+
+def _chunk_objects(ctx: _Context, algos, ev, chunk, table, chs: np.ndarray) -> dict[str, Objects]:
+    """Every algorithm's jet constituents for one chunk (timed and counted in ``ctx``)."""
+    cfg, counts, objects = ctx.cfg, ctx.counts, {}
+    ceiling: tuple | None = None  # oracle tracks and claims, shared by both ceilings
+    for algo in algos:
+        t0 = time.perf_counter()
+        if algo == "calo":
+            objects[algo] = calo_objects(ev)
+        elif algo == "classical":
+            claims, charged, status = classical_claims(ev, ctx.templates)
+            ctx.status += np.bincount(status, minlength=len(TrackStatus))
+            objects[algo], _ = _pflow(ev, claims, charged, chs, cfg)
+        elif algo in CEILINGS:
+            if ceiling is None:
+                mask = oracle_tracks(ev)
+                ceiling = (mask, oracle_claims(ev, mask))
+                counts["oracle_tracks"] += int(mask.sum())
+            mask, claims = ceiling
+            remnant = calibrated_remnant(ev, mask) if algo == "oracle-calibrated" else None
+            objects[algo], _ = _pflow(ev, claims, mask, chs, cfg, remnant=remnant)
+        else:
+            p = ctx.preds["ml:" + algo.split(":", 1)[1]]
+            rows = p.chunk(chunk.file_index, chunk.start, chunk.stop)
+            rule = "truth" if algo.startswith("oracle:") else cfg.claim
+            claims, lost = ml_claims(ev, table, rows, claim=rule)
+            counts[f"{algo}_rows_not_in_event"] += lost
+            truth = ctx.with_truth[chunk.file_index]
+            charged = ml_charged(ev, p.selection, file_has_truth=truth)
+            if cfg.ml_max_pt is not None:
+                claims, charged = ml_pt_cap(ev, claims, charged, cfg.ml_max_pt)
+            objects[algo], _ = _pflow(ev, claims, charged, chs, cfg)
+        ctx.seconds[algo] += time.perf_counter() - t0
+    return objects
 
 
 def _jet_columns(j: Jets, ev, file_index: int) -> dict[str, np.ndarray]:
@@ -323,6 +385,7 @@ def _summary(cfg, paths, algos, matched, counts, seconds, status_counts, with_tr
         },
         "ms_per_event": {k: 1e3 * v / n_ev for k, v in seconds.items()},
         "tracks_per_event": counts["tracks"] / n_ev,
+        "oracle_tracks_per_event": counts["oracle_tracks"] / n_ev,
         "pileup_tracks_per_event": counts["tracks_pileup"] / n_ev,
         "classical_status": {s.name.lower(): int(status_counts[s]) for s in TrackStatus},
         "ml_rows_not_in_event": {k: int(v) for k, v in counts.items() if k.endswith("_event")},

@@ -44,8 +44,9 @@ def plot_jet_response(
                 x, xerr = _centres(rows)
                 y = np.array([r[qty][key] for r in rows], dtype=float)
                 yerr = np.array([r[qty][f"{key}_err"] for r in rows], dtype=float)
+                ceiling = algo.startswith("oracle")  # ceilings: open markers
                 ax.errorbar(x, y, yerr=yerr, xerr=xerr, marker=_MARKERS[k % len(_MARKERS)],
-                            linestyle="none", label=algo)  # fmt: skip
+                            mfc="none" if ceiling else None, linestyle="none", label=algo)  # fmt: skip
             ax.set_xscale("log")
             ax.set_xlabel("truth jet $p_T$ [GeV]")
             ax.set_ylabel(f"jet {'E' if qty == 'e' else '$p_T$'}: {name}")
@@ -75,6 +76,7 @@ def plot_response_distributions(
     with np.errstate(divide="ignore", invalid="ignore"):
         resp = np.asarray(matched["reco_energy"]) / np.asarray(matched["truth_energy"])
     tpt = np.asarray(matched["truth_pt"])
+    legend = False
     for i in range(n_bins):
         ax = axes[0, i]
         lo, hi = edges[i], edges[i + 1]
@@ -87,6 +89,8 @@ def plot_response_distributions(
                      fontsize="small")  # fmt: skip
         if i == 0:
             label(ax, extra=extra)
+        if not legend and ax.get_legend_handles_labels()[0]:  # bins without jets draw nothing
             ax.legend(fontsize="xx-small", loc="upper right")
+            legend = True
     fig.tight_layout()
     return save(fig, stem)

@@ -99,7 +99,9 @@ def propagate_to_solenoid(
             (zs + np.abs(z0[idx])) / (r * np.abs(np.sinh(eta)) + 1e-12),
             np.inf,
         )
-        alpha_max = np.minimum(alpha_z, 2.0 * math.pi)
+        # alpha_z lands exactly on the end-cap plane (for z0 = 0): 0.1 % beyond it, so that
+        # rounding cannot leave the last grid point just inside and the particle a "looper"
+        alpha_max = np.minimum(alpha_z * 1.001, 2.0 * math.pi)
         grid = np.linspace(0.0, 1.0, steps + 1)[None, :] * alpha_max[:, None]  # (k, S)
         gx, gy, gz = helix_position(
             *(a[:, None] for a in args), grid, field_tesla=params.field_tesla

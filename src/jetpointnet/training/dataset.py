@@ -36,6 +36,7 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from jetpointnet.data.arrays import load_arrays
+from jetpointnet.data.config import refuse_truth_features
 from jetpointnet.data.schema import IGNORE, PER_SAMPLE
 from jetpointnet.errors import UserError, did_you_mean
 
@@ -77,10 +78,18 @@ def split_files(data_dir: str | Path, split: str) -> list[Path]:
 
 
 def feature_indices(metadata: dict, names: Sequence[str], *, where: str) -> list[int] | None:
-    """Column indices of ``names`` in ``metadata["features"]`` (None: all columns)."""
+    """Column indices of ``names`` in ``metadata["features"]`` (None: all columns).
+
+    Features derived from truth (:func:`~jetpointnet.data.config.truth_derived`) among
+    those the model would see are refused, naming the feature.
+    """
+    have = list(metadata.get("features") or [])
+    if names:
+        refuse_truth_features(names, where=f"{where}: data.features")
+    else:
+        refuse_truth_features(have, where=f"{where}: the data's features")
     if not names:
         return None
-    have = list(metadata.get("features") or [])
     if not have:
         raise UserError(f"{where}: metadata lists no 'features'; data.features cannot select")
     out = []

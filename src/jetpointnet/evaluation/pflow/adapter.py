@@ -30,21 +30,19 @@ from jetpointnet.evaluation.inputs import (
     load_stage1,
     match_samples,
 )
-from jetpointnet.evaluation.pflow.algorithm import (
-    EventCells,
-    EventTracks,
-    PflowParams,
-    cluster_geometry,
-    match_cluster,
-    run_event,
-    track_lhed,
-    track_positions,
-)
+from jetpointnet.evaluation.pflow.algorithm import EventCells, EventTracks, PflowParams, run_event
 from jetpointnet.evaluation.pflow.layers import (
     GROUP_OF_SAMPLING,
     GROUPS,
     RING_WIDTH,
     delta_r,
+)
+from jetpointnet.evaluation.pflow.matching import (
+    cluster_geometry,
+    groups_present,
+    match_cluster,
+    track_lhed,
+    track_positions,
 )
 from jetpointnet.evaluation.pflow.templates import (
     N_RINGS,
@@ -136,7 +134,8 @@ def pflow_on_stage1(
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Per stage-1 cell, the GeV its sample's focused track subtracts; per-sample details.
 
-    Details: ``status`` (:class:`TrackStatus`), ``e_exp`` and ``sigma`` (GeV), ``lhed``.
+    Details: ``status`` (:class:`TrackStatus`), ``e_exp`` and ``sigma`` (GeV), ``lhed``,
+    ``split_recovery`` (the track went through the recovery pass).
     """
     params = params or PflowParams()
     out = np.zeros(len(stage1.cells["energy"]), dtype=np.float64)
@@ -145,6 +144,7 @@ def pflow_on_stage1(
         "e_exp": np.zeros(stage1.n),
         "sigma": np.zeros(stage1.n),
         "lhed": np.full(stage1.n, -1, dtype=np.int8),
+        "split_recovery": np.zeros(stage1.n, dtype=bool),
     }
     groups = iter_events(stage1)
     n_events = len(
@@ -167,6 +167,7 @@ def pflow_on_stage1(
             info["e_exp"][s] = res.e_exp[tr]
             info["sigma"][s] = res.sigma[tr]
             info["lhed"][s] = res.lhed[tr]
+            info["split_recovery"][s] = res.split_recovery[tr]
     return out, info
 
 
@@ -234,14 +235,14 @@ def measure_templates(
             continue
         tr = ev.tracks
         ref_eta, ref_phi = tr.reference()
-        p, pt = float(tr.p[0]), float(tr.pt[0])
+        e, pt = float(tr.energy()[0]), float(tr.pt[0])
         if not (
             params.min_pt < pt and np.isfinite(ref_eta[0]) and abs(ref_eta[0]) < params.max_abs_eta
         ):
             continue
         geo = cluster_geometry(ev.cells, min_width=params.min_width)
         e_cl = np.bincount(geo.cell_slot, weights=ev.cells.energy, minlength=geo.ids.size)
-        best = match_cluster(geo, e_cl, ref_eta[0], ref_phi[0], p, params=params)
+        best = match_cluster(geo, e_cl, ref_eta[0], ref_phi[0], e, params=params)
         if best < 0:
             acc.n_unmatched += 1
             continue
@@ -250,7 +251,14 @@ def measure_templates(
         in_use = use[geo.cell_slot]
         pos_eta, pos_phi = track_positions(ev.cells, tr, 0)
         cat = track_lhed(
-            ev.cells, ev.cells.energy, pos_eta, pos_phi, geo.cell_slot == best, params=params
+            ev.cells,
+            ev.cells.energy,
+            pos_eta,
+            pos_phi,
+            geo.cell_slot == best,
+            params=params,
+            abs_eta=abs(float(ref_eta[0])),
+            present=groups_present(tr, 0),
         )
         grp = GROUP_OF_SAMPLING[ev.cells.sampling].astype(np.int64)
         r = delta_r(ev.cells.eta, ev.cells.phi, pos_eta, pos_phi)
@@ -262,10 +270,10 @@ def measure_templates(
             minlength=len(GROUPS) * N_RINGS,
         ).reshape(len(GROUPS), N_RINGS)
         acc.add(
-            p=p,
-            abs_eta=abs(float(ref_eta[0])),
+            energy=e,
+            abs_eta=abs(float(tr.em1_eta()[0])),
             category=cat,
-            eop=float(e_cl[use].sum()) / p,
+            eop=float(e_cl[use].sum()) / e,
             ring_energy=np.maximum(ring_e, 0.0),
         )
     return acc.build(min_count=min_count, source=source)

@@ -18,8 +18,9 @@ group       CaloSamplings                            ring width (eta-phi)
 ==========  =======================================  ===================
 
 The LHED (layer of highest energy density) is the group with the largest *increase* of
-the Gaussian-weighted energy density with depth (PFLOW.md step 4), reported as one of the
-categories ``EM1``, ``EM2``, ``EM3``, ``HEC``, ``Tile``.
+the Gaussian-weighted, depth-normalised energy density per interaction length of depth
+(PFLOW.md step 4, eflowRec's ``getFirstIntLayer``), reported as one of the categories
+``EM1``, ``EM2``, ``EM3``, ``HEC``, ``Tile``.
 """
 
 from __future__ import annotations
@@ -30,15 +31,19 @@ from scipy.special import ndtr
 from jetpointnet.io.mltree_layout import SAMPLING, TRACK_LAYERS
 
 __all__ = [
+    "EM1_SAMPLINGS",
     "GROUPS",
     "GROUP_OF_SAMPLING",
     "LHED_CATEGORIES",
     "LHED_GROUPS",
+    "LHED_GROUP_OF_TRACK_LAYER",
     "REF_SAMPLINGS",
     "RING_WIDTH",
     "TRACK_LAYER_OF_SAMPLING",
     "delta_phi",
     "delta_r",
+    "density_conversion",
+    "depth_ends",
     "gaussian_cell_weight",
     "group_densities",
     "lhed_category",
@@ -125,6 +130,34 @@ TRACK_LAYER_OF_SAMPLING: np.ndarray = np.array(
 
 #: The reference layers (EMB2, then EME2) as indices into TRACK_LAYERS.
 REF_SAMPLINGS: tuple[int, int] = (TRACK_LAYERS.index("EMB2"), TRACK_LAYERS.index("EME2"))
+#: The first EM layer (EMB1, then EME1) as indices into TRACK_LAYERS: eflowRec's |eta|.
+EM1_SAMPLINGS: tuple[int, int] = (TRACK_LAYERS.index("EMB1"), TRACK_LAYERS.index("EME1"))
+
+#: TRACK_LAYERS index -> index into LHED_GROUPS (-1 for the presamplers).
+LHED_GROUP_OF_TRACK_LAYER: np.ndarray = np.array(
+    [
+        LHED_GROUPS.index(_SAMPLING_GROUP[name]) if _SAMPLING_GROUP[name] != "PS" else -1
+        for name in TRACK_LAYERS
+    ],
+    dtype=np.int16,
+)
+
+#: Interaction lengths at normal incidence of each group and of the material in front of
+#: it (ATLAS, ../shared/CALO.md; gaps as in eflowRec's depth calculator).
+_BARREL_LAMBDA = {"EM1": 0.22, "EM2": 0.87, "EM3": 0.08, "Tile0": 1.5, "Tile1": 4.1, "Tile2": 1.8}
+_BARREL_GAP = {"EM1": 0.58, "Tile0": 0.47}
+_ENDCAP_LAMBDA = {
+    "EM1": 0.30,
+    "EM2": 0.76,
+    "EM3": 0.23,
+    "HEC0": 1.5,
+    "HEC1": 2.8,
+    "HEC2": 2.9,
+    "HEC3": 2.7,
+}
+_ENDCAP_GAP = {"EM1": 0.5, "HEC0": 0.4}
+#: Radiation length (mm) used to normalise densities: eflowRec's 47.45 and 44.44 X0 per m.
+X0_MM = {"EM": 1000.0 / 47.44680851, "HAD": 1000.0 / 44.44444444}
 
 
 def delta_phi(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
@@ -191,17 +224,61 @@ def group_densities(
     return np.bincount(g[ok], weights=dens[ok], minlength=len(LHED_GROUPS))
 
 
-def lhed_group(densities: np.ndarray) -> int:
-    """Index into ``LHED_GROUPS`` of the largest increase of density with depth.
+def depth_ends(abs_eta: float) -> np.ndarray:
+    """Depth (interaction lengths along the track from the interaction point) at the back of
+    each LHED group (``LHED_GROUPS`` order) for a track at ``abs_eta``, as eflowRec's
+    ``eflowDepthCalculator`` does for ATLAS: the EM barrel below |eta| 1.475, else the EM
+    end-cap; Tile below |eta| 1.7, HEC above 1.5; path lengths grow as cosh(eta) in the
+    barrel and 1/tanh|eta| in the end-caps; groups the track does not cross add 1e-4."""
+    a = float(min(abs(abs_eta), 3.2))
+    barrel, endcap = np.cosh(a), 1.0 / np.tanh(max(a, 1e-3))
+    em_barrel = a < 1.475
+    step = []
+    for name in LHED_GROUPS:
+        gap, thick = 0.0, 0.0
+        if name.startswith("EM"):
+            table = _BARREL_LAMBDA if em_barrel else _ENDCAP_LAMBDA
+            path = barrel if em_barrel else endcap
+            gap = (_BARREL_GAP if em_barrel else _ENDCAP_GAP).get(name, 0.0) * path
+            thick = table[name] * path
+        elif name.startswith("Tile") and a < 1.7:
+            gap = _BARREL_GAP.get(name, 0.0) * barrel
+            thick = _BARREL_LAMBDA[name] * barrel
+        elif name.startswith("HEC") and a > 1.5:
+            gap = _ENDCAP_GAP.get(name, 0.0) * endcap
+            thick = _ENDCAP_LAMBDA[name] * endcap
+        step.append(gap + (thick if thick > 0 else 1e-4))
+    return np.cumsum(step)
 
-    The increase of the first group is its density itself. With all densities zero the
-    answer is EM2 (index 1), the reference layer.
+
+def density_conversion() -> np.ndarray:
+    """Per LHED group, the factor X0^3 (mm^3) that turns GeV / mm^3 into GeV per X0^3 (EM
+    layers with the LAr X0, hadronic ones with the Tile/HEC X0, eflowRec's values)."""
+    return np.array([X0_MM["EM" if n.startswith("EM") else "HAD"] ** 3 for n in LHED_GROUPS])
+
+
+def lhed_group(densities: np.ndarray, depth: np.ndarray, present: np.ndarray | None = None) -> int:
+    """Index into ``LHED_GROUPS`` of the largest increase of energy density with depth.
+
+    eflowRec's ``eflowLayerIntegrator::getFirstIntLayer``: going through the groups the
+    track crosses (``present``; all by default) in depth order, the gradient is the change
+    of the depth-normalised density (``densities`` in GeV / mm^3, converted to GeV per X0^3)
+    over the change of ``depth`` (interaction lengths at the back of each group, see
+    :func:`depth_ends`) since the previous group, both starting at 0; the group with the
+    largest gradient wins, the first one on ties (so EM1 when every density is zero).
     """
-    d = np.asarray(densities, dtype=np.float64)
-    if not np.any(d > 0):
-        return 1
-    grad = np.diff(np.r_[0.0, d])
-    return int(np.argmax(grad))
+    d = np.asarray(densities, dtype=np.float64) * density_conversion()
+    x = np.asarray(depth, dtype=np.float64)
+    use = np.ones(d.size, dtype=bool) if present is None else np.asarray(present, dtype=bool)
+    if not use.any():
+        use = np.ones(d.size, dtype=bool)
+    best, best_grad, x_prev, y_prev = -1, -np.inf, 0.0, 0.0
+    for g in np.flatnonzero(use):
+        grad = (d[g] - y_prev) / max(x[g] - x_prev, 1e-9)
+        x_prev, y_prev = x[g], d[g]
+        if grad > best_grad:
+            best, best_grad = int(g), grad
+    return best
 
 
 def lhed_category(group_index: int) -> str:

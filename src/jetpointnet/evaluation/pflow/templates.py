@@ -1,11 +1,18 @@
 """Particle-flow templates: <E/p>, sigma(E/p) and ring profiles from single charged pions.
 
-Binning (PFLOW.md step 3): track energy nodes 1, 3.5, 10, 25, 32.5, 40 GeV (a track
-falls in the node nearest in ln E), |eta| at the reference layer in bins of 0.5 up to
-2.5, and the LHED category (EM1, EM2, EM3, HEC, Tile). E is the energy of the clusters
-whose centre lies within Delta-R 0.2 of the track at the reference layer, plus the
-matched cluster; tracks without a matched cluster are counted but not used (eflowRec
-does not subtract them either).
+Binning (PFLOW.md step 3): track energy E (pion mass; eflowRec's variable, not pT) at
+nodes 1, 3.5, 10, 25, 32.5, 40 GeV (a track falls in the node nearest in ln E), |eta| at
+EM1 (EMB1, else EME1, else EM2, as eflowRec) in bins of 0.5 up to 2.5, and the LHED
+category (EM1, EM2, EM3, HEC, Tile). The measured E/p of a track is the energy of the
+clusters whose centre lies within Delta-R 0.2 of the track at the reference layer, plus
+the matched cluster, over E; tracks without a matched cluster are counted but not used
+(eflowRec does not subtract them either).
+
+<E/p> and sigma(E/p) of a bin are the mean and width of a Gaussian fitted to the core of
+its E/p distribution (:func:`gaussian_core`: an unbinned fit of a Gaussian truncated to
++-2 sigma around the peak, iterated), as eflowRec's templates are Gaussian fits; bins with
+fewer than ``MIN_FIT`` tracks use the plain mean and standard deviation. Templates from
+fewer than ``MIN_TRACKS`` (20,000) tracks carry a one-line warning, stored in the file.
 
 Lookup (:meth:`Templates.expect`) interpolates linearly in ln E between the nodes of the
 track's (|eta|, LHED) bin that hold at least ``min_count`` tracks, clamped at the ends;
@@ -27,19 +34,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.optimize import least_squares
 
 from jetpointnet.errors import UserError
+from jetpointnet.evaluation.pflow.fits import MIN_FIT, fit_profile, gaussian_core
 from jetpointnet.evaluation.pflow.layers import GROUPS, LHED_CATEGORIES, RING_WIDTH
 
 __all__ = [
     "EFLOWREC_REFERENCE",
     "ENERGY_NODES",
     "ETA_EDGES",
+    "MIN_FIT",
+    "MIN_TRACKS",
     "TemplateAccumulator",
     "Templates",
     "eflowrec_reference",
     "fit_profile",
+    "gaussian_core",
     "load_templates",
     "save_templates",
 ]
@@ -60,6 +70,8 @@ EFLOWREC_REFERENCE: dict[tuple[str, float], tuple[float, float]] = {
 }
 
 N_RINGS = int(np.ceil(0.75 / min(RING_WIDTH.values())))
+#: Tracks a template set needs before it is used without a warning (eflowRec-like statistics).
+MIN_TRACKS = 20_000
 
 
 def _default_profile(group: str) -> list[float]:
@@ -80,6 +92,7 @@ class Templates:
     min_count: int = 10
     n_unmatched: int = 0
     source: str = ""
+    warning: str = ""
     fallback: Templates | None = None
 
     # ---------------------------------------------------------------- lookup
@@ -143,6 +156,7 @@ class Templates:
             "lhed_categories": list(self.categories),
             "min_count": self.min_count,
             "n_unmatched": self.n_unmatched,
+            "warning": self.warning,
             "eop_mean": self.mean.tolist(),
             "eop_sigma": self.sigma.tolist(),
             "count": self.count.tolist(),
@@ -170,6 +184,7 @@ class Templates:
                 min_count=int(raw["min_count"]),
                 n_unmatched=int(raw.get("n_unmatched", 0)),
                 source=str(raw.get("source", "")),
+                warning=str(raw.get("warning", "")),
                 fallback=eflowrec_reference(),
             )
         except KeyError as exc:
@@ -187,49 +202,6 @@ def eflowrec_reference() -> Templates:
     return Templates(mean=mean, sigma=sigma, count=count, min_count=1, source="eflowRec reference")
 
 
-def fit_profile(r: np.ndarray, density: np.ndarray) -> list[float]:
-    """Fit ``p0 exp(-r/p1) + p2 exp(-r/p3)`` to positive densities (least squares in log).
-
-    Returns ``[p0, p1, p2, p3]``; with fewer than four positive points a single
-    exponential (``p2 = 0``); with none, ``[0, 1, 0, 1]``.
-    """
-    r = np.asarray(r, dtype=np.float64)
-    d = np.asarray(density, dtype=np.float64)
-    ok = (d > 0) & np.isfinite(d)
-    r, d = r[ok], d[ok]
-    if r.size == 0:
-        return [0.0, 1.0, 0.0, 1.0]
-    if r.size == 1:
-        return [float(d[0] * np.exp(r[0] / 0.05)), 0.05, 0.0, 1.0]
-    logd = np.log(d)
-    slope, icpt = np.polyfit(r, logd, 1)
-    p1 = float(np.clip(-1.0 / slope if slope < 0 else 0.5, 1e-3, 0.5))
-    single = [float(np.exp(icpt)), p1, 0.0, 1.0]
-    if r.size < 4:
-        return single
-
-    def resid(q: np.ndarray) -> np.ndarray:
-        model = np.exp(q[0]) * np.exp(-r / q[1]) + np.exp(q[2]) * np.exp(-r / q[3])
-        return np.log(model) - logd
-
-    x0 = np.array([icpt + np.log(0.8), max(p1 / 3, 1.1e-3), icpt + np.log(0.2), min(p1 * 2, 1.9)])
-    lo, hi = [-50, 1e-3, -50, 1e-3], [50, 0.5, 50, 2.0]
-    try:
-        fit = least_squares(
-            resid, np.clip(x0, np.add(lo, 1e-9), np.subtract(hi, 1e-9)), bounds=(lo, hi)
-        )
-    except (ValueError, FloatingPointError):
-        return single
-    if not fit.success or fit.cost > 0.5 * np.sum(_resid_single(single, r, logd) ** 2):
-        return single
-    q = fit.x
-    return [float(np.exp(q[0])), float(q[1]), float(np.exp(q[2])), float(q[3])]
-
-
-def _resid_single(p: list[float], r: np.ndarray, logd: np.ndarray) -> np.ndarray:
-    return np.log(p[0]) - r / p[1] - logd
-
-
 class TemplateAccumulator:
     """Collects one entry per single-pion track, then builds :class:`Templates`."""
 
@@ -245,17 +217,18 @@ class TemplateAccumulator:
         self.ring_tracks = np.zeros(len(LHED_CATEGORIES) + 1)
 
     def add(
-        self, *, p: float, abs_eta: float, category: int, eop: float, ring_energy: np.ndarray
+        self, *, energy: float, abs_eta: float, category: int, eop: float, ring_energy: np.ndarray
     ) -> None:
-        """One matched track: ``ring_energy`` (n_groups, N_RINGS) in GeV around the track."""
-        self.p.append(p)
+        """One matched track of ``energy`` GeV at ``abs_eta`` (EM1) with E/p ``eop``;
+        ``ring_energy`` (n_groups, N_RINGS) in GeV around the track."""
+        self.p.append(energy)
         self.abs_eta.append(abs_eta)
         self.category.append(category)
         self.eop.append(eop)
         width = np.array([RING_WIDTH[g] for g in GROUPS])[:, None]
         k = np.arange(N_RINGS)[None, :]
         area = np.pi * width**2 * (2 * k + 1)
-        dens = np.asarray(ring_energy) / area / max(p, 1e-9)
+        dens = np.asarray(ring_energy) / area / max(energy, 1e-9)
         for c in (category, len(LHED_CATEGORIES)):
             self.ring_sum[c] += dens
             self.ring_tracks[c] += 1
@@ -273,11 +246,9 @@ class TemplateAccumulator:
             eop = np.asarray(self.eop)
             flat = (ie * n_h + ih) * n_k + ik
             count = np.bincount(flat, minlength=n_e * n_h * n_k).reshape(n_e, n_h, n_k)
-            s1 = np.bincount(flat, weights=eop, minlength=count.size).reshape(count.shape)
-            s2 = np.bincount(flat, weights=eop**2, minlength=count.size).reshape(count.shape)
-            safe = np.maximum(count, 1)
-            mean = s1 / safe
-            sigma = np.sqrt(np.maximum(s2 / safe - mean**2, 0.0))
+            for b in np.flatnonzero(count.ravel()):
+                m, s, _ = gaussian_core(eop[flat == b])
+                mean.flat[b], sigma.flat[b] = m, s
         profiles: dict[str, dict[str, list[float]]] = {}
         for c, name in enumerate((*LHED_CATEGORIES, "all")):
             if self.ring_tracks[c] < min_count:
@@ -290,6 +261,13 @@ class TemplateAccumulator:
                 dens = self.ring_sum[c, g] / self.ring_tracks[c]
                 if np.any(dens[use] > 0):
                     profiles[name][group] = fit_profile(centres[use], dens[use])
+        n = len(self.p)
+        warning = (
+            f"templates from {n} pion tracks, fewer than the {MIN_TRACKS} they need: "
+            "<E/p> and sigma per bin are noisy"
+            if n < MIN_TRACKS
+            else ""
+        )
         return Templates(
             mean=mean,
             sigma=sigma,
@@ -298,6 +276,7 @@ class TemplateAccumulator:
             min_count=min_count,
             n_unmatched=self.n_unmatched,
             source=source,
+            warning=warning,
             fallback=eflowrec_reference(),
         )
 
