@@ -4,6 +4,8 @@ on tiny sizes, and are committed without outputs."""
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,9 +21,24 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 
 
+KERNEL = "jetpointnet-tests"
+
+
+def _kernel_env(workdir: Path) -> dict[str, str]:
+    """A kernel spec that runs this very interpreter, found first through JUPYTER_PATH (a
+    ``python3`` spec installed elsewhere on the machine may name another Python)."""
+    spec = workdir / "jupyter" / "kernels" / KERNEL
+    spec.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": KERNEL,
+                                                  "language": "python"}))  # fmt: skip
+    paths = [str(workdir / "jupyter"), os.environ.get("JUPYTER_PATH", "")]
+    return {"JUPYTER_PATH": os.pathsep.join(p for p in paths if p)}
+
+
 def execute(name: str, params: dict, workdir: Path):
     """Run ``notebooks/name`` with ``params`` assigned in a cell after its ``parameters``
-    cell (as papermill does); return the executed notebook."""
+    cell (as papermill does), in a kernel of this interpreter; return the executed notebook."""
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
     source = "\n".join(f"{k} = {v!r}" for k, v in params.items())
@@ -29,9 +46,19 @@ def execute(name: str, params: dict, workdir: Path):
     cell["id"] = "injected-parameters"
     nb.cells.insert(at + 1, cell)
     client = nbclient.NotebookClient(
-        nb, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(workdir)}}
+        nb, kernel_name=KERNEL, timeout=600, resources={"metadata": {"path": str(workdir)}}
     )
-    client.execute()
+    env = _kernel_env(workdir)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        client.execute()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     nbformat.write(nb, workdir / name)  # for a look after a failure
     return nb
 
