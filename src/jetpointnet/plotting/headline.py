@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from jetpointnet.plotting.style import label, new_figure, save
+from jetpointnet.plotting.style import LABEL, label, new_figure, save
 
 __all__ = ["plot_cell_scores", "plot_jet_resolution"]
 
@@ -91,6 +91,8 @@ def plot_cell_scores(
         ax.set_xlabel(title)
         ax.grid(axis="x", alpha=0.3)
     axes[0].invert_yaxis()  # the first answer on top (the axes share y: once)
+    fig.suptitle(LABEL, fontsize="medium", fontstyle="italic", fontweight="bold", x=0.01,
+                 ha="left")  # fmt: skip
     axes[1].legend(title="test split", fontsize="small", loc="lower right")
     fig.tight_layout()
     return save(fig, stem, pdf=pdf)
