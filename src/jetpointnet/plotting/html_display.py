@@ -216,8 +216,8 @@ def display_figure(display: dict[str, Any]):
                                 "ticktext": [f"{10.0**t:g}" for t in ticks], "len": 0.9}},
         updatemenus=[{"buttons": buttons, "active": start, "x": 1.0, "xanchor": "right",
                       "y": 1.06, "yanchor": "bottom", "direction": "down"}],
-        legend={"orientation": "h", "y": -0.02, "x": 0.0},
-        margin={"l": 60, "r": 40, "t": 110, "b": 40},
+        legend={"orientation": "h", "y": -0.04, "x": 0.0},
+        margin={"l": 60, "r": 40, "t": 110, "b": 70},
     )  # fmt: skip
     fig.update_xaxes(title_text="eta", showgrid=False, row=1)
     fig.update_yaxes(title_text="phi", showgrid=False, row=1)
