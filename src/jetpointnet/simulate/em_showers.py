@@ -144,7 +144,8 @@ class Tilt:
     def offset(self, shower: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         d1 = np.maximum(s - self.s_vertex[shower], 0.0)
         d2 = np.maximum(s - self.s_decay[shower], 0.0)
-        return tuple(d1 * a[shower] + d2 * b[shower] for a, b in zip(self.slope, self.kick))
+        (sa, sb), (ka, kb) = self.slope, self.kick
+        return d1 * sa[shower] + d2 * ka[shower], d1 * sb[shower] + d2 * kb[shower]
 
 
 def _gflash_shape(energy: np.ndarray, rng, p: DetectorParams) -> tuple[np.ndarray, np.ndarray]:
