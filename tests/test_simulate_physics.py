@@ -86,7 +86,8 @@ def test_pion_e_over_p_within_eflowrec_span(energy, lo, hi):
 @pytest.mark.parametrize("energy", sorted(ATLAS_PION_EOP))
 def test_pion_e_over_p_matches_atlas(energy):
     """<E/p> (clusters within Delta-R 0.2, EM scale) within 10 % of ATLAS (CALO.md)."""
-    r = pion_e_over_p(_sample("pi+", energy, 300, 200 + int(energy)))
+    n = 800 if energy < 10 else 300  # cheap low-energy events, the widest E/p spread
+    r = pion_e_over_p(_sample("pi+", energy, n, 200 + int(energy)))
     assert r["mean"] == pytest.approx(ATLAS_PION_EOP[energy], rel=0.10), r
 
 

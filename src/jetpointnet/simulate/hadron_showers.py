@@ -129,7 +129,6 @@ def _cascade(tr: _Tracks, k: np.ndarray, e_h: np.ndarray, e_int: np.ndarray, t0:
     rep, _, t, s, layer, live = _profile(tr, k, e_h, t0, shape, rate, mat, rng, p, unit="lam")
     u = rng.uniform(size=t.size)
     core = u < p.had_core_fraction
-    far = u > 1.0 - p.had_far_fraction
     lay = np.where(live, layer, 0)
     # the halo widens with the distance travelled from the first interaction (secondary
     # hadrons at an angle ~ p_T / E), the core stays within ~0.1 lambda of the axis
@@ -137,7 +136,6 @@ def _cascade(tr: _Tracks, k: np.ndarray, e_h: np.ndarray, e_int: np.ndarray, t0:
     travelled = np.maximum(s - s_vtx[rep], 0.0)
     halo = np.hypot(p.had_halo_radius * _LAYER_LAMBDA[lay], p.had_halo_angle * travelled)
     radius = np.where(core, p.had_core_radius * _LAYER_LAMBDA[lay], halo)
-    radius = np.where(far, p.had_far_radius * _LAYER_LAMBDA[lay], radius)
     r_lat = _lateral(rng.uniform(size=t.size), radius)
     w = rng.gamma(p.had_spot_shape, size=t.size)
     e_true = e_h[rep] * w / np.bincount(rep, weights=w)[rep]
