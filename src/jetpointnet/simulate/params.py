@@ -86,18 +86,18 @@ _PHI32 = 32  # 0.196
 # Noise per cell (CALO.md "Noise and clustering", approx.): strips ~15 MeV, EMB2 ~30,
 # EMB3 ~25, presampler ~30, Tile ~20, HEC 150-400 MeV (we take the low end, 0.15-0.3).
 # e/h: the EM-scale signal of the hadronic part of a hadron shower is its true energy /
-# e/h (CALO.md: Tile ~1.36, LAr ~1.5-1.7, approx.). Tuned (LAr 1.30, Tile 1.10) so that
+# e/h (CALO.md: Tile ~1.36, LAr ~1.5-1.7, approx.). Tuned (LAr 1.26, Tile 1.10) so that
 # the charged-pion <E/p> in a Delta-R < 0.2 cone after topo-clustering is within 10 % of
 # the ATLAS figures of CALO.md at 2-50 GeV, and so that sigma(E/p)/<E/p> per LHED follows
 # eflowRec mc20 (EM categories broader than Tile): below the intrinsic values because our
 # hadrons also lose energy in the EM-Tile cryostat, upstream and out of the cone, and the
 # LAr - Tile difference is kept.
 # MIP visible energy: ~1.5 MeV cm2/g times the stack density, over e/mip ~ 0.75 (approx.).
-_EMB = {"x0": 19.7, "lam": 390.0, "moliere": 38.0, "e_over_h": 1.30, "mip_dedx": 0.70e-3}
-_EME = {"x0": 21.5, "lam": 400.0, "moliere": 40.0, "e_over_h": 1.30, "mip_dedx": 0.70e-3}
-_HEC = {"x0": 18.6, "lam": 194.0, "moliere": 20.0, "e_over_h": 1.30, "mip_dedx": 0.85e-3}
+_EMB = {"x0": 19.7, "lam": 390.0, "moliere": 38.0, "e_over_h": 1.26, "mip_dedx": 0.70e-3}
+_EME = {"x0": 21.5, "lam": 400.0, "moliere": 40.0, "e_over_h": 1.26, "mip_dedx": 0.70e-3}
+_HEC = {"x0": 18.6, "lam": 194.0, "moliere": 20.0, "e_over_h": 1.26, "mip_dedx": 0.85e-3}
 _TILE = {"x0": 21.0, "lam": 194.0, "moliere": 20.0, "e_over_h": 1.10, "mip_dedx": 0.80e-3}
-_PS = {"x0": 140.0, "lam": 840.0, "moliere": 100.0, "e_over_h": 1.30, "mip_dedx": 0.30e-3}
+_PS = {"x0": 140.0, "lam": 840.0, "moliere": 100.0, "e_over_h": 1.26, "mip_dedx": 0.30e-3}
 
 #: The layers, CaloSampling numbers and granularity of CALO.md "Layers". Cell counts come
 #: out within a few per cent of ATLAS's (PreSamplerB 7,808, EMB2 29,184, EMB3 13,824,
@@ -204,8 +204,9 @@ class DetectorParams:
         (1.8, 4.0), (2.5, 3.5), (3.3, 3.5),
     )  # fmt: skip
     # spread along the ray over the last ``upstream_path`` mm before the calorimeter front
-    # (tracker, solenoid, cryostat: ATLAS's inner detector ends at r ~1.1 m, the EM barrel
-    # starts at 1.41 m; approx.)
+    # (at eta = 0: r ~0.4-1.41 m, the outer tracker, solenoid and cryostat; approx.), so
+    # that a hadron interacting there has its secondaries fan out before the calorimeter
+    # (tuned with the pi0 angles: eflowRec's EM2 ring-profile tail slopes)
     upstream_path: float = 1000.0
     upstream_lam_per_x0: float = 0.22  # ~0.45 lambda at eta 0: "one hadron in three" (approx.)
     # --- EM showers (Grindhammer-Peters / GFlash, CALO.md "Showers")
@@ -242,7 +243,7 @@ class DetectorParams:
     had_pi0_min_energy: float = 0.15  # GeV, about a pi0 mass
     had_pi0_split: float = 1.0
     had_pi0_depth: float = 0.7  # lambda
-    had_pi0_pt: float = 0.65  # GeV
+    had_pi0_pt: float = 0.72  # GeV
     had_pi0_theta_max: float = 1.2  # rad
     # the hadronic part: visible = true / (e/h) times one factor per shower of relative
     # spread (stochastic (+) constant: nuclear binding / invisible-energy fluctuations),
