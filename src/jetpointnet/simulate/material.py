@@ -108,10 +108,11 @@ def _segments(aeta: float) -> list[tuple[float, float, int, float, float]]:
         if b > a:
             clipped.append((a, b, li, x, lam))
     if clipped:
-        # upstream material: a dead slab ending where the calorimeter starts
+        # upstream material: a dead slab ending where the calorimeter starts, as deep as
+        # the tracker, solenoid and cryostat (a hadron interacting there showers on its way)
         t_up = _upstream_x0(aeta)
         start = clipped[0][0]
-        width = 100.0
+        width = DETECTOR.upstream_path
         clipped.insert(0, (start - width, start, DEAD, t_up / width,
                            t_up * DETECTOR.upstream_lam_per_x0 / width))  # fmt: skip
     return clipped

@@ -85,15 +85,19 @@ _PHI32 = 32  # 0.196
 # HEC (Cu/LAr) lambda_eff 194 / 174 mm, Tile (Fe/scintillator) lambda_eff 194 mm.
 # Noise per cell (CALO.md "Noise and clustering", approx.): strips ~15 MeV, EMB2 ~30,
 # EMB3 ~25, presampler ~30, Tile ~20, HEC 150-400 MeV (we take the low end, 0.15-0.3).
-# e/h: Tile ~1.36, LAr ~1.5-1.7 (approx.); tuned within those ranges so that the charged
-# pion E/p in a Delta-R < 0.2 cone after topo-clustering follows the eflowRec templates
-# (PFLOW.md: ~0.47 at 1 GeV, 0.69-0.84 at 40 GeV).
-# MIP visible energy: ~1.5 MeV cm2/g times the stack density, times e/mip ~ 0.75 (approx.).
-_EMB = {"x0": 19.7, "lam": 390.0, "moliere": 38.0, "e_over_h": 1.55, "mip_dedx": 0.70e-3}
-_EME = {"x0": 21.5, "lam": 400.0, "moliere": 40.0, "e_over_h": 1.55, "mip_dedx": 0.70e-3}
-_HEC = {"x0": 18.6, "lam": 194.0, "moliere": 20.0, "e_over_h": 1.55, "mip_dedx": 0.85e-3}
-_TILE = {"x0": 21.0, "lam": 194.0, "moliere": 20.0, "e_over_h": 1.36, "mip_dedx": 0.80e-3}
-_PS = {"x0": 140.0, "lam": 840.0, "moliere": 100.0, "e_over_h": 1.55, "mip_dedx": 0.30e-3}
+# e/h: the EM-scale signal of the hadronic part of a hadron shower is its true energy /
+# e/h (CALO.md: Tile ~1.36, LAr ~1.5-1.7, approx.). Tuned (LAr 1.26, Tile 1.10) so that
+# the charged-pion <E/p> in a Delta-R < 0.2 cone after topo-clustering is within 10 % of
+# the ATLAS figures of CALO.md at 2-50 GeV, and so that sigma(E/p)/<E/p> per LHED follows
+# eflowRec mc20 (EM categories broader than Tile): below the intrinsic values because our
+# hadrons also lose energy in the EM-Tile cryostat, upstream and out of the cone, and the
+# LAr - Tile difference is kept.
+# MIP visible energy: ~1.5 MeV cm2/g times the stack density, over e/mip ~ 0.75 (approx.).
+_EMB = {"x0": 19.7, "lam": 390.0, "moliere": 38.0, "e_over_h": 1.26, "mip_dedx": 0.70e-3}
+_EME = {"x0": 21.5, "lam": 400.0, "moliere": 40.0, "e_over_h": 1.26, "mip_dedx": 0.70e-3}
+_HEC = {"x0": 18.6, "lam": 194.0, "moliere": 20.0, "e_over_h": 1.26, "mip_dedx": 0.85e-3}
+_TILE = {"x0": 21.0, "lam": 194.0, "moliere": 20.0, "e_over_h": 1.10, "mip_dedx": 0.80e-3}
+_PS = {"x0": 140.0, "lam": 840.0, "moliere": 100.0, "e_over_h": 1.26, "mip_dedx": 0.30e-3}
 
 #: The layers, CaloSampling numbers and granularity of CALO.md "Layers". Cell counts come
 #: out within a few per cent of ATLAS's (PreSamplerB 7,808, EMB2 29,184, EMB3 13,824,
@@ -199,6 +203,11 @@ class DetectorParams:
         (0.0, 1.8), (0.6, 2.2), (1.0, 3.0), (1.3, 4.5), (1.45, 6.5), (1.55, 5.0),
         (1.8, 4.0), (2.5, 3.5), (3.3, 3.5),
     )  # fmt: skip
+    # spread along the ray over the last ``upstream_path`` mm before the calorimeter front
+    # (at eta = 0: r ~0.4-1.41 m, the outer tracker, solenoid and cryostat; approx.), so
+    # that a hadron interacting there has its secondaries fan out before the calorimeter
+    # (tuned with the pi0 angles: eflowRec's EM2 ring-profile tail slopes)
+    upstream_path: float = 1000.0
     upstream_lam_per_x0: float = 0.22  # ~0.45 lambda at eta 0: "one hadron in three" (approx.)
     # --- EM showers (Grindhammer-Peters / GFlash, CALO.md "Showers")
     em_critical_energy: float = 0.011  # GeV, EM barrel
@@ -212,19 +221,54 @@ class DetectorParams:
     em_sampling: float = 0.06
     em_constant: float = 0.004
     photon_conversion_x0: float = 9.0 / 7.0  # mean free path of a photon in X0
-    # --- hadronic showers (CALO.md "Showers", approx.)
-    had_fem_k: float = 0.82  # f_em = 1 - (E / 1 GeV)^(k - 1)
-    had_fem_sigma: float = 0.12  # event-to-event spread of f_em (tuned: ~50 %/sqrt(E))
-    had_intrinsic: float = 0.30  # stochastic term of the hadronic part (tuned)
+    # --- hadronic showers (CALO.md "Showers"; simulate/hadron_showers.py)
+    # event-by-event f_em: beta distribution of mean 1 - (E / E0)^(k - 1) (Groom / Wigmans,
+    # E0 ~ 1 GeV for pions, k ~ 0.82) and standard deviation a * E^-b (tuned: eflowRec mc20
+    # sigma(E/p) per LHED at 25 GeV, 0.18-0.28 of <E/p>), capped at a fraction of the
+    # largest spread a [0, 1] distribution of that mean allows
+    had_fem_k: float = 0.82
+    had_fem_e0: float = 1.0  # GeV
+    had_fem_sigma: tuple[float, float] = (0.52, 0.10)
+    had_fem_sigma_cap: float = 0.8
+    # pi0s: 1 + Poisson(c ln(1 + E / GeV)) of them (approx.: a few per decade of energy;
+    # c tuned with the angles below), at most ``had_pi0_max``, none below
+    # ``had_pi0_min_energy``; energies split by a Dirichlet(alpha) draw (alpha = 1: broken
+    # stick); each decays into two photons an exponential depth (lambda) after the first
+    # interaction, having left the axis at an angle p_T / E_pi0, p_T ~ Gamma(2) of mean
+    # ``had_pi0_pt``, capped at ``had_pi0_theta_max`` (tuned: eflowRec's EM2 ring-profile
+    # tail slopes; above the ~0.35-0.45 GeV of first-generation secondaries, standing in for
+    # later generations that start off the axis already)
+    had_pi0_mult: float = 1.6
+    had_pi0_max: int = 12
+    had_pi0_min_energy: float = 0.15  # GeV, about a pi0 mass
+    had_pi0_split: float = 1.0
+    had_pi0_depth: float = 0.7  # lambda
+    had_pi0_pt: float = 0.72  # GeV
+    had_pi0_theta_max: float = 1.2  # rad
+    # the hadronic part: visible = true / (e/h) times one factor per shower of relative
+    # spread (stochastic (+) constant: nuclear binding / invisible-energy fluctuations),
+    # correlated with f_em's standard score (tuned: eflowRec mc20 sigma(E/p) per LHED, pion
+    # E/p of CALO.md)
+    had_intrinsic: float = 0.20
+    had_invisible_sigma: float = 0.04
+    had_invisible_corr: float = 0.3
     had_shape: tuple[float, float] = (0.62, 0.32)  # a = a0 + a1 ln E
     had_rate: tuple[float, float] = (0.91, -0.024)  # b = b0 + b1 ln E, per lambda
-    had_core_radius: float = 0.10  # lambda
-    had_halo_radius: float = 0.60  # lambda
-    had_core_fraction: float = 0.70
-    had_em_radius_scale: float = 1.8  # EM sub-showers spread wider than a single shower
-    pion_lambda_scale: float = 1.15  # pions interact ~15 % later than nucleons (approx.)
+    # core + halo lateral profile (CALO.md: core ~0.1, halo ~0.5-1 lambda): the halo radius
+    # is ``had_halo_radius`` lambda (+) ``had_halo_angle`` times the distance from the first
+    # interaction, so ~0.5-1 lambda a shower length downstream (angle and core share tuned:
+    # eflowRec's Tile ring-profile tail slopes)
+    had_core_radius: float = 0.15  # lambda
+    had_halo_radius: float = 0.45  # lambda
+    had_halo_angle: float = 0.30  # rad
+    had_core_fraction: float = 0.55
+    # spot energies ~ Gamma(shape) normalised per shower (clumpy deposits; tuned: share of
+    # 20 GeV pions split over two clusters or more)
+    had_spot_shape: float = 0.2
+    # pions interact later than nucleons (sigma_piN / sigma_NN ~ 2/3 at a few GeV; 1.2
+    # tuned within that: pion E/p at 2-5 GeV against the EM2 tail slopes)
+    pion_lambda_scale: float = 1.20
     # --- deposits
-    spots_min: int = 24
     spots_per_sqrt_gev: float = 24.0
     spots_max: int = 400
     mip_landau_width: float = 0.12  # Moyal width relative to the most probable value

@@ -11,6 +11,8 @@ in the tests, fills the validation report and can be pointed at any MLTree file.
   stochastic (a), noise (b, GeV) and constant (c) terms.
 - :func:`pion_e_over_p`: <E/p> of single charged pions, the quantity the eflowRec templates
   of PFLOW.md tabulate (cluster energy within Delta-R 0.2 of the track at EMB2 over p).
+- :func:`clusters_for_fraction`: per event, how many clusters (largest first) hold a given
+  fraction of one truth particle's clustered true energy (how split hadron showers are).
 """
 
 from __future__ import annotations
@@ -22,9 +24,13 @@ import numpy as np
 
 __all__ = [
     "ATLAS_EM_DESIGN",
+    "ATLAS_PION_EOP",
     "EFLOWREC_EOP",
+    "EFLOWREC_EOP_25GEV",
+    "EFLOWREC_TAIL_SLOPES",
     "ResolutionFit",
     "cluster_cone_energy",
+    "clusters_for_fraction",
     "em_design_resolution",
     "fit_resolution",
     "photon_response",
@@ -46,6 +52,24 @@ EFLOWREC_EOP: dict[float, dict[str, tuple[float, float]]] = {
     },
     40.0: {"EMB3": (0.686, 0.127), "Tile": (0.837, 0.095)},
 }
+
+
+#: eflowRec mc20 templates at 25 GeV, |eta| < 0.5 (eflowCellEOverPTool_Run2_mc20_JetETMiss,
+#: bin E020): LHED category -> (<E/p>, sigma(E/p)); sigma/mean 0.18-0.28.
+EFLOWREC_EOP_25GEV: dict[str, tuple[float, float]] = {
+    "EM1": (0.614, 0.157),
+    "EM2": (0.648, 0.131),
+    "EM3": (0.659, 0.186),
+    "Tile": (0.773, 0.137),
+}
+
+#: Range of the fitted ring-profile tail slopes (the longer exponential width, in eta-phi)
+#: of eflowRec's mc20 templates, per layer group (issue 12's survey of the fits).
+EFLOWREC_TAIL_SLOPES: dict[str, tuple[float, float]] = {"EM2": (0.057, 0.16), "Tile": (0.037, 0.11)}
+
+#: ATLAS isolated-track <E_cluster/p> at EM scale (CALO.md "Showers": ~0.5 at 1-2 GeV, ~0.6
+#: at 5 GeV, ~0.7 at 20-30 GeV, 0.75-0.85 at 50-350 GeV; 10 GeV interpolated in ln E).
+ATLAS_PION_EOP: dict[float, float] = {2.0: 0.50, 5.0: 0.60, 10.0: 0.65, 20.0: 0.70, 50.0: 0.80}
 
 
 def em_design_resolution(energy: np.ndarray | float) -> np.ndarray:
@@ -151,3 +175,55 @@ def pion_e_over_p(events: dict[str, ak.Array], *, dr: float = 0.2) -> dict[str, 
         "no_cluster_fraction": float(np.mean(eop <= 0)),
         "n": int(eop.size),
     }
+
+
+def _particle_truth_per_cluster(events: dict[str, ak.Array], particle: int) -> ak.Array:
+    """Per event and cluster, the true energy of truth particle ``particle`` in its cells.
+
+    A cell shared by two split clusters lists its whole truth in both; it counts in each
+    with the cluster's share of the cell (``cluster_cell_E`` over the cell's summed shares).
+    """
+    ids = events["cluster_cell_ID"]
+    n_cl = ak.to_numpy(ak.num(ids, axis=1))
+    n_cells = ak.to_numpy(ak.flatten(ak.num(ids, axis=2)))
+    flat_id = ak.to_numpy(ak.flatten(ids, axis=None)).astype(np.int64)
+    flat_e = ak.to_numpy(ak.flatten(events["cluster_cell_E"], axis=None)).astype(float)
+    cells_per_event = ak.to_numpy(ak.sum(ak.num(ids, axis=2), axis=1))
+    ev = np.repeat(np.arange(n_cl.size), cells_per_event)
+    _, key = np.unique(np.stack([ev, flat_id]), axis=1, return_inverse=True)
+    key = key.ravel()
+    total = np.bincount(key, weights=flat_e)[key]
+    shared = np.bincount(key)[key] > 1
+    ok = shared & (np.abs(total) > 1e-9)
+    share = np.where(ok, flat_e / np.where(ok, total, 1.0), 1.0)
+    hits = ak.where(
+        events["cluster_cell_hitsTruthIndex"] == particle, events["cluster_cell_hitsTruthE"], 0.0
+    )
+    per_cell = ak.to_numpy(ak.flatten(ak.sum(hits, axis=3), axis=None)).astype(float) * share
+    cluster = np.repeat(np.arange(n_cells.size), n_cells)
+    per_cluster = np.bincount(cluster, weights=per_cell, minlength=n_cells.size)
+    return ak.unflatten(per_cluster, n_cl)
+
+
+def clusters_for_fraction(
+    events: dict[str, ak.Array], *, fraction: float = 0.9, particle: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(clusters needed, leading cluster's share) per event with clustered truth energy.
+
+    Clusters are ranked by the true energy of truth particle ``particle`` they hold; the
+    first number is how many of them it takes to reach ``fraction`` of that particle's
+    clustered true energy, the second the leading cluster's share of it.
+    """
+    per = ak.sort(_particle_truth_per_cluster(events, particle), axis=1, ascending=False)
+    tot = ak.to_numpy(ak.sum(per, axis=1))
+    keep = tot > 0
+    per, tot = per[keep], tot[keep]
+    counts = ak.to_numpy(ak.num(per, axis=1))
+    flat = ak.to_numpy(ak.flatten(per))
+    first = np.r_[0, np.cumsum(counts)[:-1]]
+    csum = np.cumsum(flat)
+    before = np.repeat(csum[first] - flat[first], counts)
+    frac = (csum - before) / np.repeat(tot, counts)
+    short = np.bincount(np.repeat(np.arange(counts.size), counts), weights=frac < fraction - 1e-12,
+                        minlength=counts.size)  # fmt: skip
+    return short.astype(np.int64) + 1, flat[first] / tot
