@@ -49,6 +49,8 @@ from torch import nn
 from jetpointnet.data.extras import N_LINKS
 from jetpointnet.errors import UserError
 from jetpointnet.io.atomic import atomic_output
+from jetpointnet.io.paths import folder_files, refuse_overlap
+from jetpointnet.io.sample_files import read_json
 from jetpointnet.training.dataset import EXTRA_FILL
 from jetpointnet.training.inference import load_run
 
@@ -161,6 +163,8 @@ def export_model(
     import onnx
 
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder; give the FILE.onnx to write")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path}: exists (pass --overwrite to replace it)")
     extras = extra_inputs(model, where=f"model '{name}'")
@@ -235,8 +239,10 @@ def export_onnx(
     The file's metadata records the run folder, model name, task, input features and
     graph inputs (``jetpointnet.inputs``).
     """
+    named = [checkpoint] if checkpoint not in ("best", "last") else []
+    refuse_overlap([*folder_files(run_dir), *named], path)
     model, cfg, metadata = load_run(run_dir, checkpoint=checkpoint, device="cpu")
-    info = json.loads((Path(run_dir) / "run.json").read_text())
+    info = read_json(Path(run_dir) / "run.json")
     features = cfg.data.features or list(metadata.get("features") or [])
     props = {
         "jetpointnet.run": str(Path(run_dir).resolve()),

@@ -13,6 +13,7 @@ exactly as an uninterrupted run would on CPU.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
@@ -29,6 +30,9 @@ from tqdm.auto import tqdm
 
 from jetpointnet.data.arrays import read_metadata
 from jetpointnet.errors import UserError
+from jetpointnet.io.atomic import remove_stale_partials
+from jetpointnet.io.lock import output_lock
+from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.models.layers import MaskedBatchNorm
 from jetpointnet.models.registry import build_model, count_parameters, options_dict
 from jetpointnet.training import distributed
@@ -111,17 +115,23 @@ def train(
     :class:`TrainResult` (model in eval mode).
     """
     check_config(cfg)
+    refuse_overlap([data_dir, cfg.transfer.replay_data], out_dir)
+    if cfg.transfer.init_from is not None:
+        refuse_overlap(folder_files(cfg.transfer.init_from), out_dir)
     info = distributed.setup(cfg.train.device)
     try:
-        return _train(
-            cfg,
-            Path(data_dir),
-            Path(out_dir),
-            info,
-            resume=resume,
-            progress=progress,
-            epoch_callback=epoch_callback,
-        )
+        with output_lock(out_dir, "train") if info.is_main else contextlib.nullcontext():
+            if info.is_main:
+                remove_stale_partials(out_dir, locked=True)
+            return _train(
+                cfg,
+                Path(data_dir),
+                Path(out_dir),
+                info,
+                resume=resume,
+                progress=progress,
+                epoch_callback=epoch_callback,
+            )
     finally:
         distributed.cleanup(info)
 
