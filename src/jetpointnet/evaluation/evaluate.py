@@ -108,6 +108,8 @@ def evaluate_predictions(
     """
     cfg = cfg or EvaluateConfig()
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a folder")
     if (out / "metrics.json").exists() and not overwrite:
         raise UserError(f"{out / 'metrics.json'}: exists (pass --overwrite to replace it)")
     labels = load_labels(data_dir, split=split)

@@ -240,6 +240,9 @@ def predict_files(
         raise UserError(f"{out}: is a folder; --out must be a FILE.parquet or FILE.root")
     if out.exists() and not cfg.overwrite:
         raise FileExistsError(f"{out}: exists (pass --overwrite to replace it)")
+    paths = expand_inputs([str(p) for p in inputs])
+    refuse_overlap([*paths, *folder_files(run_dir), geometry, cfg.onnx_file], out)
+    remove_stale_partials(out.parent, stem=out.stem)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     model, tcfg, metadata = load_run(run_dir, checkpoint=cfg.checkpoint, device=cfg.device)
@@ -249,9 +252,6 @@ def predict_files(
     data_cfg, length = data_config_from_metadata(metadata, where=f"{run_dir}/metadata.json")
     features = feature_indices(metadata, tcfg.data.features, where=str(run_dir))
 
-    paths = expand_inputs([str(p) for p in inputs])
-    refuse_overlap([*paths, *folder_files(run_dir), geometry, cfg.onnx_file], out)
-    remove_stale_partials(out.parent, stem=out.stem)
     wanted = [*EVENT_BRANCHES_REQUIRED, *cfg.observers]
     infos = [inspect_mltree(p, event_tree=data_cfg.event_tree) for p in paths]
     for info in infos:

@@ -17,6 +17,7 @@ import contextlib
 import math
 import random
 import time
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -318,8 +319,11 @@ def _train(
 
 
 def _n_features(path: Path) -> int:
-    with np.load(path) as f:
-        return int(f["X"].shape[-1])
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return int(f["X"].shape[-1])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise UserError(f"{path}: not a readable npz file ({exc})") from None
 
 
 def _replay_stream(
