@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from mltree_handmade import write_handmade
 
 from jetpointnet.cli import main
@@ -27,7 +26,9 @@ def _holder(folder: Path, command: str = "train") -> subprocess.Popen:
         "    print('held', flush=True)\n    time.sleep(120)\n"
     )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env
+    )
     assert proc.stdout is not None and proc.stdout.readline() == "held\n"
     return proc
 
@@ -83,7 +84,8 @@ def test_lock_is_reentrant_in_one_process_and_released_on_error(tmp_path) -> Non
 
 def test_a_file_where_the_folder_should_be(tmp_path) -> None:
     (tmp_path / "f").write_text("x")
-    with pytest.raises(UserError, match="exists and is not a folder"), output_lock(
-        tmp_path / "f", "jets"
+    with (
+        pytest.raises(UserError, match="exists and is not a folder"),
+        output_lock(tmp_path / "f", "jets"),
     ):
         pass

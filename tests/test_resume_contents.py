@@ -41,7 +41,8 @@ def test_interrupted_overwrite_never_labels_old_files_as_new(tmp_path, monkeypat
         "(pass --overwrite to replace it)\n"
     )
     assert main([*args, "--overwrite"]) == 0
-    assert json.loads((tmp_path / "sim" / "simulate.json").read_text())["config"]["max_contributors"] == 1
+    manifest = json.loads((tmp_path / "sim" / "simulate.json").read_text())
+    assert manifest["config"]["max_contributors"] == 1
 
 
 def test_stats_add_up_over_a_resumed_run(tmp_path, monkeypatch, capsys):

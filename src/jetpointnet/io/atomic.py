@@ -72,6 +72,11 @@ def atomic_output(final: str | os.PathLike[str], *, overwrite: bool = False) -> 
     try:
         yield tmp
         os.replace(tmp, final)
+    except OSError as exc:
+        if exc.filename not in (str(tmp), tmp):
+            raise
+        # name the file the user asked for, not our temporary (removed below)
+        raise type(exc)(exc.errno, exc.strerror, str(final)) from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

@@ -142,6 +142,15 @@ def _example(in_features: int, extras: Sequence[str] = ()) -> tuple[torch.Tensor
     return (x, mask, energy, *more)
 
 
+def _check_target(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder; give the FILE.onnx to write")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path}: exists (pass --overwrite to replace it)")
+    return path
+
+
 def export_model(
     model: nn.Module,
     path: str | os.PathLike[str],
@@ -162,11 +171,7 @@ def export_model(
     _require_onnx()
     import onnx
 
-    path = Path(path)
-    if path.is_dir():
-        raise UserError(f"{path}: is a folder; give the FILE.onnx to write")
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path}: exists (pass --overwrite to replace it)")
+    path = _check_target(path, overwrite=overwrite)
     extras = extra_inputs(model, where=f"model '{name}'")
     net = PredOnly(model, extras).cpu().eval()
     args = _example(in_features, extras)
@@ -241,6 +246,7 @@ def export_onnx(
     """
     named = [checkpoint] if checkpoint not in ("best", "last") else []
     refuse_overlap([*folder_files(run_dir), *named], path)
+    _check_target(path, overwrite=overwrite)
     model, cfg, metadata = load_run(run_dir, checkpoint=checkpoint, device="cpu")
     info = read_json(Path(run_dir) / "run.json")
     features = cfg.data.features or list(metadata.get("features") or [])

@@ -323,7 +323,9 @@ def _n_features(path: Path) -> int:
         with np.load(path, allow_pickle=False) as f:
             return int(f["X"].shape[-1])
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        raise UserError(f"{path}: not a readable npz file ({exc})") from None
+        raise UserError(
+            f"{path}: not a readable npz file ({type(exc).__name__}); re-run preprocess"
+        ) from None
 
 
 def _replay_stream(
