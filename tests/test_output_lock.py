@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from mltree_handmade import write_handmade
 
 from jetpointnet.cli import main
 from jetpointnet.errors import UserError
-from jetpointnet.io.lock import LOCK_NAME, output_lock
+from jetpointnet.io.lock import LOCK_NAME, output_lock, pid_alive
 
 SRC = str(Path(__file__).parents[1] / "src")
 
@@ -89,3 +90,39 @@ def test_a_file_where_the_folder_should_be(tmp_path) -> None:
         output_lock(tmp_path / "f", "jets"),
     ):
         pass
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` and that run multiprocessing's spawned workers."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmd = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and b"spawn_main" in cmd:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_killing_simulate_takes_its_workers_with_it(tmp_path) -> None:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]))
+    argv = [sys.executable, "-m", "jetpointnet.cli", "simulate", "--quiet", "--preset", "rho",
+            "--events", "400", "--events-per-file", "2", "--workers", "2",
+            "--out", str(tmp_path / "sim")]  # fmt: skip
+    proc = subprocess.Popen(argv, env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers := _children(proc.pid)) < 2 and time.monotonic() < deadline:
+            assert proc.poll() is None, "simulate ended before its workers started"
+            time.sleep(0.2)
+        assert len(workers) == 2
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while any(pid_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [w for w in workers if pid_alive(w)]

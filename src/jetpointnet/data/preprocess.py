@@ -37,6 +37,7 @@ from jetpointnet.data.pipeline import (
     run_parallel,
 )
 from jetpointnet.data.radius import make_radius
+from jetpointnet.data.resume import check_run_folder, chunk_sources, drop_changed
 from jetpointnet.data.samples import (
     DROP_REASONS,
     EVENT_BRANCHES_OPTIONAL,
@@ -49,7 +50,7 @@ from jetpointnet.data.splits import SPLITS, assign_splits, split_fractions
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.atomic import remove_stale_partials
 from jetpointnet.io.fingerprint import fingerprint
-from jetpointnet.io.lock import LOCK_NAME, output_lock
+from jetpointnet.io.lock import output_lock
 from jetpointnet.io.mltree_reader import (
     file_sha256,
     inspect_mltree,
@@ -69,7 +70,6 @@ from jetpointnet.io.sample_files import (
 __all__ = ["expand_inputs", "preprocess", "validate_config"]
 
 Stage = Literal["all", "samples", "arrays"]
-_RUN_FILE = "run.json"
 
 
 def expand_inputs(patterns: Sequence[str]) -> list[Path]:
@@ -287,7 +287,7 @@ def _preprocess(
     links = "neighbours" in config.arrays.extra
     for g in [geo] if geo is not None else (paths if links else []):
         read_geometry(g, tree=config.geometry_tree, links=links)  # fail early, one line
-    _check_run_folder(outp, config_record(config, paths, geo))
+    check_run_folder(outp, config_record(config, paths, geo))
     remove_stale_partials(outp, recursive=True, locked=True)
     geos = [geo or p for p in paths]
     chunks = plan_chunks(
@@ -297,8 +297,8 @@ def _preprocess(
     opts = {"workers": workers, "executor": executor, "scheduler": scheduler, "progress": progress}
     marker_dir = outp / "samples" / "_chunks"
     prints = {str(p): fingerprint(p) for p in dict.fromkeys([*paths, *geos])}
-    sources = {c.name: _sources(c, prints) for c in chunks}
-    _drop_changed(outp, chunks, sources, overwrite=overwrite)
+    sources = {c.name: chunk_sources(c, prints) for c in chunks}
+    drop_changed(outp, chunks, sources, overwrite=overwrite)
     if stage in ("all", "samples"):
         todo = [c for c in chunks if not (marker_dir / f"{c.name}.json").exists()]
         result.chunks_skipped += len(chunks) - len(todo)
@@ -333,46 +333,6 @@ def _preprocess(
         write_json(outp / METADATA_FILE, meta)
     result.metadata = meta
     return result
-
-
-def _sources(chunk: Chunk, prints: dict[str, dict]) -> dict[str, dict]:
-    return {"events": prints[str(chunk.path)], "geometry": prints[str(chunk.geometry)]}
-
-
-def _drop_changed(out: Path, chunks: list[Chunk], sources: dict, *, overwrite: bool) -> None:
-    """Refuse, or with ``overwrite`` forget, finished chunks whose input files changed."""
-    for c in chunks:
-        marker = out / "samples" / "_chunks" / f"{c.name}.json"
-        if not marker.exists():
-            continue
-        record = read_json(marker)
-        if record.get("sources") == sources[c.name]:
-            continue
-        if not overwrite:
-            raise UserError(
-                f"{c.path}: changed since chunk {c.name} was made from it (size, time or "
-                f"contents; or made by an older version); pass --overwrite to redo its "
-                f"chunks, or choose a new --out"
-            )
-        for split, fname in record.get("files", {}).items():
-            (out / "samples" / split / fname).unlink(missing_ok=True)
-            output_name(out, "arrays", split, Path(fname).stem, ".npz").unlink(missing_ok=True)
-        marker.unlink()
-
-
-def _check_run_folder(out: Path, record: dict) -> None:
-    path = out / _RUN_FILE
-    if path.exists():
-        old = read_json(path)
-        if old != record:
-            raise UserError(
-                f"{out}: holds outputs of another configuration or other inputs "
-                f"(see {_RUN_FILE}); choose a new --out or remove it"
-            )
-        return
-    if out.exists() and any(p.name != LOCK_NAME for p in out.iterdir()):
-        raise UserError(f"{out}: exists and is not a preprocess output folder; choose a new --out")
-    write_json(path, record)
 
 
 def _stage2(
