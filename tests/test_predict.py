@@ -196,3 +196,12 @@ def test_unwritable_outputs_and_a_text_checkpoint_are_one_line(setup, tmp_path, 
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{text}: not a readable checkpoint" in err
+
+
+def test_a_partial_left_by_a_killed_predict_is_removed(setup, tmp_path) -> None:
+    stale = tmp_path / f"p.partial-{2**22 + 11}.parquet"  # above any pid: its writer is gone
+    stale.write_bytes(b"half a file")
+    out = tmp_path / "p.parquet"
+    argv = ["predict", "--quiet", "--run", str(setup["run"]), "--input", str(setup["files"][0])]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.parquet"]

@@ -45,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
     refuse_overlap([p for g in args.input for p in (glob.glob(g) or [g])], args.out)
     if args.out.is_dir():
         raise UserError(f"{args.out}: is a folder; give the templates FILE.json to write")
+    from jetpointnet.io.atomic import remove_stale_partials
+
+    remove_stale_partials(args.out.parent, stem=args.out.stem)
     if args.out.exists() and not args.overwrite:
         raise UserError(f"{args.out}: exists (pass --overwrite to replace it)")
     tpl = build_templates(

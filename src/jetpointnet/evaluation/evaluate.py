@@ -31,7 +31,7 @@ from jetpointnet.evaluation.inputs import align_points, load_labels, load_stage1
 from jetpointnet.evaluation.metrics import track_metrics
 from jetpointnet.evaluation.pflow.event import LEFT_TO_CALORIMETER, PflowParams, TrackStatus
 from jetpointnet.evaluation.scoring import MetricsConfig, interpret, score_answer
-from jetpointnet.io.atomic import atomic_output
+from jetpointnet.io.atomic import atomic_output, remove_stale_partials
 from jetpointnet.io.jsonio import strict_dumps
 from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.io.sample_files import read_json
@@ -110,6 +110,7 @@ def evaluate_predictions(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: exists and is not a folder")
+    remove_stale_partials(out, recursive=True)
     if (out / "metrics.json").exists() and not overwrite:
         raise UserError(f"{out / 'metrics.json'}: exists (pass --overwrite to replace it)")
     labels = load_labels(data_dir, split=split)

@@ -48,7 +48,7 @@ from torch import nn
 
 from jetpointnet.data.extras import N_LINKS
 from jetpointnet.errors import UserError
-from jetpointnet.io.atomic import atomic_output
+from jetpointnet.io.atomic import atomic_output, remove_stale_partials
 from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.io.sample_files import read_json
 from jetpointnet.training.dataset import EXTRA_FILL
@@ -247,6 +247,7 @@ def export_onnx(
     named = [checkpoint] if checkpoint not in ("best", "last") else []
     refuse_overlap([*folder_files(run_dir), *named], path)
     _check_target(path, overwrite=overwrite)
+    remove_stale_partials(Path(path).parent, stem=Path(path).stem)
     model, cfg, metadata = load_run(run_dir, checkpoint=checkpoint, device="cpu")
     info = read_json(Path(run_dir) / "run.json")
     features = cfg.data.features or list(metadata.get("features") or [])
