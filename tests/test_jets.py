@@ -100,10 +100,22 @@ def test_truth_particles_through_the_same_code_reproduce_truth_jets(simulated) -
             assert r["pt"]["q68"] == pytest.approx(0.0, abs=1e-9)
 
 
+def _strict_json(path: Path) -> dict:
+    """summary.json parses with a strict reader: no NaN or Infinity, ``null`` explained."""
+
+    def refuse(name: str):
+        raise AssertionError(f"{path}: non-standard JSON constant {name}")
+
+    s = json.loads(path.read_text(), parse_constant=refuse)
+    assert s["null"].startswith("not computable")
+    return s
+
+
 def test_calo_jets_match_a_direct_fastjet_run_on_clusters(simulated, tmp_path: Path) -> None:
     path = simulated("dijet-jz2", 4, 3)[0]
     cfg = JetsConfig(algorithms=["calo"], n_boot=5)
     run_jets([str(path)], tmp_path, config=cfg, progress=False)
+    _strict_json(tmp_path / "summary.json")
     ours = ak.from_parquet(tmp_path / "jets.parquet")
     ours = ours[ours.algorithm == "calo"]
     ev = uproot.open(path)["EventTree"].arrays(["cluster_E", "cluster_Eta", "cluster_Phi"])
@@ -217,7 +229,7 @@ def test_jets_command_end_to_end(simulated, tiny_run: Path, tmp_path: Path, caps
     args = ["jets", "--input", str(files[0]), "--run", str(tiny_run), "--out", str(out),
             "--oracle", "--quiet"]  # fmt: skip
     assert main(args) == 0
-    s = json.loads((out / "summary.json").read_text())
+    s = _strict_json(out / "summary.json")
     name = tiny_run.name
     assert s["algorithms"] == ["calo", "classical", f"ml:{name}", f"oracle:{name}", "oracle",
                                "oracle-calibrated"]  # fmt: skip

@@ -160,3 +160,48 @@ def test_file_missing_a_branch_is_one_line(setup, tmp_path: Path) -> None:
     assert not out.exists()
     with pytest.raises(UserError, match="no file matches"):
         predict_files(setup["run"], [str(tmp_path / "none*.root")], out, progress=False)
+
+
+def test_unwritable_outputs_and_a_text_checkpoint_are_one_line(setup, tmp_path, capsys) -> None:
+    probe = Path("/sys/jetpointnet-probe")
+    try:
+        probe.mkdir()
+    except OSError:
+        pass
+    else:
+        probe.rmdir()
+        pytest.skip("/sys is writable here")
+    run, data, src = str(setup["run"]), str(setup["data"]), str(setup["files"][0])
+    cases = [
+        ["predict", "--quiet", "--run", run, "--input", src, "--out", f"{probe}/p.parquet"],
+        ["evaluate", "--quiet", "--run", run, "--data", data, "--out", f"{probe}/eval"],
+    ]
+    try:
+        import onnx  # noqa: F401
+
+        cases.append(["export", "--quiet", "--run", run, "--onnx", f"{probe}/m.onnx"])
+    except ImportError:
+        pass
+    for argv in cases:
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err == (
+            f"jetpointnet {argv[0]}: error: {probe}: operation not permitted; "
+            "choose another output or fix the permissions\n"
+        )
+    text = tmp_path / "text.pt"
+    text.write_text("not a checkpoint\n")
+    argv = ["predict", "--quiet", "--run", run, "--input", src, "--checkpoint", str(text),
+            "--out", str(tmp_path / "p.parquet")]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{text}: not a readable checkpoint" in err
+
+
+def test_a_partial_left_by_a_killed_predict_is_removed(setup, tmp_path) -> None:
+    stale = tmp_path / f"p.partial-{2**22 + 11}.parquet"  # above any pid: its writer is gone
+    stale.write_bytes(b"half a file")
+    out = tmp_path / "p.parquet"
+    argv = ["predict", "--quiet", "--run", str(setup["run"]), "--input", str(setup["files"][0])]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.parquet"]

@@ -149,3 +149,16 @@ def test_splits_reproducible_and_chunk_independent() -> None:
     assert np.allclose(frac, [0.8, 0.1, 0.1], atol=0.01)
     c = assign_splits(ev, seed=6, file_key="f.root")
     assert (a != c).mean() > 0.2  # another seed gives another split
+
+
+def test_infinite_cell_energies_are_counted_apart_from_nan(handmade: Path) -> None:
+    events = read_events(
+        handmade, EVENT_BRANCHES_REQUIRED, optional=EVENT_BRANCHES_OPTIONAL, entry_start=0,
+        entry_stop=2,
+    )  # fmt: skip
+    table = CellTable.from_geometry(read_geometry(handmade))
+    nan_samples, _ = build_samples(events, table, selection=SelectionConfig(), source="h")
+    events["cluster_cell_E"] = ak.nan_to_num(events["cluster_cell_E"], nan=np.inf)
+    s, drops = build_samples(events, table, selection=SelectionConfig(), source="h")
+    assert drops["cell_inf_energy"] == 1 and drops["cell_nan_energy"] == 0
+    assert ak.to_list(s.cells) == ak.to_list(nan_samples.cells)  # dropped all the same

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -182,6 +183,9 @@ def test_resume_after_kill_gives_the_same_result(data: Path, tmp_path: Path) -> 
     assert main(_cli(data, killed, "--resume")[3:]) == 0
     a, b = read_log(full / "log.csv"), read_log(killed / "log.csv")
     assert [r["epoch"] for r in b] == list(range(1, 9))
+    with (killed / "log.csv").open() as f:  # written as integers, also the rewritten rows
+        assert [r["epoch"] for r in csv.DictReader(f)] == [str(i) for i in range(1, 9)]
+    assert not (killed / ".jetpointnet.lock").exists()  # the killed run's lock taken over
     for key in ("train_loss", "val_loss", "lr", "frac_pred_focal"):
         assert [r[key] for r in a] == [r[key] for r in b], key
     wa, wb = (

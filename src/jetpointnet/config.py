@@ -33,7 +33,14 @@ import yaml
 
 from jetpointnet.errors import UserError, did_you_mean
 
-__all__ = ["apply_overrides", "from_dict", "load_config", "save_config", "to_dict"]
+__all__ = [
+    "apply_overrides",
+    "from_dict",
+    "load_config",
+    "read_yaml",
+    "save_config",
+    "to_dict",
+]
 
 T = TypeVar("T")
 
@@ -48,22 +55,29 @@ def load_config(
     where = "defaults"
     if path is not None:
         where = str(path)
-        p = Path(path)
-        if not p.is_file():
-            raise UserError(f"{path}: config file not found")
-        try:
-            loaded = yaml.safe_load(p.read_text())
-        except yaml.YAMLError as exc:
-            line = getattr(getattr(exc, "problem_mark", None), "line", None)
-            at = f" (line {line + 1})" if line is not None else ""
-            raise UserError(f"{path}: not valid YAML{at}") from None
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, dict):
-            raise UserError(f"{path}: a config file must be a mapping of keys to values")
-        raw = loaded
+        raw = read_yaml(path)
     raw = apply_overrides(raw, overrides)
     return from_dict(cls, raw, where=where)
+
+
+def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A YAML mapping from ``path`` (safe loader); anything else is a one-line UserError."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"{path}: config file not found")
+    try:
+        loaded = yaml.safe_load(p.read_text())
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a text file (a YAML config was expected)") from None
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        at = f" (line {line + 1})" if line is not None else ""
+        raise UserError(f"{path}: not valid YAML{at}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise UserError(f"{path}: a config file must be a mapping of keys to values")
+    return loaded
 
 
 def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:

@@ -6,7 +6,9 @@ builds a config, calls one library function and returns an exit code. Heavy impo
 (ROOT, torch, Pythia) happen inside ``run`` so that ``jetpointnet --help`` is instant.
 
 Known user mistakes (:class:`jetpointnet.errors.UserError`, a missing file, a refused
-overwrite) become one line on stderr and exit code 2; our own bugs keep their traceback.
+overwrite) and the user's environment (a full disk, a read-only or missing folder, a
+damaged file: :mod:`jetpointnet.cli.errors`) become one line on stderr and exit code 2;
+our own bugs keep their traceback.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from jetpointnet.cli.errors import ENVIRONMENT_ERRORS, describe
     from jetpointnet.errors import UserError
 
     parser = build_parser()
@@ -77,8 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"jetpointnet {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except FileExistsError as exc:
-        print(f"jetpointnet {args.command}: error: {exc}", file=sys.stderr)
+    except FileExistsError as exc:  # ours carry a message; the OS's only errno and path
+        msg = str(exc) if exc.errno is None else describe(exc)
+        print(f"jetpointnet {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+    except ENVIRONMENT_ERRORS as exc:
+        print(f"jetpointnet {args.command}: error: {describe(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"jetpointnet {args.command}: interrupted (re-run to resume)", file=sys.stderr)

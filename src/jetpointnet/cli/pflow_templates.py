@@ -8,6 +8,7 @@ fewer the command warns in one line, and the file says so too (``warning``).
 from __future__ import annotations
 
 import argparse
+import glob
 import sys
 from pathlib import Path
 
@@ -39,7 +40,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from jetpointnet.errors import UserError
     from jetpointnet.evaluation.pflow.build import build_templates, write_templates
+    from jetpointnet.io.paths import refuse_overlap
 
+    refuse_overlap([p for g in args.input for p in (glob.glob(g) or [g])], args.out)
+    if args.out.is_dir():
+        raise UserError(f"{args.out}: is a folder; give the templates FILE.json to write")
+    from jetpointnet.io.atomic import remove_stale_partials
+
+    remove_stale_partials(args.out.parent, stem=args.out.stem)
     if args.out.exists() and not args.overwrite:
         raise UserError(f"{args.out}: exists (pass --overwrite to replace it)")
     tpl = build_templates(

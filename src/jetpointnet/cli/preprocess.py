@@ -46,6 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="instead of preprocessing: measure the adaptive-radius parameters "
         "on single-particle inputs and write them to OUT.json",
     )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="redo the finished chunks of inputs that changed since (default: refuse)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -59,7 +64,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--workers must be >= 1, got {args.workers}")
     if args.measure_radius:
         from jetpointnet.data.measure import measure_radius
+        from jetpointnet.data.preprocess import expand_inputs
+        from jetpointnet.io.paths import refuse_overlap
 
+        refuse_overlap([*expand_inputs(args.input), args.geometry], args.measure_radius)
         params = measure_radius(
             args.input,
             args.measure_radius,
@@ -86,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         stage=args.stage,
         progress=not args.no_progress,
+        overwrite=args.overwrite,
     )
     print(
         f"outputs in {result.out}: work units run {result.chunks_run}, "

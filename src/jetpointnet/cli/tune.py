@@ -41,15 +41,22 @@ def _default_out(url: str, name: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from jetpointnet.data.arrays import read_metadata
+    from jetpointnet.io.paths import refuse_overlap
     from jetpointnet.tuning.space import load_space
     from jetpointnet.tuning.study import tune
 
+    out = args.out or _default_out(args.study_db, args.study_name)
+    for output in (out, args.best_config):
+        if output is not None:
+            refuse_overlap([args.data, args.space], output)
     space = load_space(args.space)
+    read_metadata(args.data)  # a missing data folder: one line now, not a failed trial
     result = tune(
         space,
         data_dir=args.data,
         study_db=args.study_db,
-        out_dir=args.out or _default_out(args.study_db, args.study_name),
+        out_dir=out,
         trials=args.trials,
         study_name=args.study_name,
         best_config=args.best_config,

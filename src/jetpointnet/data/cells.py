@@ -86,8 +86,8 @@ def flat_cells(
 ) -> tuple[Cells, dict[str, int]]:
     """:class:`Cells` of a chunk and cell-level drop counts.
 
-    Dropped (counted, never fatal): entries with a non-finite energy
-    (``cell_nan_energy``) and cells whose ID is not in the geometry
+    Dropped (counted, never fatal): entries with a NaN energy (``cell_nan_energy``) or an
+    infinite one (``cell_inf_energy``) and cells whose ID is not in the geometry
     (``cell_not_in_geometry``).
     """
     cid, ce = events["cluster_cell_ID"], events["cluster_cell_E"]
@@ -132,9 +132,10 @@ def flat_cells(
     entry_list = np.where(has_list, list_start[entry_cluster] + pos_in_cluster, -1)
     contrib_start = np.cumsum(ncontrib) - ncontrib
 
-    drops = {"cell_nan_energy": 0, "cell_not_in_geometry": 0}
     finite = np.isfinite(e)
-    drops["cell_nan_energy"] = int((~finite).sum())
+    n_nan = int(np.isnan(e).sum())
+    drops = {"cell_nan_energy": n_nan, "cell_inf_energy": int((~finite).sum()) - n_nan}
+    drops["cell_not_in_geometry"] = 0
     keep = np.flatnonzero(finite)
 
     # place every entry; cells unknown to the geometry are counted once per (event, id)

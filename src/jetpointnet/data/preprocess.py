@@ -37,6 +37,7 @@ from jetpointnet.data.pipeline import (
     run_parallel,
 )
 from jetpointnet.data.radius import make_radius
+from jetpointnet.data.resume import check_run_folder, chunk_sources, drop_changed
 from jetpointnet.data.samples import (
     DROP_REASONS,
     EVENT_BRANCHES_OPTIONAL,
@@ -47,13 +48,16 @@ from jetpointnet.data.samples import (
 from jetpointnet.data.schema import METADATA_FILE
 from jetpointnet.data.splits import SPLITS, assign_splits, split_fractions
 from jetpointnet.errors import UserError, did_you_mean
-from jetpointnet.io.atomic import is_partial
+from jetpointnet.io.atomic import remove_stale_partials
+from jetpointnet.io.fingerprint import fingerprint
+from jetpointnet.io.lock import output_lock
 from jetpointnet.io.mltree_reader import (
     file_sha256,
     inspect_mltree,
     read_events,
     read_geometry,
 )
+from jetpointnet.io.paths import refuse_overlap
 from jetpointnet.io.sample_files import (
     read_json,
     read_parquet,
@@ -66,7 +70,6 @@ from jetpointnet.io.sample_files import (
 __all__ = ["expand_inputs", "preprocess", "validate_config"]
 
 Stage = Literal["all", "samples", "arrays"]
-_RUN_FILE = "run.json"
 
 
 def expand_inputs(patterns: Sequence[str]) -> list[Path]:
@@ -129,8 +132,14 @@ def _table(path: str, tree: str) -> CellTable:
     return _TABLES[key]
 
 
-def samples_chunk(chunk: Chunk, config: PreprocessConfig, out: str) -> dict[str, Any]:
-    """Stage 1 of one chunk: read, build samples, split by event, write; returns counts."""
+def samples_chunk(
+    chunk: Chunk, config: PreprocessConfig, out: str, sources: dict | None = None
+) -> dict[str, Any]:
+    """Stage 1 of one chunk: read, build samples, split by event, write; returns counts.
+
+    ``sources``: the fingerprints of the chunk's input and geometry files, recorded in its
+    marker so that a resumed run reuses the chunk only while they are unchanged.
+    """
     outp = Path(out)
     table = _table(chunk.geometry, config.geometry_tree)
     events = read_events(
@@ -166,6 +175,7 @@ def samples_chunk(chunk: Chunk, config: PreprocessConfig, out: str) -> dict[str,
         "files": {},
         "samples": {},
         "events": {},
+        "sources": sources,
     }
     for k, split in enumerate(SPLITS):
         part = samples[sample_split == k]
@@ -229,16 +239,39 @@ def preprocess(
     scheduler: str | None = None,
     stage: Stage = "all",
     progress: bool = True,
+    overwrite: bool = False,
 ) -> PreprocessResult:
     """Run stage 1 and/or stage 2 on MLTree files (glob patterns allowed) into ``out``.
 
-    Re-running with the same arguments resumes: finished chunks are skipped. A folder
-    made with another configuration or other inputs is refused (one line).
+    Re-running with the same arguments resumes: a finished chunk is skipped when its input
+    and geometry files are unchanged (size, mtime and content fingerprint recorded with
+    the chunk); a changed input is refused (one line), or its chunks are redone with
+    ``overwrite``. A folder made with another configuration or other inputs is refused.
+    The folder is locked for the job (:mod:`jetpointnet.io.lock`).
     """
     validate_config(config)
     paths = expand_inputs([str(p) for p in inputs])
     outp = Path(out).resolve()
     geo = Path(geometry).resolve() if geometry is not None else None
+    refuse_overlap([*paths, geo], out)
+    with output_lock(outp, "preprocess"):
+        return _preprocess(
+            paths, outp, geo, config, stage, workers, executor, scheduler, progress, overwrite
+        )
+
+
+def _preprocess(
+    paths: list[Path],
+    outp: Path,
+    geo: Path | None,
+    config: PreprocessConfig,
+    stage: Stage,
+    workers: int,
+    executor: Executor,
+    scheduler: str | None,
+    progress: bool,
+    overwrite: bool,
+) -> PreprocessResult:
     infos = [inspect_mltree(p, event_tree=config.event_tree) for p in paths]
     for info in infos:
         missing = [b for b in EVENT_BRANCHES_REQUIRED if b not in info.branches]
@@ -254,10 +287,8 @@ def preprocess(
     links = "neighbours" in config.arrays.extra
     for g in [geo] if geo is not None else (paths if links else []):
         read_geometry(g, tree=config.geometry_tree, links=links)  # fail early, one line
-    _check_run_folder(outp, config_record(config, paths, geo))
-    for partial in outp.rglob("*"):
-        if partial.is_file() and is_partial(partial):
-            partial.unlink()
+    check_run_folder(outp, config_record(config, paths, geo))
+    remove_stale_partials(outp, recursive=True, locked=True)
     geos = [geo or p for p in paths]
     chunks = plan_chunks(
         paths, [i.num_entries for i in infos], geos, events_per_chunk=config.events_per_chunk
@@ -265,11 +296,14 @@ def preprocess(
     result = PreprocessResult(out=outp)
     opts = {"workers": workers, "executor": executor, "scheduler": scheduler, "progress": progress}
     marker_dir = outp / "samples" / "_chunks"
+    prints = {str(p): fingerprint(p) for p in dict.fromkeys([*paths, *geos])}
+    sources = {c.name: chunk_sources(c, prints) for c in chunks}
+    drop_changed(outp, chunks, sources, overwrite=overwrite)
     if stage in ("all", "samples"):
         todo = [c for c in chunks if not (marker_dir / f"{c.name}.json").exists()]
         result.chunks_skipped += len(chunks) - len(todo)
         result.chunks_run += len(todo)
-        tasks = [(c, config, str(outp)) for c in todo]
+        tasks = [(c, config, str(outp), sources[c.name]) for c in todo]
         for _ in run_parallel(samples_chunk, tasks, desc="samples", **opts):
             pass
     records = []
@@ -299,21 +333,6 @@ def preprocess(
         write_json(outp / METADATA_FILE, meta)
     result.metadata = meta
     return result
-
-
-def _check_run_folder(out: Path, record: dict) -> None:
-    path = out / _RUN_FILE
-    if path.exists():
-        old = read_json(path)
-        if old != record:
-            raise UserError(
-                f"{out}: holds outputs of another configuration or other inputs "
-                f"(see {_RUN_FILE}); choose a new --out or remove it"
-            )
-        return
-    if out.exists() and any(out.iterdir()):
-        raise UserError(f"{out}: exists and is not a preprocess output folder; choose a new --out")
-    write_json(path, record)
 
 
 def _stage2(

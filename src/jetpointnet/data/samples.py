@@ -118,7 +118,7 @@ Tracks that cannot be used are dropped and counted per reason in ``metadata.json
 (``drops``): ``no_extrapolation`` (neither EMB2 nor EME2 reached), ``bad_kinematics``
 (NaN momentum or direction), ``pt_window``, ``eta_window``, ``no_truth_link`` (only when
 required), ``too_few_cells``. Cells are dropped and counted too: ``cell_not_in_geometry``,
-``cell_nan_energy``.
+``cell_nan_energy``, ``cell_inf_energy`` (an energy of +-inf).
 """
 
 from __future__ import annotations
@@ -167,6 +167,7 @@ DROP_REASONS = (
     "no_truth_link",
     "too_few_cells",
     "cell_nan_energy",
+    "cell_inf_energy",
     "cell_not_in_geometry",
 )
 Radius = float | Callable[[np.ndarray], np.ndarray]

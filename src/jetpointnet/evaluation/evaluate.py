@@ -16,7 +16,6 @@ without them it is skipped and the report says so.
 from __future__ import annotations
 
 import csv
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +31,10 @@ from jetpointnet.evaluation.inputs import align_points, load_labels, load_stage1
 from jetpointnet.evaluation.metrics import track_metrics
 from jetpointnet.evaluation.pflow.event import LEFT_TO_CALORIMETER, PflowParams, TrackStatus
 from jetpointnet.evaluation.scoring import MetricsConfig, interpret, score_answer
-from jetpointnet.io.atomic import atomic_output
+from jetpointnet.io.atomic import atomic_output, remove_stale_partials
+from jetpointnet.io.jsonio import strict_dumps
+from jetpointnet.io.paths import folder_files, refuse_overlap
+from jetpointnet.io.sample_files import read_json
 
 __all__ = ["CLASSICAL", "EvaluateConfig", "evaluate_predictions", "evaluate_run", "read_log"]
 
@@ -82,7 +84,7 @@ def read_log(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
 
 def _write_json(obj: Any, path: Path, *, overwrite: bool) -> None:
     with atomic_output(path, overwrite=overwrite) as tmp:
-        tmp.write_text(json.dumps(obj, indent=1, allow_nan=False))
+        tmp.write_text(strict_dumps(obj, indent=1))
 
 
 def evaluate_predictions(
@@ -106,6 +108,9 @@ def evaluate_predictions(
     """
     cfg = cfg or EvaluateConfig()
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a folder")
+    remove_stale_partials(out, recursive=True)
     if (out / "metrics.json").exists() and not overwrite:
         raise UserError(f"{out / 'metrics.json'}: exists (pass --overwrite to replace it)")
     labels = load_labels(data_dir, split=split)
@@ -279,17 +284,19 @@ def evaluate_run(
     overwrite: bool = False,
 ) -> dict[str, Any]:
     """Predict with a trained run on ``split`` and evaluate (default output ``RUN/eval``)."""
-    import yaml
-
+    tpl_file = templates if isinstance(templates, str | os.PathLike) else None
+    out = out_dir if out_dir is not None else Path(run_dir) / "eval"
+    refuse_overlap([data_dir, *folder_files(run_dir), tpl_file], out)
+    from jetpointnet.config import read_yaml
     from jetpointnet.training.inference import predict
 
     run = Path(run_dir)
     if not (run / "config.yaml").is_file():
         raise UserError(f"{run}: not a run folder (no config.yaml)")
-    run_cfg = yaml.safe_load((run / "config.yaml").read_text()) or {}
+    run_cfg = read_yaml(run / "config.yaml")
     task = (run_cfg.get("task") or {}).get("name", "regression")
     meta_path = run / "metadata.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    meta = read_json(meta_path) if meta_path.is_file() else {}
     import time
 
     t0 = time.perf_counter()
@@ -297,7 +304,7 @@ def evaluate_run(
     seconds = time.perf_counter() - t0
     n = len(pred["offsets"]) - 1
     run_json = run / "run.json"
-    record = json.loads(run_json.read_text()) if run_json.is_file() else {}
+    record = read_json(run_json) if run_json.is_file() else {}
     log = read_log(run / "log.csv")
     epoch_times = log.get("epoch_time_s", np.zeros(0))
     run_info = {

@@ -30,6 +30,7 @@ import numpy as np
 from jetpointnet.data.schema import METADATA_FILE, PER_SAMPLE, PointType
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.mltree_layout import TRACK_LAYERS
+from jetpointnet.io.sample_files import read_json
 
 __all__ = [
     "Stage1",
@@ -50,7 +51,7 @@ def read_metadata(data_dir: str | os.PathLike[str]) -> dict:
     if not path.is_file():
         raise UserError(f"{path}: not found (is {data_dir} an output of 'jetpointnet preprocess'?)")
     try:
-        return json.loads(path.read_text())
+        return read_json(path)
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: not valid JSON (line {exc.lineno})") from None
 

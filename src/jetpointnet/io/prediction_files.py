@@ -115,12 +115,16 @@ class PredictionWriter:
         """Finish the file and rename it to its final name; returns that path."""
         if self._closed:
             return self.path
+        try:
+            if self.format == "parquet":
+                self._writer.close()
+            else:
+                self._file.close()
+            os.replace(self._tmp, self.path)
+        except BaseException:
+            self.abort()  # a failed close (no space, read-only) leaves no partial behind
+            raise
         self._closed = True
-        if self.format == "parquet":
-            self._writer.close()
-        else:
-            self._file.close()
-        os.replace(self._tmp, self.path)
         return self.path
 
     def abort(self) -> None:

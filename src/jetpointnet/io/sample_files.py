@@ -18,7 +18,9 @@ import awkward as ak
 import numpy as np
 import pyarrow.parquet as pq
 
+from jetpointnet.errors import UserError
 from jetpointnet.io.atomic import atomic_output
+from jetpointnet.io.jsonio import strict_dumps
 
 __all__ = [
     "read_json",
@@ -93,10 +95,13 @@ def write_json(path: str | os.PathLike[str], obj: object, *, overwrite: bool = T
     """Write ``obj`` as indented, key-sorted JSON (atomically)."""
     path = Path(path)
     with atomic_output(path, overwrite=overwrite) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, allow_nan=True) + "\n")
+        tmp.write_text(strict_dumps(obj, indent=2, sort_keys=True) + "\n")
     return path
 
 
 def read_json(path: str | os.PathLike[str]) -> object:
-    """Parse a JSON file."""
-    return json.loads(Path(path).read_text())
+    """Parse a JSON file; a damaged one is the user's to fix (:class:`UserError`)."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: not valid JSON ({exc}); remove or replace it") from None

@@ -47,7 +47,10 @@ from jetpointnet.data.samples import has_truth, missing_truth
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.evaluation.pflow.adapter import resolve_templates
 from jetpointnet.evaluation.pflow.algorithm import TrackStatus
+from jetpointnet.io.atomic import remove_stale_partials
+from jetpointnet.io.lock import output_lock
 from jetpointnet.io.mltree_reader import close_cached, inspect_mltree, read_events, read_geometry
+from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.io.sample_files import write_json, write_parquet
 from jetpointnet.jets.algorithms import classical_claims, ml_charged, ml_claims, ml_pt_cap
 from jetpointnet.jets.ceilings import CEILINGS, calibrated_remnant, oracle_claims, oracle_tracks
@@ -187,6 +190,16 @@ def run_jets(
     if not overwrite and any(p.exists() for p in final):
         raise FileExistsError(f"{out}: holds jets results (pass --overwrite to replace them)")
     paths = expand_inputs([str(p) for p in inputs])
+    files = [f for r in runs for f in folder_files(r)]
+    tpl_file = templates if isinstance(templates, str | os.PathLike) else None
+    refuse_overlap([*paths, *files, geometry, tpl_file], out)
+    with output_lock(out, "jets"):
+        remove_stale_partials(out, recursive=True, locked=True)
+        return _run_jets(cfg, paths, out, runs, templates, geometry, progress)
+
+
+def _run_jets(cfg: JetsConfig, paths: list[Path], out: Path, runs, templates, geometry,
+              progress: bool) -> JetsResult:  # fmt: skip
     geo = Path(geometry) if geometry is not None else None
     infos = _check_inputs(paths, geo)
     with_truth = [has_truth(i.branches) for i in infos]
@@ -373,6 +386,7 @@ def _summary(cfg, paths, algos, matched, counts, seconds, status_counts, with_tr
     if "mu" in matched and len(matched["mu"]):
         mu = float(np.nanmean(matched["mu"])) if np.isfinite(matched["mu"]).any() else None
     return {
+        "null": "not computable: too few matched jets in the bin (or no event at all)",
         "config": to_dict(cfg),
         "inputs": [str(p) for p in paths],
         "truth": all(with_truth),

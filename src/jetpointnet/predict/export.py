@@ -48,7 +48,9 @@ from torch import nn
 
 from jetpointnet.data.extras import N_LINKS
 from jetpointnet.errors import UserError
-from jetpointnet.io.atomic import atomic_output
+from jetpointnet.io.atomic import atomic_output, remove_stale_partials
+from jetpointnet.io.paths import folder_files, refuse_overlap
+from jetpointnet.io.sample_files import read_json
 from jetpointnet.training.dataset import EXTRA_FILL
 from jetpointnet.training.inference import load_run
 
@@ -140,6 +142,15 @@ def _example(in_features: int, extras: Sequence[str] = ()) -> tuple[torch.Tensor
     return (x, mask, energy, *more)
 
 
+def _check_target(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder; give the FILE.onnx to write")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path}: exists (pass --overwrite to replace it)")
+    return path
+
+
 def export_model(
     model: nn.Module,
     path: str | os.PathLike[str],
@@ -160,9 +171,7 @@ def export_model(
     _require_onnx()
     import onnx
 
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path}: exists (pass --overwrite to replace it)")
+    path = _check_target(path, overwrite=overwrite)
     extras = extra_inputs(model, where=f"model '{name}'")
     net = PredOnly(model, extras).cpu().eval()
     args = _example(in_features, extras)
@@ -235,8 +244,12 @@ def export_onnx(
     The file's metadata records the run folder, model name, task, input features and
     graph inputs (``jetpointnet.inputs``).
     """
+    named = [checkpoint] if checkpoint not in ("best", "last") else []
+    refuse_overlap([*folder_files(run_dir), *named], path)
+    _check_target(path, overwrite=overwrite)
+    remove_stale_partials(Path(path).parent, stem=Path(path).stem)
     model, cfg, metadata = load_run(run_dir, checkpoint=checkpoint, device="cpu")
-    info = json.loads((Path(run_dir) / "run.json").read_text())
+    info = read_json(Path(run_dir) / "run.json")
     features = cfg.data.features or list(metadata.get("features") or [])
     props = {
         "jetpointnet.run": str(Path(run_dir).resolve()),

@@ -61,7 +61,9 @@ from jetpointnet.data.preprocess import expand_inputs
 from jetpointnet.data.samples import EVENT_BRANCHES_OPTIONAL, EVENT_BRANCHES_REQUIRED, has_truth
 from jetpointnet.data.schema import CellClass, PointType
 from jetpointnet.errors import UserError, did_you_mean
+from jetpointnet.io.atomic import remove_stale_partials
 from jetpointnet.io.mltree_reader import close_cached, inspect_mltree, read_events, read_geometry
+from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.io.prediction_files import PredictionWriter, output_format
 from jetpointnet.predict.backends import Backend, OnnxBackend, TorchBackend
 from jetpointnet.predict.chunks import ChunkArrays, data_config_from_metadata, prepare_chunk
@@ -234,8 +236,13 @@ def predict_files(
         raise UserError(f"batch_size must be >= 1, got {cfg.batch_size}")
     out = Path(out)
     output_format(out)
+    if out.is_dir():
+        raise UserError(f"{out}: is a folder; --out must be a FILE.parquet or FILE.root")
     if out.exists() and not cfg.overwrite:
         raise FileExistsError(f"{out}: exists (pass --overwrite to replace it)")
+    paths = expand_inputs([str(p) for p in inputs])
+    refuse_overlap([*paths, *folder_files(run_dir), geometry, cfg.onnx_file], out)
+    remove_stale_partials(out.parent, stem=out.stem)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     model, tcfg, metadata = load_run(run_dir, checkpoint=cfg.checkpoint, device=cfg.device)
@@ -245,9 +252,6 @@ def predict_files(
     data_cfg, length = data_config_from_metadata(metadata, where=f"{run_dir}/metadata.json")
     features = feature_indices(metadata, tcfg.data.features, where=str(run_dir))
 
-    paths = expand_inputs([str(p) for p in inputs])
-    if out.resolve() in paths:
-        raise UserError(f"{out}: is one of the inputs; choose another --out")
     wanted = [*EVENT_BRANCHES_REQUIRED, *cfg.observers]
     infos = [inspect_mltree(p, event_tree=data_cfg.event_tree) for p in paths]
     for info in infos:

@@ -3,20 +3,23 @@
 Events are split into chunks of ``events_per_file``; chunk ``i`` is one output file named
 ``{label}_seed{seed}_{i:04d}.root`` and is simulated from seeds derived from (seed, i) only,
 so the files are the same whatever the number of workers. Each file is written under a
-temporary name and renamed when complete; ``simulate.json`` in the output folder records
-the configuration, so that re-running the same command skips the chunks already written
-(resume) while a different configuration refuses to touch existing files unless
-``overwrite`` is set.
+temporary name and renamed when complete, then its settings and statistics are recorded
+in ``_chunks/NAME.json``: re-running the same command skips the chunks written under the
+same settings (resume) while other settings refuse to touch existing files unless
+``overwrite`` is set (which first invalidates every record, so that an interrupted
+overwrite never labels old files as new). ``simulate.json`` (the settings) and
+``simulate_stats.json`` (summed over all chunks, resumed or not) are written last. The
+folder is locked for the job (:mod:`jetpointnet.io.lock`); workers exit with the parent.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import multiprocessing as mp
 import os
 import queue
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -28,13 +31,17 @@ import numpy as np
 from jetpointnet import __version__
 from jetpointnet.config import to_dict
 from jetpointnet.errors import UserError, did_you_mean
+from jetpointnet.io.atomic import remove_stale_partials
+from jetpointnet.io.lock import output_lock
 from jetpointnet.io.mltree_writer import parse_compression
+from jetpointnet.io.sample_files import read_json, write_json
 from jetpointnet.simulate.generators import MC_CHANNEL, SourceOptions, make_source
 from jetpointnet.simulate.geometry import CELL_ORDERS
 
 __all__ = ["SimulateConfig", "chunk_events", "output_name", "simulate"]
 
 MANIFEST = "simulate.json"
+CHUNKS = "_chunks"  # per-chunk settings and statistics, each written after its file
 RUN_NUMBER = 284500  # the MC16 / Run-2 reference run number used by ATLAS simulation
 
 
@@ -115,7 +122,9 @@ def chunk_events(cfg: SimulateConfig) -> list[tuple[int, int]]:
 def _simulate_chunk(
     cfg: SimulateConfig, chunk: int, first: int, count: int, progress_q=None
 ) -> tuple[str, dict]:
-    """Simulate one chunk and write its file; returns (path, statistics)."""
+    """Simulate one chunk, write its file, then its record; returns (path, statistics)."""
+    if progress_q == _WORKER_QUEUE:
+        progress_q = _queue
     from jetpointnet.io.mltree_writer import write_mltree
     from jetpointnet.simulate.assemble import stack_events
     from jetpointnet.simulate.detector import simulate_event
@@ -164,63 +173,116 @@ def _simulate_chunk(
     t_write = time.perf_counter() - c
     stats = {"events": count, "generated": tried, "time_generator": t_gen, "time_detector": t_det,
              "time_write": t_write, "time_total": time.perf_counter() - t0}  # fmt: skip
+    write_json(_chunk_record(cfg, chunk), {"config": _manifest(cfg)["config"], "stats": stats})
     return str(path), stats
+
+
+def _chunk_record(cfg: SimulateConfig, chunk: int) -> Path:
+    return cfg.out / CHUNKS / f"{Path(output_name(cfg, chunk)).stem}.json"
+
+
+def _done(cfg: SimulateConfig, chunk: int, manifest: dict, legacy: bool) -> bool | None:
+    """True: chunk written under ``manifest``'s settings; False: under others; None: absent.
+
+    Each chunk's settings are recorded next to it (``_chunks/NAME.json``, written after
+    the file); files of an older version without one count only when ``legacy`` (the
+    folder's ``simulate.json`` holds the same settings).
+    """
+    path = cfg.out / output_name(cfg, chunk)
+    if not path.exists():
+        return None
+    record = _chunk_record(cfg, chunk)
+    if record.exists():
+        return read_json(record).get("config") == manifest["config"]
+    return legacy
 
 
 def simulate(cfg: SimulateConfig, *, progress: bool = True) -> list[Path]:
     """Run the simulation; return the output files in chunk order."""
     cfg.out = Path(cfg.out)
     _validate(cfg)
-    cfg.out.mkdir(parents=True, exist_ok=True)
+    with output_lock(cfg.out, "simulate"):
+        return _simulate(cfg, progress)
+
+
+def _simulate(cfg: SimulateConfig, progress: bool) -> list[Path]:
+    remove_stale_partials(cfg.out, locked=True)
+    remove_stale_partials(cfg.out / CHUNKS, locked=True)
     chunks = chunk_events(cfg)
     paths = [cfg.out / output_name(cfg, i) for i in range(len(chunks))]
     manifest_path = cfg.out / MANIFEST
     manifest = _manifest(cfg)
-    existing = [p for p in paths if p.exists()]
-    if existing and not cfg.overwrite:
-        same = (
-            manifest_path.exists()
-            and json.loads(manifest_path.read_text()).get("config") == manifest["config"]
-        )
-        if not same:
+    legacy = manifest_path.exists() and read_json(manifest_path).get("config") == manifest["config"]
+    state = [_done(cfg, i, manifest, legacy) for i in range(len(chunks))]
+    if cfg.overwrite:
+        # Invalidate first: a run killed from here on leaves no file labelled as done.
+        manifest_path.unlink(missing_ok=True)
+        for i in range(len(chunks)):
+            _chunk_record(cfg, i).unlink(missing_ok=True)
+        todo = list(range(len(chunks)))
+    else:
+        other = [paths[i] for i, st in enumerate(state) if st is False]
+        if other:
             raise UserError(
-                f"{existing[0]}: exists, from other settings (pass --overwrite to replace it)"
+                f"{other[0]}: exists, from other settings (pass --overwrite to replace it)"
             )
-    todo = [i for i, p in enumerate(paths) if cfg.overwrite or not p.exists()]
-    tmp = manifest_path.with_suffix(".json.partial")
-    tmp.write_text(json.dumps(manifest, indent=2))
-    os.replace(tmp, manifest_path)
+        todo = [i for i, st in enumerate(state) if st is None]
+    (cfg.out / CHUNKS).mkdir(exist_ok=True)
     from tqdm import tqdm
 
     done_events = sum(chunks[i][1] for i in range(len(chunks)) if i not in todo)
     bar = tqdm(total=cfg.events, initial=done_events, unit="ev", desc=f"simulate {cfg.label()}",
                disable=not progress, dynamic_ncols=True)  # fmt: skip
-    stats: list[dict] = []
     try:
         if cfg.workers == 1 or len(todo) == 1:
             for i in todo:
-                _, st = _simulate_chunk(cfg, i, *chunks[i], progress_q=_BarQueue(bar))
-                stats.append(st)
+                _simulate_chunk(cfg, i, *chunks[i], progress_q=_BarQueue(bar))
         else:
-            ctx = mp.get_context("spawn")
-            with ctx.Manager() as manager:
-                q = manager.Queue()
-                with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=ctx) as pool:
-                    futs = [pool.submit(_simulate_chunk, cfg, i, *chunks[i], q) for i in todo]
-                    remaining = set(futs)
-                    while remaining:
-                        with contextlib.suppress(queue.Empty):
-                            bar.update(q.get(timeout=0.2))
-                        for f in [f for f in remaining if f.done()]:
-                            remaining.discard(f)
-                            stats.append(f.result()[1])
-                    while not q.empty():
-                        bar.update(q.get())
+            _run_pool(cfg, todo, chunks, bar)
     finally:
         bar.close()
-    if stats:
-        _write_stats(cfg.out, stats)
+    write_json(manifest_path, manifest)  # after the data it describes
+    _write_stats(cfg, len(chunks))
     return paths
+
+
+def _run_pool(cfg: SimulateConfig, todo: list[int], chunks: list[tuple[int, int]], bar) -> None:
+    """The chunks ``todo`` on ``cfg.workers`` processes that die with this one."""
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    with ProcessPoolExecutor(
+        max_workers=cfg.workers, mp_context=ctx, initializer=_worker_init,
+        initargs=(q, os.getpid()),
+    ) as pool:  # fmt: skip
+        futs = [pool.submit(_simulate_chunk, cfg, i, *chunks[i], _WORKER_QUEUE) for i in todo]
+        remaining = set(futs)
+        while remaining:
+            with contextlib.suppress(queue.Empty):
+                bar.update(q.get(timeout=0.2))
+            for f in [f for f in remaining if f.done()]:
+                remaining.discard(f)
+                f.result()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                bar.update(q.get(timeout=0.05))
+
+
+_WORKER_QUEUE = "worker"  # stands for the queue a worker got from _worker_init
+_queue = None
+
+
+def _worker_init(progress_q, parent: int) -> None:
+    """In each worker: keep the progress queue; exit as soon as the parent is gone."""
+    global _queue
+    _queue = progress_q
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 class _BarQueue:
@@ -233,9 +295,15 @@ class _BarQueue:
         self.bar.update(n)
 
 
-def _write_stats(out: Path, stats: list[dict]) -> None:
+def _write_stats(cfg: SimulateConfig, n_chunks: int) -> None:
+    """``simulate_stats.json``: the sum over every chunk's statistics, resumed runs too."""
+    stats = []
+    for i in range(n_chunks):
+        record = _chunk_record(cfg, i)
+        if record.exists() and "stats" in read_json(record):
+            stats.append(read_json(record)["stats"])
+    if not stats:
+        return
     total = {k: float(sum(s[k] for s in stats)) for k in stats[0]}
-    path = out / "simulate_stats.json"
-    tmp = path.with_suffix(".json.partial")
-    tmp.write_text(json.dumps(total, indent=2))
-    os.replace(tmp, path)
+    total["chunks"] = float(len(stats))
+    write_json(cfg.out / "simulate_stats.json", total)

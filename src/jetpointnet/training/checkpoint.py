@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 import random
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -92,5 +93,8 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
         raise UserError(f"{path}: checkpoint not found")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError) as exc:
+    except (
+        RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError, IndexError,
+        KeyError, zipfile.BadZipFile,
+    ) as exc:  # fmt: skip
         raise UserError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None

@@ -6,7 +6,6 @@ checkpoint; :func:`predict` runs it over the chunk files of a split.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from tqdm.auto import tqdm
 from jetpointnet.config import load_config
 from jetpointnet.data.arrays import read_metadata
 from jetpointnet.errors import UserError
+from jetpointnet.io.sample_files import read_json
 from jetpointnet.models.registry import build_model
 from jetpointnet.training.checkpoint import load_checkpoint
 from jetpointnet.training.config import TrainConfig
@@ -46,8 +46,8 @@ def load_run(
     if not (run / "config.yaml").is_file():
         raise UserError(f"{run}: not a run folder (no config.yaml)")
     cfg = load_config(TrainConfig, run / "config.yaml")
-    metadata = json.loads((run / "metadata.json").read_text())
-    info = json.loads((run / "run.json").read_text())
+    metadata = read_json(run / "metadata.json")
+    info = read_json(run / "run.json")
     task = make_task(cfg.task)
     model = build_model(
         cfg.model.name,

@@ -84,7 +84,7 @@ class RunLogger:
         w = csv.DictWriter(buf, fieldnames=self.columns, lineterminator="\n")
         w.writeheader()
         for row in rows:
-            w.writerow({k: _fmt(row.get(k, "")) for k in self.columns})
+            w.writerow({k: _fmt(row.get(k, ""), k) for k in self.columns})
         with atomic_output(self.path, overwrite=True) as tmp:
             tmp.write_text(buf.getvalue())
 
@@ -92,7 +92,7 @@ class RunLogger:
         """Append one epoch's row (missing columns are left empty)."""
         with self.path.open("a", newline="") as f:
             w = csv.DictWriter(f, fieldnames=self.columns, lineterminator="\n")
-            w.writerow({k: _fmt(row.get(k, "")) for k in self.columns})
+            w.writerow({k: _fmt(row.get(k, ""), k) for k in self.columns})
         if self.writer is not None:
             step = int(row["epoch"])
             for k, v in row.items():
@@ -105,7 +105,9 @@ class RunLogger:
             self.writer.close()
 
 
-def _fmt(v: Any) -> Any:
+def _fmt(v: Any, key: str = "") -> Any:
+    if key == "epoch" and isinstance(v, float) and v.is_integer():
+        return int(v)  # read back from log.csv as a float on resume; stays "3", not "3.0"
     if isinstance(v, float):
         return repr(v)
     return v

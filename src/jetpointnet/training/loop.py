@@ -13,9 +13,11 @@ exactly as an uninterrupted run would on CPU.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,9 @@ from tqdm.auto import tqdm
 
 from jetpointnet.data.arrays import read_metadata
 from jetpointnet.errors import UserError
+from jetpointnet.io.atomic import remove_stale_partials
+from jetpointnet.io.lock import output_lock
+from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.models.layers import MaskedBatchNorm
 from jetpointnet.models.registry import build_model, count_parameters, options_dict
 from jetpointnet.training import distributed
@@ -111,17 +116,23 @@ def train(
     :class:`TrainResult` (model in eval mode).
     """
     check_config(cfg)
+    refuse_overlap([data_dir, cfg.transfer.replay_data], out_dir)
+    if cfg.transfer.init_from is not None:
+        refuse_overlap(folder_files(cfg.transfer.init_from), out_dir)
     info = distributed.setup(cfg.train.device)
     try:
-        return _train(
-            cfg,
-            Path(data_dir),
-            Path(out_dir),
-            info,
-            resume=resume,
-            progress=progress,
-            epoch_callback=epoch_callback,
-        )
+        with output_lock(out_dir, "train") if info.is_main else contextlib.nullcontext():
+            if info.is_main:
+                remove_stale_partials(out_dir, locked=True)
+            return _train(
+                cfg,
+                Path(data_dir),
+                Path(out_dir),
+                info,
+                resume=resume,
+                progress=progress,
+                epoch_callback=epoch_callback,
+            )
     finally:
         distributed.cleanup(info)
 
@@ -308,8 +319,13 @@ def _train(
 
 
 def _n_features(path: Path) -> int:
-    with np.load(path) as f:
-        return int(f["X"].shape[-1])
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return int(f["X"].shape[-1])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise UserError(
+            f"{path}: not a readable npz file ({type(exc).__name__}); re-run preprocess"
+        ) from None
 
 
 def _replay_stream(

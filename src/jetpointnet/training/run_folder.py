@@ -7,7 +7,6 @@ input features and of parameters, and when the run started and was resumed (UTC)
 
 from __future__ import annotations
 
-import json
 import platform
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +17,8 @@ import torch
 from jetpointnet import __version__
 from jetpointnet.config import save_config
 from jetpointnet.io.atomic import atomic_output
+from jetpointnet.io.jsonio import strict_dumps
+from jetpointnet.io.sample_files import read_json
 from jetpointnet.training.config import TrainConfig
 
 __all__ = ["write_run_files"]
@@ -39,7 +40,7 @@ def write_run_files(
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out / "config.yaml")
     run_json = out / "run.json"
-    previous = json.loads(run_json.read_text()) if resume and run_json.is_file() else {}
+    previous = read_json(run_json) if resume and run_json.is_file() else {}
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     record = {
         "package": "jetpointnet",
@@ -56,6 +57,6 @@ def write_run_files(
         "resumed": [*previous.get("resumed", []), now] if resume else [],
     }
     with atomic_output(run_json, overwrite=True) as tmp:
-        tmp.write_text(json.dumps(record, indent=2) + "\n")
+        tmp.write_text(strict_dumps(record, indent=2) + "\n")
     with atomic_output(out / "metadata.json", overwrite=True) as tmp:
-        tmp.write_text(json.dumps(metadata, indent=2) + "\n")
+        tmp.write_text(strict_dumps(metadata, indent=2) + "\n")

@@ -6,7 +6,6 @@ Used by :func:`jetpointnet.training.loop.train` through ``cfg.transfer`` (see
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 from torch import nn
 
 from jetpointnet.errors import UserError, did_you_mean
+from jetpointnet.io.sample_files import read_json
 from jetpointnet.models.layers import MaskedBatchNorm
 from jetpointnet.training.checkpoint import load_checkpoint
 
@@ -31,7 +31,7 @@ def init_from_run(
     run = Path(run_dir)
     if not (run / "run.json").is_file():
         raise UserError(f"{run}: not a run folder (no run.json) for --init-from")
-    info = json.loads((run / "run.json").read_text())
+    info = read_json(run / "run.json")
     if int(info["in_features"]) != in_features:
         raise UserError(
             f"{run}: trained on {info['in_features']} input features, this run has {in_features}"

@@ -120,6 +120,8 @@ def load_space(path: str | os.PathLike[str]) -> SearchSpace:
         raise UserError(f"{p}: search-space file not found")
     try:
         raw = yaml.safe_load(p.read_text()) or {}
+    except UnicodeDecodeError:
+        raise UserError(f"{p}: not a text file (a YAML search space was expected)") from None
     except yaml.YAMLError:
         raise UserError(f"{p}: not valid YAML") from None
     if not isinstance(raw, dict):

@@ -78,6 +78,8 @@ def tune(
     if trials < 0:
         raise UserError(f"--trials must be >= 0, got {trials}")
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     try:
         storage = optuna.storages.RDBStorage(study_db)

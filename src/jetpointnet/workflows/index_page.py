@@ -16,13 +16,13 @@ and links to every report.
 from __future__ import annotations
 
 import html
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 from jetpointnet.evaluation.report import CSS, html_figure, html_table
 from jetpointnet.io.atomic import atomic_output
+from jetpointnet.io.jsonio import strict_dumps
 
 __all__ = ["DEFAULT_MIN_JETS", "cell_scores", "jet_resolution_rows", "write_index"]
 
@@ -195,5 +195,5 @@ cells, then in jets.</p>
                        for r in rows]  # fmt: skip
     summary["min_jets"] = min_jets
     with atomic_output(out / "summary.json", overwrite=True) as tmp:
-        tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+        tmp.write_text(strict_dumps(summary, indent=2, ensure_ascii=False))
     return path

@@ -9,7 +9,6 @@ resolution against the ATLAS design curve, and pion E/p against the eflowRec tem
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import awkward as ak
 import numpy as np
 
 from jetpointnet.io.atomic import atomic_output
+from jetpointnet.io.jsonio import strict_dumps
 from jetpointnet.io.mltree_layout import CELL_GEO_TREE, EVENT_TREE, SAMPLING_NAME
 from jetpointnet.io.mltree_writer import read_tree_arrays
 from jetpointnet.simulate.run import SimulateConfig, simulate
@@ -151,7 +151,7 @@ def simulation_report(
         "pion_points": pions,
     }
     with atomic_output(out / "validation.json", overwrite=True) as tmp:
-        tmp.write_text(json.dumps(summary, indent=2))
+        tmp.write_text(strict_dumps(summary, indent=2))
     return _write_html(out, images, summary)
 
 

@@ -286,9 +286,10 @@ def save_templates(
 ) -> Path:
     """Write ``templates`` as JSON (atomically)."""
     from jetpointnet.io.atomic import atomic_output
+    from jetpointnet.io.jsonio import strict_dumps
 
     with atomic_output(path, overwrite=overwrite) as tmp:
-        tmp.write_text(json.dumps(templates.to_dict(), indent=1))
+        tmp.write_text(strict_dumps(templates.to_dict(), indent=1))
     return Path(path)
 
 
