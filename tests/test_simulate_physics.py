@@ -105,12 +105,16 @@ def pion_templates(tmp_path_factory):
     return build_templates([str(f) for f in files], progress=False), ENERGY_NODES.index(25.0)
 
 
-_EM3_SHORT = pytest.mark.xfail(
-    strict=True, reason="EM3: ~0.22-0.235 against eflowRec's 0.282, just outside 20 % (issue 12)"
+# With eflowRec's depth-normalised LHED (density gradient over the depth at the back of each
+# layer) the thin EM3 layer wins for most late showers: 25 GeV pions are ~60 % EM3 and only
+# ~4 % Tile (49 of 1,200 here), and those few spread more than eflowRec's Tile category.
+_TILE_FEW = pytest.mark.xfail(
+    strict=True,
+    reason="Tile LHED: ~50 of 1,200 pions, spread 0.22-0.26 against eflowRec's 0.177 (issue 12)",
 )
 
 
-@pytest.mark.parametrize("cat", ["EM1", "EM2", pytest.param("EM3", marks=_EM3_SHORT), "Tile"])
+@pytest.mark.parametrize("cat", ["EM1", "EM2", "EM3", pytest.param("Tile", marks=_TILE_FEW)])
 def test_e_over_p_spread_per_lhed_matches_eflowrec(pion_templates, cat):
     """sigma(E/p)/<E/p> at 25 GeV per LHED within 20 % of eflowRec mc20 (0.18-0.28)."""
     tpl, node = pion_templates
