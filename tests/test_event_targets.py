@@ -40,7 +40,7 @@ def test_optional_branches_leave_the_others_unchanged(files):
     with uproot.open(files[0]) as a, uproot.open(files[1]) as b:
         ta, tb = a["EventTree"], b["EventTree"]
         assert set(ta.keys()) - set(tb.keys()) == set(EVENT_TRUTH_BRANCHES)
-        for name in tb.keys():
+        for name in tb:
             x = ak.to_numpy(ak.flatten(tb[name].array(), axis=None))
             y = ak.to_numpy(ak.flatten(ta[name].array(), axis=None))
             assert np.array_equal(x, y, equal_nan=True), name
@@ -74,7 +74,7 @@ def test_incidence_and_energies_add_up(files, which):
         assert charged_sum + tg.neutral_e.sum() == pytest.approx(ev.part_e[visible].sum())
         # deposits: the neutral groups' visible energy is their members' deposit
         dep = np.bincount(ev.contrib_part, weights=ev.contrib_dep, minlength=len(ev.part_e))
-        members = (tg.particle_slot >= len(ev.track_part))
+        members = tg.particle_slot >= len(ev.track_part)
         assert tg.neutral_e_vis.sum() == pytest.approx(dep[members].sum())
         assert (tg.particle_slot[~visible] == -1).all()
 
@@ -146,7 +146,9 @@ def test_targets_as_prediction_are_perfect(tmp_path, files):
     res = _prep(tmp_path, files[0], "cells")
     a = read_npz(next((res.out / "arrays").rglob("*.npz")))
     assert cell_accuracy(a["q"], a["q"], a["cell_energy"], a["cell_mask"]) == pytest.approx(1.0)
-    assert len(particles_from_samples(a)["E"]) == int(a["track_mask"].sum() + a["neutral_mask"].sum())
+    assert len(particles_from_samples(a)["E"]) == int(
+        a["track_mask"].sum() + a["neutral_mask"].sum()
+    )
 
 
 def test_bad_inputs_one_line(tmp_path, files):
@@ -157,7 +159,7 @@ def test_bad_inputs_one_line(tmp_path, files):
     bad.write_text("not root")
     with pytest.raises(UserError):
         _prep(tmp_path, bad, "bad")
-    with pytest.raises(UserError, match="region.mode"):
+    with pytest.raises(UserError, match=r"region\.mode"):
         _prep(tmp_path, files[0], "m", region=RegionConfig(mode="tiles"))
     cfg = tmp_path / "c.yaml"
     cfg.write_text("max_cell: 10\n")

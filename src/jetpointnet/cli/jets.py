@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "track's true deposits) and oracle-calibrated (also every neutral remnant at its "
         "true energy); repeatable; default: all, ml when --run is given, the ceilings when "
         "the inputs have truth; target (not in the default: event-level particle flow "
-        "with perfect targets, docs/event_level.md) on request",
+        "with perfect targets, docs/contracts/event.md) on request",
     )  # fmt: skip
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument(

@@ -83,7 +83,7 @@ def _validate(cfg: EventPreprocessConfig) -> None:
         raise UserError(f"region.mode: unknown {cfg.region.mode!r}"
                         + did_you_mean(cfg.region.mode, ("event", "region"))
                         + "; choose event or region")  # fmt: skip
-    if not (0 < cfg.region.deta and 0 < cfg.region.dphi <= 2 * np.pi):
+    if not (cfg.region.deta > 0 and 0 < cfg.region.dphi <= 2 * np.pi):
         raise UserError("region.deta and region.dphi must be positive (dphi <= 2 pi)")
     try:
         split_fractions(cfg.split.train, cfg.split.val, cfg.split.test)

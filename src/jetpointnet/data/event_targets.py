@@ -41,10 +41,10 @@ __all__ = [
     "CLASSES",
     "MERGE_DR",
     "PION_MASS",
+    "RULES",
     "VISIBLE_FRACTION",
     "EventInput",
     "EventTargets",
-    "RULES",
     "class_mass",
     "event_targets",
 ]
