@@ -40,7 +40,7 @@ def test_optional_branches_leave_the_others_unchanged(files):
     with uproot.open(files[0]) as a, uproot.open(files[1]) as b:
         ta, tb = a["EventTree"], b["EventTree"]
         assert set(ta.keys()) - set(tb.keys()) == set(EVENT_TRUTH_BRANCHES)
-        for name in tb:
+        for name in tb.keys():  # noqa: SIM118 - uproot: iterating yields branches
             x = ak.to_numpy(ak.flatten(tb[name].array(), axis=None))
             y = ak.to_numpy(ak.flatten(ta[name].array(), axis=None))
             assert np.array_equal(x, y, equal_nan=True), name
@@ -174,3 +174,26 @@ def test_bad_inputs_one_line(tmp_path, files):
     assert not (tmp_path / "p.parquet").exists()
     with pytest.raises(UserError, match="not a parquet"):
         read_particles(bad)
+
+
+def test_evaluation_sees_missed_and_fake_particles(tmp_path, files):
+    from jetpointnet.data.event_particles import folder_target_particles
+    from jetpointnet.evaluation.event_report import evaluate_event_particles
+
+    res = _prep(tmp_path, files[0], "evalfolder")
+    targets = folder_target_particles(res.out, split="train")
+    neutral = np.flatnonzero(np.asarray(targets["track_index"]) < 0)
+    pred = {k: np.asarray(v).copy() for k, v in targets.items()}
+    pred["existence"][neutral[0]] = 0.1  # one neutral not predicted
+    pred["phi"][neutral[1]] += 1.0  # one neutral far off: a miss and a fake
+    m = evaluate_event_particles(pred, tmp_path / "eval", targets=targets)
+    cls = {str(targets["class"][neutral[0]]), str(targets["class"][neutral[1]])}
+    n_class = {c: int((np.asarray(targets["class"]) == c).sum()) for c in cls}
+    missed = sum(n_class[c] * (1 - m["efficiency"][c]["overall"]) for c in cls)
+    assert missed == pytest.approx(2.0)
+    fakes = sum(m["fake_rate"][c]["overall"] * m["fake_rate"][c]["n"] for c in cls)
+    assert fakes == pytest.approx(1.0)
+    assert m["n_pred"] == len(targets["E"]) - 1
+    html = (tmp_path / "eval" / "particles_section.html").read_text()
+    assert "<section>" in html and "particles_efficiency.png" in html
+    assert (tmp_path / "eval" / "particles_efficiency.png").stat().st_size > 0

@@ -18,7 +18,12 @@ from jetpointnet.data.event_targets import CLASSES, class_mass, event_targets
 from jetpointnet.data.geometry import CellTable
 from jetpointnet.io.particles import PARTICLE_COLUMNS, empty_particles
 
-__all__ = ["concat_tables", "particles_from_samples", "target_particles"]
+__all__ = [
+    "concat_tables",
+    "folder_target_particles",
+    "particles_from_samples",
+    "target_particles",
+]
 
 
 def _rows(links: dict, n: int, cls, e, pt, eta, phi, m, track) -> dict[str, np.ndarray]:
@@ -85,3 +90,18 @@ def particles_from_samples(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarra
                               arrays["neutral_eta"][s][n].astype(np.float64),
                               arrays["neutral_phi"][s][n]))  # fmt: skip
     return concat_tables(parts)
+
+
+def folder_target_particles(folder, *, split: str = "test") -> dict[str, np.ndarray]:
+    """The target particles of every sample of one split of an event folder."""
+    from pathlib import Path
+
+    from jetpointnet.errors import UserError
+    from jetpointnet.io.sample_files import read_json, read_npz
+
+    folder = Path(folder)
+    meta = folder / "metadata.json"
+    if not meta.is_file() or read_json(meta).get("kind") != "event":
+        raise UserError(f"{folder}: not an event folder (preprocess --kind event)")
+    files = sorted((folder / "arrays" / split).glob("*.npz"))
+    return concat_tables([particles_from_samples(read_npz(f)) for f in files])
