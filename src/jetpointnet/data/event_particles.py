@@ -57,9 +57,22 @@ def concat_tables(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 
 def target_particles(
-    events: dict, table: CellTable, *, file_index: int, entry_start: int, source: str = ""
+    events: dict,
+    table: CellTable,
+    *,
+    file_index: int,
+    entry_start: int,
+    source: str = "",
+    neutral_energy: str = "true",
 ) -> dict[str, np.ndarray]:
-    """The target particles of every event of an MLTree chunk (whole events)."""
+    """The target particles of every event of an MLTree chunk (whole events).
+
+    ``neutral_energy``: "true" (the targets' true energy) or "visible" (their deposit in the
+    clustered cells, EM scale when the file has the visible branch: what perfect
+    attribution without any calibration would give).
+    """
+    if neutral_energy not in ("true", "visible"):
+        raise ValueError(f"neutral_energy must be true or visible, got {neutral_energy!r}")
     parts = []
     numbers = np.asarray(events["eventNumber"], np.int64)
     for i in range(len(numbers)):
@@ -70,8 +83,8 @@ def target_particles(
         tr = np.arange(len(view.track_pt))
         parts.append(_charged(links, tg.charged_class, view.track_pt, view.track_eta,
                               view.track_phi, tr))  # fmt: skip
-        parts.append(_neutral(links, tg.neutral_class, tg.neutral_e, tg.neutral_eta,
-                              tg.neutral_phi))  # fmt: skip
+        e = tg.neutral_e if neutral_energy == "true" else tg.neutral_e_vis
+        parts.append(_neutral(links, tg.neutral_class, e, tg.neutral_eta, tg.neutral_phi))
     return concat_tables(parts)
 
 
