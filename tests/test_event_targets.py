@@ -143,6 +143,8 @@ def test_targets_as_prediction_are_perfect(tmp_path, files):
     assert lost == 0 and len(got) == len(ref)
     for k in ("event", "pt", "eta", "phi", "mass", "charged"):
         assert np.allclose(getattr(got, k), getattr(ref, k)), k
+    no_chs, _ = jets_from_particles(back, ev, np.zeros(len(ev.tracks), bool), file_index=0)
+    assert len(no_chs) == int((back["track_index"] < 0).sum())  # CHS drops every charged row
     res = _prep(tmp_path, files[0], "cells")
     a = read_npz(next((res.out / "arrays").rglob("*.npz")))
     assert cell_accuracy(a["q"], a["q"], a["cell_energy"], a["cell_mask"]) == pytest.approx(1.0)
@@ -197,3 +199,23 @@ def test_evaluation_sees_missed_and_fake_particles(tmp_path, files):
     html = (tmp_path / "eval" / "particles_section.html").read_text()
     assert "<section>" in html and "particles_efficiency.png" in html
     assert (tmp_path / "eval" / "particles_efficiency.png").stat().st_size > 0
+
+
+def test_each_target_in_exactly_one_region(tmp_path, files):
+    def totals(mode):
+        cfg = EventPreprocessConfig(max_cells=800, max_tracks=8, max_neutral=24,
+                                    region=RegionConfig(mode=mode, deta=0.7, dphi=0.7))  # fmt: skip
+        res = preprocess_events([files[0]], tmp_path / mode, config=cfg, progress=False)
+        assert res.metadata["truncation"]["samples"] == 0
+        arrays = [read_npz(f) for f in sorted((res.out / "arrays").rglob("*.npz"))]
+        n = sum(int(a["neutral_mask"].sum()) for a in arrays)
+        e = sum(float(a["neutral_e"][a["neutral_mask"]].sum()) for a in arrays)
+        t = sum(int(a["track_mask"].sum()) for a in arrays)
+        cells = sum(float(a["cell_energy"][a["cell_mask"]].sum()) for a in arrays)
+        return n, e, t, cells, sum(len(a["entry"]) for a in arrays)
+
+    whole, tiles = totals("event"), totals("region")
+    assert tiles[4] > whole[4]  # more samples than events
+    assert tiles[0] == whole[0] and tiles[2] == whole[2]
+    assert tiles[1] == pytest.approx(whole[1], rel=1e-5)
+    assert tiles[3] == pytest.approx(whole[3], rel=1e-5)
