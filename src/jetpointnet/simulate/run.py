@@ -61,6 +61,7 @@ class SimulateConfig:
     energy: float | None = None
     energy_range: tuple[float, float] | None = None
     eta_range: tuple[float, float] = (-2.5, 2.5)
+    slice_radius: float = 0.6  # anti-kt R of the truth jet that defines a JZ slice
     format: Literal["ttree", "rntuple"] = "ttree"
     overwrite: bool = False
     split_clusters: bool = True  # ATLAS's cluster splitter (False: no shared cells)
@@ -71,11 +72,12 @@ class SimulateConfig:
         return SourceOptions(
             preset=self.preset, particle=self.particle, energy=self.energy,
             energy_range=self.energy_range, eta_range=tuple(self.eta_range), pileup=self.pileup,
+            slice_radius=self.slice_radius,
         )  # fmt: skip
 
     def label(self) -> str:
         if self.preset != "gun":
-            return self.preset
+            return self.preset + ("-r10" if self.slice_radius == 1.0 else "")
         name = self.particle.replace("+", "plus").replace("-", "minus")
         return f"gun-{name}"
 
@@ -110,6 +112,8 @@ def _manifest(cfg: SimulateConfig) -> dict:
     d = to_dict(cfg)
     for k in ("out", "workers", "overwrite"):
         d.pop(k)
+    if d.get("slice_radius") == 0.6:  # the default: folders of earlier versions still resume
+        d.pop("slice_radius")
     return {"jetpointnet": __version__, "config": d}
 
 
