@@ -98,7 +98,7 @@ def test_substructure_of_hand_made_prongs():
     o3 = _objects([0, 0, 0], [100.0, 60.0, 40.0], [0.0, 0.2, -0.1], [0.0, 0.1, 0.3])
     q = four_momenta(o3)
     z = np.array([0.5, 0.3, 0.2])
-    r = lambda i, j: np.hypot(o3.eta[i] - o3.eta[j], o3.phi[i] - o3.phi[j])  # noqa: E731
+    r = lambda i, j: np.hypot(o3.eta[i] - o3.eta[j], o3.phi[i] - o3.phi[j])
     e2 = z[0] * z[1] * r(0, 1) + z[0] * z[2] * r(0, 2) + z[1] * z[2] * r(1, 2)
     e3 = z.prod() * r(0, 1) * r(0, 2) * r(1, 2)
     np.testing.assert_allclose(d2(q, np.array([0, 3])), [e3 / e2**3], rtol=1e-9)
