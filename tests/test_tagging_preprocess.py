@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import awkward as ak
 import numpy as np
 import pytest
 import uproot
@@ -145,3 +146,23 @@ def test_cli_kind_jet_runs_and_names_a_bad_key(inputs, tmp_path, capsys):
     assert main([*args, "--set", "algorithm=clasical"]) != 0
     err = capsys.readouterr().err.strip()
     assert "algorithm: unknown 'clasical'" in err and len(err.splitlines()) == 1
+
+
+def test_status_2_bosons_are_never_truth_constituents(inputs):
+    from jetpointnet.data.geometry import CellTable
+    from jetpointnet.io.mltree_reader import read_events, read_geometry
+    from jetpointnet.jets.events import JET_BRANCHES_OPTIONAL, JET_BRANCHES_REQUIRED, jet_events
+
+    path = inputs["wz"][0]
+    t = uproot.open(path)["EventTree"]
+    st = t["truthPartStatus"].array(library="ak")
+    pdg = t["truthPartPdgId"].array(library="ak")
+    n = t.num_entries
+    events = read_events(path, JET_BRANCHES_REQUIRED, optional=JET_BRANCHES_OPTIONAL,
+                         entry_start=0, entry_stop=n)  # fmt: skip
+    ev = jet_events(events, CellTable.from_geometry(read_geometry(path)), entry_start=0)
+    flat_st, flat_pdg = np.asarray(ak.flatten(st)), np.abs(np.asarray(ak.flatten(pdg)))
+    assert (flat_st == 2).sum() == 2 * n  # one W and one Z per event
+    stable = (flat_st == 1) & ~np.isin(flat_pdg, (12, 14, 16))
+    assert len(ev.truth) == stable.sum()
+    assert np.all(ev.truth.mass < 10)  # no 80-91 GeV boson among the constituents
