@@ -57,7 +57,7 @@ def _window_cut(d_s, d_b, w_b, var_s, var_b, windows):
 def baselines(train: dict, test: dict, bkg: int = 0) -> dict[str, dict[str, float]]:
     s_tr, b_tr = train["y_cloud"] != bkg, train["y_cloud"] == bkg
     s_te, b_te = test["y_cloud"] != bkg, test["y_cloud"] == bkg
-    sub = lambda d, m: {k: v[m] for k, v in d.items()}  # noqa: E731
+    sub = lambda d, m: {k: v[m] for k, v in d.items()}
     tr_s, tr_b, te_s, te_b = sub(train, s_tr), sub(train, b_tr), sub(test, s_te), sub(test, b_te)
     out = {}
     centres = np.arange(60.0, 111.0, 1.0)
