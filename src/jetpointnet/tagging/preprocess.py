@@ -19,6 +19,7 @@ Same folder rules as the per-track preprocess (:mod:`jetpointnet.data.pipeline`)
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -132,7 +133,9 @@ def _run(cfg, paths, classes, outp, geo, workers, progress, overwrite) -> Prepro
         out=outp, chunks_run=len(todo), chunks_skipped=len(chunks) - len(todo)
     )
     preds = _predictions(cfg, paths, outp, geo, progress)
-    tasks = [(c, cfg, str(outp), sources[c.name], classes, preds) for c in todo]
+    # the object builders name an ML run by its folder: "ml:NAME" (the config keeps the path)
+    work = dataclasses.replace(cfg, algorithm=next(iter(preds), cfg.algorithm))
+    tasks = [(c, work, str(outp), sources[c.name], classes, preds) for c in todo]
     opts = {"workers": workers, "executor": "local", "scheduler": None, "progress": progress}
     for _ in run_parallel(jets_chunk, tasks, desc="jets", **opts):
         pass
@@ -151,8 +154,9 @@ def _predictions(cfg: JetPrepConfig, paths, outp: Path, geo, progress) -> dict:
     from jetpointnet.jets.predictions import load_run_predictions
 
     run = Path(cfg.algorithm[3:])
+    if not run.is_dir():
+        raise UserError(f"algorithm: {cfg.algorithm!r}: {run} is not a run folder")
     name = f"ml:{run.resolve().name}"
-    cfg.algorithm = name  # the object builders name an ML run by its folder
     return {name: load_run_predictions(run, paths, outp / "predictions", name=run.name,
                                        geometry=geo, progress=progress)}  # fmt: skip
 
