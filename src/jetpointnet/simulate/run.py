@@ -35,7 +35,7 @@ from jetpointnet.io.atomic import remove_stale_partials
 from jetpointnet.io.lock import output_lock
 from jetpointnet.io.mltree_writer import parse_compression
 from jetpointnet.io.sample_files import read_json, write_json
-from jetpointnet.simulate.generators import MC_CHANNEL, SourceOptions, make_source
+from jetpointnet.simulate.generators import JZ_SLICES, MC_CHANNEL, SourceOptions, make_source
 from jetpointnet.simulate.geometry import CELL_ORDERS
 
 __all__ = ["SimulateConfig", "chunk_events", "output_name", "simulate"]
@@ -77,7 +77,8 @@ class SimulateConfig:
 
     def label(self) -> str:
         if self.preset != "gun":
-            return self.preset + ("-r10" if self.slice_radius == 1.0 else "")
+            large_r = self.preset in JZ_SLICES and self.slice_radius == 1.0
+            return self.preset + ("-r10" if large_r else "")
         name = self.particle.replace("+", "plus").replace("-", "minus")
         return f"gun-{name}"
 
