@@ -27,8 +27,10 @@ TARGET = 0.5
 
 
 def _load(folder: Path, split: str) -> dict[str, np.ndarray]:
+    """Jets of ``split`` (several joined by '+', e.g. val+test)."""
     keys = ("y_cloud", "weight", "jet_pt", "jet_m", "truth_jet_m", "tau21", "d2")
-    parts = [np.load(f) for f in sorted((folder / "arrays" / split).glob("*.npz"))]
+    parts = [np.load(f) for s in split.split("+")
+             for f in sorted((folder / "arrays" / s).glob("*.npz"))]  # fmt: skip
     return {k: np.concatenate([p[k] for p in parts]) for k in keys} if parts else {}
 
 
@@ -64,7 +66,9 @@ def baselines(train: dict, test: dict, bkg: int = 0) -> dict[str, dict[str, floa
     best_c = min(centres, key=lambda c: _eff_b_at(-abs(tr_s["jet_m"] - c),
                                                   -abs(tr_b["jet_m"] - c), tr_b["weight"])[1])  # fmt: skip
     es, eb = _eff_b_at(-abs(te_s["jet_m"] - best_c), -abs(te_b["jet_m"] - best_c), te_b["weight"])
-    out["mass window"] = {"centre": float(best_c), "eps_s": es, "eps_b": eb}
+    t = np.quantile(-abs(te_s["jet_m"] - best_c), 1 - TARGET)
+    out["mass window"] = {"centre": float(best_c), "half_width": float(-t), "eps_s": es,
+                          "eps_b": eb, "b_passing": int((-abs(te_b["jet_m"] - best_c) > t).sum())}  # fmt: skip
     windows = [(lo, hi) for lo in np.arange(40.0, 90.0, 5.0) for hi in np.arange(80.0, 160.0, 5.0)
                if hi > lo + 10]  # fmt: skip
     for name in ("tau21", "d2"):
@@ -80,7 +84,8 @@ def baselines(train: dict, test: dict, bkg: int = 0) -> dict[str, dict[str, floa
         es = float((in_s & (vs < cut)).mean())
         eb = float(te_b["weight"][in_b & (vb < cut)].sum() / te_b["weight"].sum())
         out[f"mass + {name}"] = {"window": [float(lo), float(hi)], "cut": float(cut),
-                                 "eps_s": es, "eps_b": eb}  # fmt: skip
+                                 "eps_s": es, "eps_b": eb,
+                                 "b_passing": int((in_b & (vb < cut)).sum())}  # fmt: skip
     for v in out.values():
         v["rejection"] = 1.0 / v["eps_b"] if v["eps_b"] > 0 else None  # None: no bkg left
         v["n_signal"], v["n_background"] = int(s_te.sum()), int(b_te.sum())
@@ -96,7 +101,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("folder", type=Path)
     ap.add_argument("--json", type=Path)
-    ap.add_argument("--eval-split", default="test", help="split of the baselines (default test)")
+    ap.add_argument("--eval-split", default="test",
+                    help="split(s) of the baselines, e.g. val+test (default test)")  # fmt: skip
     a = ap.parse_args()
     meta = json.loads((a.folder / "metadata.json").read_text())
     report: dict = {"counts": meta["counts"], "cutflow": {}}
