@@ -66,6 +66,34 @@ def _calo_front(exit_, vx, vy, vz):
     return ex + s * ux, ey + s * uy, ez + s * uz
 
 
+def _truth_record(truth: TruthEvent, pt, eta, phi) -> dict[str, object]:
+    """The truthPart* branches: the final state (status 1), then the decayed bosons
+    (status 2, never simulated) so that every index of a stable particle is unchanged."""
+    d = truth.decayed
+    n_d = 0 if d is None else d.size
+    if n_d:
+        d_pt = np.hypot(d.px, d.py)
+        d_eta = np.arcsinh(d.pz / np.maximum(d_pt, 1e-12))
+        d_phi = np.arctan2(d.py, d.px)
+    cat = lambda a, b, dt: np.asarray(np.concatenate([a, b]) if n_d else a, dtype=dt)
+    col = lambda name: getattr(d, name) if n_d else None
+    f32 = np.float32
+    return {
+        "nTruthPart": truth.size + n_d,
+        "truthPartBarcode": cat(truth.barcode, col("barcode"), np.int32),
+        "truthPartPdgId": cat(truth.pdg, col("pdg"), np.int32),
+        "truthPartStatus": cat(np.ones(truth.size), np.full(n_d, 2), np.int32),
+        "truthPartPt": cat(pt, d_pt if n_d else None, f32),
+        "truthPartE": cat(truth.e, col("e"), f32),
+        "truthPartMass": cat(truth.m, col("m"), f32),
+        "truthPartEta": cat(eta, d_eta if n_d else None, f32),
+        "truthPartPhi": cat(phi, d_phi if n_d else None, f32),
+        "truthVertexX": cat(truth.vx, col("vx"), f32),
+        "truthVertexY": cat(truth.vy, col("vy"), f32),
+        "truthVertexZ": cat(truth.vz, col("vz"), f32),
+    }
+
+
 def simulate_event(
     truth: TruthEvent,
     geo: Geometry,
@@ -236,18 +264,7 @@ def simulate_event(
 
     f32 = lambda a: np.asarray(a, dtype=np.float32)
     v: dict[str, object] = {
-        "nTruthPart": n,
-        "truthPartBarcode": truth.barcode.astype(np.int32),
-        "truthPartPdgId": truth.pdg.astype(np.int32),
-        "truthPartStatus": np.ones(n, dtype=np.int32),
-        "truthPartPt": f32(pt),
-        "truthPartE": f32(truth.e),
-        "truthPartMass": f32(truth.m),
-        "truthPartEta": f32(eta),
-        "truthPartPhi": f32(phi),
-        "truthVertexX": f32(truth.vx),
-        "truthVertexY": f32(truth.vy),
-        "truthVertexZ": f32(truth.vz),
+        **_truth_record(truth, pt, eta, phi),
         "nTrack": k,
         "trackPt": f32(t_pt),
         "trackP": f32(t_pt * np.cosh(t_eta)),
