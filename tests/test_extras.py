@@ -49,7 +49,7 @@ def test_tune_hint(monkeypatch):
     with pytest.raises(UserError) as e:
         _optuna()
     assert str(e.value) == "tune needs the package 'optuna': pip install 'jetpointnet[tune]'"
-    assert TUNE_HINT == install_hint("tune")
+    assert install_hint("tune") == TUNE_HINT
 
 
 def test_onnx_hint(monkeypatch):
