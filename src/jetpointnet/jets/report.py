@@ -32,16 +32,19 @@ def write_jets_report(
     figures: list[str] = []
     if summary["response"]:
         from jetpointnet.plotting.jets import plot_jet_response, plot_response_distributions
+        from jetpointnet.plotting.style import save_figure
 
         fig_dir = out / "figures"
         fig_dir.mkdir(parents=True, exist_ok=True)
         extra = _extra(summary).replace("<mu>", r"$\langle\mu\rangle$")
-        for p in plot_jet_response(summary["response"], fig_dir / "jet_response", extra=extra):
-            figures.append(str(p.relative_to(out)))
-        for p in plot_response_distributions(matched, list(summary["response"]),
-                                             summary["config"]["pt_bins"],
-                                             fig_dir / "jet_response_distributions", extra=extra):  # fmt: skip
-            figures.append(str(p.relative_to(out)))
+        drawn = {
+            "jet_response": plot_jet_response(summary["response"], extra=extra),
+            "jet_response_distributions": plot_response_distributions(
+                matched, list(summary["response"]), summary["config"]["pt_bins"], extra=extra
+            ),
+        }
+        for name, fig in drawn.items():
+            figures += [str(p.relative_to(out)) for p in save_figure(fig, fig_dir / name)]
     pngs = [f for f in figures if f.endswith(".png")]
     write_page(out / "report.html", "jets.html.j2", **jets_context(summary, out, pngs))
     return figures

@@ -91,6 +91,7 @@ def _pm(v: float, err: float) -> str:
 def _jets_section(summary: dict[str, Any], rows: list[dict], figs: Path, min_jets: int) -> dict:
     """The jets section: the resolution figure and table (empty without truth jets)."""
     from jetpointnet.plotting.headline import plot_jet_resolution
+    from jetpointnet.plotting.style import save_figure
 
     if not rows:
         return {"rows": []}
@@ -101,7 +102,8 @@ def _jets_section(summary: dict[str, Any], rows: list[dict], figs: Path, min_jet
         e.append(r["q68_err"])
     edges = sorted({r["lo"] for r in rows} | {r["hi"] for r in rows})
     extra = f"anti-$k_t$ R = {summary['config']['radius']:g}, bins with ≥ {min_jets} jets"
-    png = plot_jet_resolution(curves, edges, figs / "jet_resolution", extra=extra)[0]
+    fig = plot_jet_resolution(curves, edges, extra=extra)
+    png = save_figure(fig, figs / "jet_resolution", pdf=False)[0]
     bins = list(dict.fromkeys(r["bin"] for r in rows))
     table = []
     for algo in curves:
@@ -117,9 +119,12 @@ def _jets_section(summary: dict[str, Any], rows: list[dict], figs: Path, min_jet
 def _cells_section(metrics: dict[str, dict], figs: Path) -> dict:
     """The cells section: the scores figure and one table per test split."""
     from jetpointnet.plotting.headline import plot_cell_scores
+    from jetpointnet.plotting.style import save_figure
 
     scores = {name: cell_scores(m) for name, m in metrics.items()}
-    png = plot_cell_scores(scores, figs / "cell_scores")[0] if any(scores.values()) else None
+    png = None
+    if any(scores.values()):
+        png = save_figure(plot_cell_scores(scores), figs / "cell_scores", pdf=False)[0]
     splits = {
         name: [[a, _pm(*s["f1"]), _pm(*s["energy_weighted_accuracy"])] for a, s in per.items()]
         for name, per in scores.items()

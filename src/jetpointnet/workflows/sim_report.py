@@ -98,6 +98,7 @@ def simulation_report(
         plot_photon_resolution,
         plot_pion_eop,
     )
+    from jetpointnet.plotting.style import save_figure
 
     cfg = cfg or SimReportConfig()
     out = Path(out)
@@ -129,14 +130,15 @@ def simulation_report(
     figs = out / "figures"
     figs.mkdir(parents=True, exist_ok=True)
     cells, tracks, title = _event_map(dijet)
-    images = [
+    drawn = [
         ("A JZ2 dijet event: clustered cells (EM scale) and tracks at the second EM layer",
-         plot_event_map(cells, tracks, SAMPLING_NAME, figs / "event_map", title=f"JZ2 {title}")),
+         "event_map", plot_event_map(cells, tracks, SAMPLING_NAME, title=f"JZ2 {title}")),
         ("Single photons, |eta| < 0.5: energy resolution and response of the clusters within Delta-R 0.2",
-         plot_photon_resolution(photons, fit, figs / "photon_resolution")),
+         "photon_resolution", plot_photon_resolution(photons, fit)),
         ("Single charged pions, |eta| < 0.5: <E/p> against the ATLAS eflowRec templates",
-         plot_pion_eop(pions, figs / "pion_eop")),
+         "pion_eop", plot_pion_eop(pions)),
     ]  # fmt: skip
+    images = [(cap, save_figure(fig, figs / name, pdf=False)[0]) for cap, name, fig in drawn]
     summary = {
         "photon_points": photons,
         "photon_fit": {
