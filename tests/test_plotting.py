@@ -10,7 +10,7 @@ import sys
 import matplotlib
 import numpy as np
 from matplotlib.collections import PatchCollection
-from matplotlib.container import ErrorbarContainer
+from matplotlib.container import BarContainer, ErrorbarContainer
 from matplotlib.figure import Figure
 
 from jetpointnet.evaluation.metrics import track_report
@@ -177,3 +177,47 @@ def test_no_global_matplotlib_state():
         "assert dict.copy(matplotlib.rcParams) == r, 'import changed rcParams or the backend'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_headline_figures():
+    from jetpointnet.plotting.headline import plot_cell_scores, plot_jet_resolution
+
+    curves = {"calo": ([np.nan, 0.2], [np.nan, 0.01]), "ml:net": ([0.3, 0.1], [0.02, 0.01])}
+    fig = plot_jet_resolution(curves, [20, 40, 60])
+    (ax,) = fig.axes
+    assert [c.get_label() for c in _bars(ax)] == ["calo", "ml:net"]
+    np.testing.assert_allclose(np.asarray(_bars(ax)[1].lines[0].get_ydata(), float), [0.3, 0.1])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["20", "40", "60"]
+    scores = {"rho": {"net": {"f1": (0.7, 0.01), "energy_weighted_accuracy": (0.8, 0.02)},
+                      "dumb": {"f1": (0.1, 0.01), "energy_weighted_accuracy": (0.5, 0.02)}},
+              "dijet": {"net": {"f1": (0.6, 0.01), "energy_weighted_accuracy": (0.7, 0.02)}}}  # fmt: skip
+    fig = plot_cell_scores(scores)
+    f1, ewa = fig.axes
+    assert [t.get_text() for t in f1.get_yticklabels()] == ["net", "dumb"]
+    widths = [[p.get_width() for p in c] for c in f1.containers if isinstance(c, BarContainer)]
+    np.testing.assert_allclose(widths[0], [0.7, 0.1])  # rho: net, dumb
+    assert widths[1][0] == 0.6 and np.isnan(widths[1][1])  # dijet has no 'dumb'
+    assert ewa.get_xlabel() == "energy-weighted cell accuracy"
+    assert [t.get_text() for t in ewa.get_legend().get_texts()] == ["rho", "dijet"]
+
+
+def test_jet_figures():
+    from jetpointnet.plotting.jets import plot_jet_response, plot_response_distributions
+
+    stats = {"median": 1.0, "median_err": 0.01, "q68": 0.2, "q68_err": 0.02, "iqr": 0.25,
+             "iqr_err": 0.02}  # fmt: skip
+    rows = [{"lo": 20, "hi": 40, "e": stats, "pt": stats}, {"lo": 40, "hi": 60, "e": stats,
+            "pt": stats}]  # fmt: skip
+    fig = plot_jet_response({"calo": rows, "oracle": rows})
+    assert len(fig.axes) == 6
+    assert fig.axes[0].get_ylabel() == "jet E: median response"
+    assert fig.axes[4].get_ylabel() == "jet $p_T$: (q84 - q16) / 2 / median"
+    bars = _bars(fig.axes[1])
+    assert [c.get_label() for c in bars] == ["calo", "oracle"]
+    np.testing.assert_allclose(np.asarray(bars[0].lines[0].get_ydata(), float), [0.2, 0.2])
+    rng = np.random.default_rng(2)
+    matched = {"algorithm": np.repeat(["calo", "ml"], 50), "truth_pt": rng.uniform(20, 60, 100),
+               "reco_energy": rng.normal(50, 5, 100), "truth_energy": np.full(100, 50.0)}  # fmt: skip
+    fig = plot_response_distributions(matched, ["calo", "ml"], [20, 40, 60])
+    assert [ax.get_title() for ax in fig.axes] == ["20-40 GeV", "40-60 GeV"]
+    assert sum(len(ax.patches) for ax in fig.axes) == 4  # one step histogram per algo and bin
