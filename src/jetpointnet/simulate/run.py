@@ -159,7 +159,10 @@ def _simulate_chunk(
             event_truth=cfg.event_truth,
         )  # fmt: skip
         if cfg.event_truth:  # the hard scatter's record is still the generator's current one
-            parent, parent_pdg = parent_barcodes(generator.pythia.event, truth.barcode)
+            barcodes = truth.barcode  # the status-2 bosons (appended last) have parents too
+            if truth.decayed is not None and truth.decayed.size:
+                barcodes = np.concatenate([barcodes, truth.decayed.barcode])
+            parent, parent_pdg = parent_barcodes(generator.pythia.event, barcodes)
             rec.values.update(truthPartParentBarcode=parent, truthPartParentPdgId=parent_pdg)
         t_det += time.perf_counter() - b
         t_gen += b - a
