@@ -70,6 +70,17 @@ def test_bosons_are_status_2_after_the_final_state_and_never_deposit(wprime, geo
             np.testing.assert_array_equal(a, b, err_msg=name)
 
 
+def test_event_truth_branches_cover_the_status_2_bosons(wprime, geo, mat):
+    """Per-particle event-truth branches have one entry per truth row, bosons included."""
+    ev = wprime[0][0]
+    rec = simulate_event(ev, geo, mat, np.random.default_rng(4), event_truth=True)
+    v, n = rec.values, ev.size
+    for name in ("truthPartCaloETrue", "truthPartCaloEVis"):
+        assert len(v[name]) == v["nTruthPart"] == n + 2, name
+        assert v[name][n:].tolist() == [0.0, 0.0], name  # the bosons deposit nothing
+    assert "cluster_cell_hitsTruthEVis" in rec.nested
+
+
 def test_jz5_on_large_r_jets_and_bad_radius():
     import pythia8mc
 
