@@ -2,7 +2,7 @@
 particle_metrics`): efficiency and fake rate per class vs pT, neutral residuals.
 
 Each function returns a matplotlib Figure; :func:`save_particle_figures` writes them with
-:func:`jetpointnet.plotting.style.save`.
+:func:`jetpointnet.plotting.style.save_figure`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from jetpointnet.plotting.style import label, new_figure, save
+from jetpointnet.plotting.style import label, new_figure, save_figure, styled
 
 __all__ = ["efficiency_figure", "residuals_figure", "save_particle_figures"]
 
@@ -26,6 +26,7 @@ def _centres(bins: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return np.sqrt(np.maximum(lo, 0.5) * hi), v
 
 
+@styled()
 def efficiency_figure(metrics: dict[str, Any]):
     """Two panels: efficiency (per target class) and fake rate (per predicted class) vs pT."""
     fig, axes = new_figure(1, 2, size=(11.0, 4.2))
@@ -45,6 +46,7 @@ def efficiency_figure(metrics: dict[str, Any]):
     return fig
 
 
+@styled()
 def residuals_figure(metrics: dict[str, Any]):
     """Median and IQR of the E, eta, phi residuals of matched photons and neutral hadrons."""
     fig, axes = new_figure(1, 3, size=(13.0, 4.0))
@@ -69,6 +71,6 @@ def save_particle_figures(metrics: dict[str, Any], out: str | os.PathLike[str]) 
     names = []
     for stem, fn in (("particles_efficiency", efficiency_figure),
                      ("particles_residuals", residuals_figure)):  # fmt: skip
-        save(fn(metrics), out / stem, pdf=False)
+        save_figure(fn(metrics), out / stem, pdf=False)
         names.append(f"{stem}.png")
     return names
