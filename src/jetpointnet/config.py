@@ -1,11 +1,14 @@
 """Typed, closed configuration: YAML files validated into dataclasses.
 
-Every stage describes its options as a (possibly nested) frozen-free dataclass. A
+Every stage describes its options as a (possibly nested) plain stdlib dataclass. A
 configuration is built from the dataclass defaults, then a YAML file, then dotted
-command-line overrides (``--set train.lr=1e-3``), in that order. Unknown keys are errors
-that name the nearest valid key; values are converted to the annotated types (``int``,
-``float``, ``bool``, ``str``, ``Path``, ``Literal[...]``, ``Enum``, ``list[...]``,
-``tuple[...]``, ``X | None`` and nested dataclasses) or rejected with the key named.
+command-line overrides (``--set train.lr=1e-3``), in that order. pydantic (v2,
+``TypeAdapter`` over the dataclass, extra keys forbidden) converts values to the annotated
+types (``int``, ``float``, ``bool``, ``str``, ``Path``, ``Literal[...]``, ``Enum``,
+``list[...]``, ``tuple[...]``, ``X | None``, nested dataclasses); its first error becomes
+one line naming the file, the dotted key and, for unknown keys and closed choices, the
+closest valid names. Checks beyond types live in the dataclasses' ``__post_init__``,
+which raise :class:`ConfigValueError` (key and problem).
 
 Example::
 
@@ -22,19 +25,22 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import os
 import types
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 
 from jetpointnet.errors import UserError, did_you_mean
 
 __all__ = [
+    "ConfigValueError",
     "apply_overrides",
+    "check_choices",
     "from_dict",
     "load_config",
     "read_yaml",
@@ -43,6 +49,39 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+class ConfigValueError(UserError, ValueError):
+    """A well-typed but meaningless value, raised by a config type's ``__post_init__``.
+
+    ``key`` is the field's name in its dataclass; :func:`from_dict` puts the file and the
+    dotted path in front, so the user reads ``FILE: 'data.batch_size' must be >= 1``.
+    """
+
+    def __init__(self, key: str, problem: str) -> None:
+        self.key, self.problem = key, problem
+        super().__init__(f"'{key}' {problem}")
+
+
+def check_choices(cfg: Any) -> None:
+    """Check every ``Literal`` field of the dataclass ``cfg`` (and ``list[Literal]`` items).
+
+    Call it from ``__post_init__``: a config built in Python (a CLI's flags) is then held
+    to the same closed choices as one read by :func:`from_dict`.
+    """
+    for name, tp in typing.get_type_hints(type(cfg)).items():
+        value = getattr(cfg, name)
+        if typing.get_origin(tp) is list and typing.get_origin(typing.get_args(tp)[0]) is Literal:
+            allowed, values = typing.get_args(typing.get_args(tp)[0]), list(value)
+        elif typing.get_origin(tp) is Literal:
+            allowed, values = typing.get_args(tp), [value]
+        else:
+            continue
+        for v in values:
+            if v not in allowed:
+                text = ", ".join(repr(a) for a in allowed)
+                hint = did_you_mean(str(v), [str(a) for a in allowed])
+                raise ConfigValueError(name, f"must be one of {text}, got {v!r}{hint}")
 
 
 def load_config(
@@ -109,23 +148,132 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str]) -> dict[st
 def from_dict(
     cls: type[T], raw: Mapping[str, Any], *, where: str = "config", prefix: str = ""
 ) -> T:
-    """Validate a mapping into the dataclass ``cls``; unknown keys and bad values are errors."""
+    """Validate a mapping into the dataclass ``cls``; unknown keys and bad values are errors.
+
+    The first problem is a one-line :class:`UserError` naming ``where``, the dotted key
+    (after ``prefix``) and, for unknown keys and closed choices, the closest valid names.
+    """
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"{cls!r} is not a dataclass")
     if not isinstance(raw, Mapping):
         raise UserError(f"{where}: '{prefix.rstrip('.') or '<root>'}' must be a mapping")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    for key in raw:
-        if key not in fields:
-            raise UserError(
-                f"{where}: unknown key '{prefix}{key}'"
-                + did_you_mean(f"{prefix}{key}", [prefix + k for k in fields])
-            )
-    kwargs: dict[str, Any] = {}
-    for name, value in raw.items():
-        kwargs[name] = _convert(hints[name], value, where=where, key=prefix + name)
-    return cls(**kwargs)
+    from pydantic import ValidationError
+
+    try:
+        return _adapter(cls).validate_python(raw)
+    except ValidationError as exc:
+        raise UserError(_message(cls, exc.errors()[0], where=where, prefix=prefix)) from None
+
+
+@functools.cache
+def _adapter(cls: type) -> Any:
+    """A pydantic ``TypeAdapter`` of ``cls`` with every nested dataclass closed (built once)."""
+    from pydantic import ConfigDict, TypeAdapter
+
+    closed = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+    for tp in _dataclasses(cls, set()):
+        if "__pydantic_config__" not in vars(tp):
+            tp.__pydantic_config__ = closed  # type: ignore[attr-defined]
+    return TypeAdapter(cls)
+
+
+def _dataclasses(tp: Any, seen: set[type]) -> set[type]:
+    """``tp`` and every dataclass reachable through its annotations."""
+    for arg in typing.get_args(tp):
+        _dataclasses(arg, seen)
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type) and tp not in seen:
+        seen.add(tp)
+        for hint in typing.get_type_hints(tp).values():
+            _dataclasses(hint, seen)
+    return seen
+
+
+def _walk(cls: type, loc: tuple[Any, ...]) -> tuple[str, Any]:
+    """The dotted key of a pydantic error location and the type found there.
+
+    Union member tags that pydantic puts in ``loc`` (e.g. ``'list[float]'``) are skipped.
+    """
+    key, tp = "", cls
+    for part in loc:
+        tp = _unwrap(tp, part)
+        if isinstance(part, int):
+            key += f"[{part}]"
+            tp = (typing.get_args(tp) or (Any,))[0 if typing.get_origin(tp) is not tuple else -1]
+        elif dataclasses.is_dataclass(tp):
+            hints = typing.get_type_hints(tp)
+            if part not in hints:
+                return (f"{key}.{part}" if key else str(part)), None
+            key, tp = (f"{key}.{part}" if key else str(part)), hints[part]
+        elif typing.get_origin(tp) is dict:
+            key, tp = f"{key}.{part}", (typing.get_args(tp) or (Any, Any))[-1]
+    return key, tp
+
+
+def _unwrap(tp: Any, part: Any) -> Any:
+    """The member of a union ``tp`` that location ``part`` goes into (``tp`` otherwise)."""
+    if typing.get_origin(tp) not in (typing.Union, types.UnionType):
+        return tp
+    members = [a for a in typing.get_args(tp) if a is not type(None)]
+    for m in members:
+        if isinstance(part, int) and typing.get_origin(m) in (list, tuple):
+            return m
+        if isinstance(part, str) and dataclasses.is_dataclass(m):
+            return m
+    return members[0] if members else tp
+
+
+_EXPECTED = {
+    "bool": "true or false",
+    "int": "an integer",
+    "float": "a number",
+    "string": "a string",
+    "list": "a list",
+    "tuple": "a list",
+    "iterable": "a list",
+    "dict": "a mapping",
+    "dataclass": "a mapping",
+    "path": "a path",
+}
+
+
+def _message(cls: type, err: Mapping[str, Any], *, where: str, prefix: str) -> str:
+    """One line for pydantic's error ``err`` (its ``type``, ``loc``, ``input``, ``ctx``)."""
+    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
+    key, _ = _walk(cls, tuple(err["loc"]))
+    full = prefix + key
+    if kind == "unexpected_keyword_argument":
+        parent = key.rpartition(".")[0]
+        _, owner = _walk(cls, tuple(err["loc"][:-1]))
+        names = [
+            prefix + (f"{parent}." if parent else "") + k for k in typing.get_type_hints(owner)
+        ]
+        return f"{where}: unknown key '{full}'" + did_you_mean(full, names)
+    if kind == "missing_argument":
+        return f"{where}: missing key '{full}'"
+    if kind in ("literal_error", "enum"):
+        _, tp = _walk(cls, tuple(err["loc"]))
+        allowed = _choices(tp)
+        text = ", ".join(repr(a) for a in allowed)
+        hint = did_you_mean(str(value), [str(a) for a in allowed])
+        return f"{where}: '{full}' must be one of {text}, got {value!r}{hint}"
+    if kind == "value_error" and isinstance(ctx.get("error"), ConfigValueError):
+        inner: ConfigValueError = ctx["error"]
+        return f"{where}: '{f'{full}.' if key else prefix}{inner.key}' {inner.problem}"
+    if kind in ("too_short", "too_long") and "expected" in ctx:
+        return f"{where}: '{full}' must be a list of {ctx['expected']} values, got {value!r}"
+    head = kind.split("_")[0]
+    if head in _EXPECTED:
+        return f"{where}: '{full}' must be {_EXPECTED[head]}, got {value!r}"
+    return f"{where}: '{full}': {err['msg']}, got {value!r}"
+
+
+def _choices(tp: Any) -> list[Any]:
+    """The allowed values of a ``Literal`` or ``Enum`` type (inside ``X | None`` too)."""
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return [m.value for m in tp]
+    if typing.get_origin(tp) is typing.Literal:
+        return list(typing.get_args(tp))
+    return [c for a in typing.get_args(tp) for c in _choices(a)]
 
 
 def to_dict(cfg: Any) -> Any:
@@ -156,92 +304,3 @@ def save_config(cfg: Any, path: str | os.PathLike[str]) -> None:
 
 def _deepcopy(raw: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _deepcopy(v) if isinstance(v, Mapping) else v for k, v in raw.items()}
-
-
-def _convert(tp: Any, value: Any, *, where: str, key: str) -> Any:
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-
-    def bad(expected: str) -> UserError:
-        return UserError(f"{where}: '{key}' must be {expected}, got {value!r}")
-
-    if tp is Any:
-        return value
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _convert(arg, value, where=where, key=key)
-            except UserError as exc:
-                errors.append(exc)
-        raise errors[0] if errors else bad("set")
-    if origin is typing.Literal:
-        if value in args:
-            return value
-        allowed = ", ".join(repr(a) for a in args)
-        raise UserError(f"{where}: '{key}' must be one of {allowed}, got {value!r}")
-    if dataclasses.is_dataclass(tp):
-        if isinstance(value, tp):
-            return value
-        return from_dict(tp, value if value is not None else {}, where=where, prefix=key + ".")
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        try:
-            return tp(value)
-        except ValueError:
-            allowed = ", ".join(repr(m.value) for m in tp)
-            raise UserError(f"{where}: '{key}' must be one of {allowed}, got {value!r}") from None
-    if origin in (list, tuple) or tp in (list, tuple):
-        if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-            raise bad("a list")
-        items = list(value)
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            if len(items) != len(args):
-                raise bad(f"a list of {len(args)} values")
-            return tuple(
-                _convert(a, v, where=where, key=f"{key}[{i}]")
-                for i, (a, v) in enumerate(zip(args, items, strict=True))
-            )
-        inner = args[0] if args else Any
-        conv = [_convert(inner, v, where=where, key=f"{key}[{i}]") for i, v in enumerate(items)]
-        return tuple(conv) if (origin is tuple or tp is tuple) else conv
-    if origin is dict or tp is dict:
-        if not isinstance(value, Mapping):
-            raise bad("a mapping")
-        vt = args[1] if len(args) == 2 else Any
-        return {str(k): _convert(vt, v, where=where, key=f"{key}.{k}") for k, v in value.items()}
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        raise bad("true or false")
-    if tp is int:
-        if isinstance(value, bool):
-            raise bad("an integer")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise bad("an integer")
-    if tp is float:
-        if isinstance(value, bool):
-            raise bad("a number")
-        if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                raise bad("a number") from None
-        raise bad("a number")
-    if tp is str:
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return str(value)
-        raise bad("a string")
-    if tp is Path:
-        if isinstance(value, (str, Path)):
-            return Path(value)
-        raise bad("a path")
-    return value
