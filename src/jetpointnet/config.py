@@ -38,6 +38,7 @@ import yaml
 from jetpointnet.errors import UserError, did_you_mean
 
 __all__ = [
+    "ConfigError",
     "ConfigValueError",
     "apply_overrides",
     "check_choices",
@@ -51,6 +52,14 @@ __all__ = [
 T = TypeVar("T")
 
 
+class ConfigError(UserError, ValueError):
+    """The one-line error of :func:`from_dict`: ``where`` (a file) and ``text`` (key, problem)."""
+
+    def __init__(self, where: str, text: str) -> None:
+        self.where, self.text = where, text
+        super().__init__(f"{where}: {text}")
+
+
 class ConfigValueError(UserError, ValueError):
     """A well-typed but meaningless value, raised by a config type's ``__post_init__``.
 
@@ -60,7 +69,9 @@ class ConfigValueError(UserError, ValueError):
 
     def __init__(self, key: str, problem: str) -> None:
         self.key, self.problem = key, problem
-        super().__init__(f"'{key}' {problem}")
+        #: the problem as it follows the quoted key (a problem may start with ``:``)
+        self.joined = problem if problem.startswith(":") else f" {problem}"
+        super().__init__(f"'{key}'{self.joined}")
 
 
 def check_choices(cfg: Any) -> None:
@@ -156,13 +167,13 @@ def from_dict(
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"{cls!r} is not a dataclass")
     if not isinstance(raw, Mapping):
-        raise UserError(f"{where}: '{prefix.rstrip('.') or '<root>'}' must be a mapping")
+        raise ConfigError(where, f"'{prefix.rstrip('.') or '<root>'}' must be a mapping")
     from pydantic import ValidationError
 
     try:
         return _adapter(cls).validate_python(raw)
     except ValidationError as exc:
-        raise UserError(_message(cls, exc.errors()[0], where=where, prefix=prefix)) from None
+        raise ConfigError(where, _message(cls, exc.errors()[0], prefix=prefix)) from None
 
 
 @functools.cache
@@ -236,8 +247,8 @@ _EXPECTED = {
 }
 
 
-def _message(cls: type, err: Mapping[str, Any], *, where: str, prefix: str) -> str:
-    """One line for pydantic's error ``err`` (its ``type``, ``loc``, ``input``, ``ctx``)."""
+def _message(cls: type, err: Mapping[str, Any], *, prefix: str) -> str:
+    """The line (after ``FILE: ``) for pydantic's error ``err`` (``type``, ``loc``, ``input``)."""
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
     key, _ = _walk(cls, tuple(err["loc"]))
     full = prefix + key
@@ -247,24 +258,26 @@ def _message(cls: type, err: Mapping[str, Any], *, where: str, prefix: str) -> s
         names = [
             prefix + (f"{parent}." if parent else "") + k for k in typing.get_type_hints(owner)
         ]
-        return f"{where}: unknown key '{full}'" + did_you_mean(full, names)
+        return f"unknown key '{full}'" + did_you_mean(full, names)
     if kind == "missing_argument":
-        return f"{where}: missing key '{full}'"
+        return f"missing key '{full}'"
     if kind in ("literal_error", "enum"):
         _, tp = _walk(cls, tuple(err["loc"]))
         allowed = _choices(tp)
         text = ", ".join(repr(a) for a in allowed)
         hint = did_you_mean(str(value), [str(a) for a in allowed])
-        return f"{where}: '{full}' must be one of {text}, got {value!r}{hint}"
+        return f"'{full}' must be one of {text}, got {value!r}{hint}"
+    if kind == "value_error" and isinstance(ctx.get("error"), ConfigError):
+        return ctx["error"].text  # a nested from_dict (e.g. model options): its own keys
     if kind == "value_error" and isinstance(ctx.get("error"), ConfigValueError):
         inner: ConfigValueError = ctx["error"]
-        return f"{where}: '{f'{full}.' if key else prefix}{inner.key}' {inner.problem}"
+        return f"'{f'{full}.' if key else prefix}{inner.key}'{inner.joined}"
     if kind in ("too_short", "too_long") and "expected" in ctx:
-        return f"{where}: '{full}' must be a list of {ctx['expected']} values, got {value!r}"
+        return f"'{full}' must be a list of {ctx['expected']} values, got {value!r}"
     head = kind.split("_")[0]
     if head in _EXPECTED:
-        return f"{where}: '{full}' must be {_EXPECTED[head]}, got {value!r}"
-    return f"{where}: '{full}': {err['msg']}, got {value!r}"
+        return f"'{full}' must be {_EXPECTED[head]}, got {value!r}"
+    return f"'{full}': {err['msg']}, got {value!r}"
 
 
 def _choices(tp: Any) -> list[Any]:
