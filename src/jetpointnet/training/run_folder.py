@@ -26,8 +26,6 @@ from jetpointnet.training.config import TrainConfig
 
 __all__ = ["RunFolder", "RunInfo", "read_run", "write_run_files"]
 
-_FILES = ("config.yaml", "run.json", "metadata.json")
-
 
 @dataclass
 class RunInfo:
@@ -70,13 +68,15 @@ def read_run(run_dir: str | os.PathLike[str] | RunFolder, *, purpose: str = "") 
     if isinstance(run_dir, RunFolder):
         return run_dir
     run = Path(run_dir)
-    for name in _FILES:
+
+    def need(name: str) -> Path:
         if not (run / name).is_file():
             why = f" {purpose}" if purpose else ""
             raise UserError(f"{run}: not a run folder (no {name}){why}")
-    cfg = load_config(TrainConfig, run / "config.yaml")
-    raw_info = read_json(run / "run.json")
-    metadata = read_json(run / "metadata.json")
+        return run / name
+
+    cfg = load_config(TrainConfig, need("config.yaml"))  # first: its mistakes are the user's
+    raw_info, metadata = read_json(need("run.json")), read_json(need("metadata.json"))
     if not isinstance(raw_info, dict) or not isinstance(metadata, dict):
         bad = "run.json" if not isinstance(raw_info, dict) else "metadata.json"
         raise UserError(f"{run / bad}: not a JSON object; remove or replace it")
