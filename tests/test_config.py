@@ -184,6 +184,7 @@ class _Outer:
     inner: _Inner = field(default_factory=_Inner)
     items: list[_Inner] = field(default_factory=list)
     path: Path | None = None
+    pair: tuple[int, float] = (1, 2.0)
 
 
 def test_nested_dataclasses_and_to_dict_round_trip(tmp_path: Path) -> None:
@@ -195,6 +196,8 @@ def test_nested_dataclasses_and_to_dict_round_trip(tmp_path: Path) -> None:
         _raises(_Outer, {"inner": {"nn": 1}})
         == "config: unknown key 'inner.nn' (closest: 'inner.n', 'inner.mode')"
     )
+    assert _raises(_Outer, {"pair": [1]}) == "config: 'pair' must be a list of 2 values, got [1]"
+    assert from_dict(_Outer, {"pair": [3, 4]}).pair == (3, 4.0)
     path = tmp_path / "c.yaml"
     full = load_config(TrainConfig, None, TINY)
     save_config(full, path)

@@ -200,37 +200,25 @@ def _dataclasses(tp: Any, seen: set[type]) -> set[type]:
 
 
 def _walk(cls: type, loc: tuple[Any, ...]) -> tuple[str, Any]:
-    """The dotted key of a pydantic error location and the type found there.
+    """The dotted key of a pydantic error location and the type found there (None: none).
 
-    Union member tags that pydantic puts in ``loc`` (e.g. ``'list[float]'``) are skipped.
+    ``X | None`` is looked through; a part that names no field or item (a union member's
+    tag) is skipped.
     """
     key, tp = "", cls
     for part in loc:
-        tp = _unwrap(tp, part)
-        if isinstance(part, int):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if typing.get_origin(tp) in (typing.Union, types.UnionType):
+            tp, args = args[0], list(typing.get_args(args[0]))
+        origin = typing.get_origin(tp)
+        if isinstance(part, int) and origin in (list, tuple):
             key += f"[{part}]"
-            tp = (typing.get_args(tp) or (Any,))[0 if typing.get_origin(tp) is not tuple else -1]
-        elif dataclasses.is_dataclass(tp):
-            hints = typing.get_type_hints(tp)
-            if part not in hints:
-                return (f"{key}.{part}" if key else str(part)), None
-            key, tp = (f"{key}.{part}" if key else str(part)), hints[part]
-        elif typing.get_origin(tp) is dict:
-            key, tp = f"{key}.{part}", (typing.get_args(tp) or (Any, Any))[-1]
+            tp = args[0] if origin is list or args[-1] is Ellipsis else args[part]
+        elif isinstance(part, str) and dataclasses.is_dataclass(tp):
+            key, tp = (f"{key}.{part}" if key else part), typing.get_type_hints(tp).get(part)
+        elif isinstance(part, str) and origin is dict:
+            key, tp = f"{key}.{part}", args[-1]
     return key, tp
-
-
-def _unwrap(tp: Any, part: Any) -> Any:
-    """The member of a union ``tp`` that location ``part`` goes into (``tp`` otherwise)."""
-    if typing.get_origin(tp) not in (typing.Union, types.UnionType):
-        return tp
-    members = [a for a in typing.get_args(tp) if a is not type(None)]
-    for m in members:
-        if isinstance(part, int) and typing.get_origin(m) in (list, tuple):
-            return m
-        if isinstance(part, str) and dataclasses.is_dataclass(m):
-            return m
-    return members[0] if members else tp
 
 
 _EXPECTED = {
@@ -272,8 +260,10 @@ def _message(cls: type, err: Mapping[str, Any], *, prefix: str) -> str:
     if kind == "value_error" and isinstance(ctx.get("error"), ConfigValueError):
         inner: ConfigValueError = ctx["error"]
         return f"'{f'{full}.' if key else prefix}{inner.key}'{inner.joined}"
-    if kind in ("too_short", "too_long") and "expected" in ctx:
-        return f"'{full}' must be a list of {ctx['expected']} values, got {value!r}"
+    if kind == "too_long" or (kind == "missing" and isinstance(err["loc"][-1], int)):
+        key, tp = _walk(cls, tuple(err["loc"][:-1] if kind == "missing" else err["loc"]))
+        n = len(typing.get_args(tp))
+        return f"'{prefix}{key}' must be a list of {n} values, got {value!r}"
     head = kind.split("_")[0]
     if head in _EXPECTED:
         return f"'{full}' must be {_EXPECTED[head]}, got {value!r}"
