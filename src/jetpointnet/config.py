@@ -31,7 +31,7 @@ import types
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import yaml
 
@@ -205,7 +205,7 @@ def _walk(cls: type, loc: tuple[Any, ...]) -> tuple[str, Any]:
     ``X | None`` is looked through; a part that names no field or item (a union member's
     tag) is skipped.
     """
-    key, tp = "", cls
+    key, tp = "", cast(Any, cls)
     for part in loc:
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if typing.get_origin(tp) in (typing.Union, types.UnionType):

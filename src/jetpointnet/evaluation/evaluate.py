@@ -186,7 +186,7 @@ def evaluate_predictions(
         per_cell = scatter_to_stage1(
             answers[name][1].energy, point_to_cell, len(stage1.cells["energy"])
         )
-        examples = {}
+        examples: dict[str, dict[str, Any]] = {}
         for what, i in picks.items():
             if what not in cfg.displays or s1[i] < 0:
                 continue

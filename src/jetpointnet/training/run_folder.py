@@ -102,7 +102,7 @@ def write_run_files(
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out / "config.yaml")
     run_json = out / "run.json"
-    previous = read_json(run_json) if resume and run_json.is_file() else {}
+    previous: Any = read_json(run_json) if resume and run_json.is_file() else {}
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     record = RunInfo(
         package="jetpointnet",
