@@ -82,6 +82,13 @@ def test_wrong_types_name_the_key_and_the_value() -> None:
         ({"task": {"class_weights": [1, "x"]}}, "'task.class_weights[1]' must be a number"),
         ({"train": 3}, "'train' must be a mapping, got 3"),
         ({"train": {"optimizer": "adan"}}, "'train.optimizer' must be one of 'adam', 'adamw',"),
+        # what pydantic's lax mode would coerce is refused, as the hand-written engine did
+        ({"train": {"amp": 1}}, "'train.amp' must be true or false, got 1"),
+        ({"train": {"amp": "yes"}}, "'train.amp' must be true or false, got 'yes'"),
+        ({"train": {"epochs": "3"}}, "'train.epochs' must be an integer, got '3'"),
+        ({"train": {"threads": True}}, "'train.threads' must be an integer, got True"),
+        ({"train": {"lr": False}}, "'train.lr' must be a number, got False"),
+        ({"model": {"options": {"input_transform": 0}}}, "'model.options.input_transform' must"),
     ]
     for raw, want in cases:
         assert want in _raises(TrainConfig, raw), raw

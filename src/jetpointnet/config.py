@@ -170,10 +170,38 @@ def from_dict(
         raise ConfigError(where, f"'{prefix.rstrip('.') or '<root>'}' must be a mapping")
     from pydantic import ValidationError
 
+    _refuse_lax(cls, raw, where=where, key=prefix.rstrip("."))
     try:
         return _adapter(cls).validate_python(raw)
     except ValidationError as exc:
         raise ConfigError(where, _message(cls, exc.errors()[0], prefix=prefix)) from None
+
+
+def _refuse_lax(cls: Any, raw: Any, *, where: str, key: str) -> None:
+    """Refuse what pydantic's lax mode would coerce but a config must not: a bool field
+    given anything but true/false, an int or float field given true/false, an int field
+    given a string (float fields keep taking ``"1e-3"``, which YAML reads as a string)."""
+    if not (dataclasses.is_dataclass(cls) and isinstance(raw, Mapping)):
+        return
+    hints = typing.get_type_hints(cls)
+    for name, value in raw.items():
+        tp, full = hints.get(name), f"{key}.{name}" if key else str(name)
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if typing.get_origin(tp) in (typing.Union, types.UnionType) and len(args) == 1:
+            tp = args[0]
+        bad = (
+            "true or false" if tp is bool and not isinstance(value, bool | None)
+            else "an integer" if tp is int and isinstance(value, bool | str)
+            else "a number" if tp is float and isinstance(value, bool)
+            else None
+        )  # fmt: skip
+        if bad:
+            raise ConfigError(where, f"'{full}' must be {bad}, got {value!r}")
+        if typing.get_origin(tp) is list and isinstance(value, list):
+            for i, item in enumerate(value):
+                _refuse_lax(typing.get_args(tp)[0], item, where=where, key=f"{full}[{i}]")
+        else:
+            _refuse_lax(tp, value, where=where, key=full)
 
 
 @functools.cache
