@@ -14,13 +14,16 @@ track-level figures exist for baselines too.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import numpy as np
 
 from jetpointnet.errors import UserError, did_you_mean
 
-__all__ = ["BASELINES", "baseline_predictions"]
+__all__ = ["BASELINES", "Baseline", "baseline_predictions"]
 
-BASELINES: tuple[str, ...] = ("dumb", "random", "smart_random")
+Baseline = Literal["dumb", "random", "smart_random"]
+BASELINES: tuple[str, ...] = get_args(Baseline)
 
 
 def baseline_predictions(name: str, y_true: np.ndarray, *, seed: int = 0) -> np.ndarray:

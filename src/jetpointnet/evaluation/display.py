@@ -96,25 +96,19 @@ def display_sample(
     progress: bool = True,
 ) -> list[Path]:
     """Predict ``split`` with a run and draw sample ``sample`` (index in the split)."""
-    import yaml
-
     from jetpointnet.evaluation.figures import make_displays
     from jetpointnet.evaluation.inputs import align_points, load_labels, load_stage1, match_samples
     from jetpointnet.evaluation.scoring import interpret
     from jetpointnet.training.inference import predict
+    from jetpointnet.training.run_folder import read_run
 
     labels = load_labels(data_dir, split=split)
     n = len(labels["offsets"]) - 1
     if not 0 <= sample < n:
         raise UserError(f"--sample {sample}: split '{split}' of {data_dir} has samples 0..{n - 1}")
-    run = Path(run_dir)
-    cfg_path = run / "config.yaml"
-    if not cfg_path.is_file():
-        raise UserError(f"{run}: not a run folder (no config.yaml)")
-    task = ((yaml.safe_load(cfg_path.read_text()) or {}).get("task") or {}).get(
-        "name", "regression"
-    )
-    pred = predict(run, data_dir, split=split, progress=progress)
+    folder = read_run(run_dir)
+    run, task = folder.path, folder.config.task.name
+    pred = predict(folder, data_dir, split=split, progress=progress)
     answer = interpret(pred["pred"], task, labels["energy"])
     stage1 = load_stage1(data_dir, split=split)
     s1 = int(match_samples(labels, stage1)[sample])

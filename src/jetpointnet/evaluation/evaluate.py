@@ -19,13 +19,13 @@ import csv
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from jetpointnet.config import to_dict
+from jetpointnet.config import check_choices, to_dict
 from jetpointnet.errors import UserError
-from jetpointnet.evaluation.baselines import BASELINES, baseline_predictions
+from jetpointnet.evaluation.baselines import BASELINES, Baseline, baseline_predictions
 from jetpointnet.evaluation.display import display_dict, pick_examples, scatter_to_stage1
 from jetpointnet.evaluation.inputs import align_points, load_labels, load_stage1, match_samples
 from jetpointnet.evaluation.metrics import track_metrics
@@ -34,18 +34,20 @@ from jetpointnet.evaluation.scoring import MetricsConfig, interpret, score_answe
 from jetpointnet.io.atomic import atomic_output, remove_stale_partials
 from jetpointnet.io.jsonio import strict_dumps
 from jetpointnet.io.paths import folder_files, refuse_overlap
-from jetpointnet.io.sample_files import read_json
 
 __all__ = ["CLASSICAL", "EvaluateConfig", "evaluate_predictions", "evaluate_run", "read_log"]
 
 CLASSICAL = "classical pflow"
 
+#: the example tracks of the network drawn as event displays
+Display = Literal["best", "typical", "worst"]
 
-def _baselines() -> list[str]:
-    return list(BASELINES)
+
+def _baselines() -> list[Baseline]:
+    return list(BASELINES)  # type: ignore[arg-type]
 
 
-def _displays() -> list[str]:
+def _displays() -> list[Display]:
     return ["best", "typical", "worst"]
 
 
@@ -55,12 +57,15 @@ class EvaluateConfig:
     the classical algorithm's :class:`PflowParams`, e.g. ``pflow_params.max_pt=40``)."""
 
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
-    baselines: list[str] = field(default_factory=_baselines)
+    baselines: list[Baseline] = field(default_factory=_baselines)
     seed: int = 0
     pflow: bool = True
     pflow_params: PflowParams = field(default_factory=PflowParams)
-    displays: list[str] = field(default_factory=_displays)
+    displays: list[Display] = field(default_factory=_displays)
     pdf: bool = True
+
+    def __post_init__(self) -> None:
+        check_choices(self)  # baselines and displays: a typo fails before any prediction
 
 
 def read_log(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -181,7 +186,7 @@ def evaluate_predictions(
         per_cell = scatter_to_stage1(
             answers[name][1].energy, point_to_cell, len(stage1.cells["energy"])
         )
-        examples = {}
+        examples: dict[str, dict[str, Any]] = {}
         for what, i in picks.items():
             if what not in cfg.displays or s1[i] < 0:
                 continue
@@ -287,36 +292,29 @@ def evaluate_run(
     tpl_file = templates if isinstance(templates, str | os.PathLike) else None
     out = out_dir if out_dir is not None else Path(run_dir) / "eval"
     refuse_overlap([data_dir, *folder_files(run_dir), tpl_file], out)
-    from jetpointnet.config import read_yaml
     from jetpointnet.training.inference import predict
+    from jetpointnet.training.run_folder import read_run
 
-    run = Path(run_dir)
-    if not (run / "config.yaml").is_file():
-        raise UserError(f"{run}: not a run folder (no config.yaml)")
-    run_cfg = read_yaml(run / "config.yaml")
-    task = (run_cfg.get("task") or {}).get("name", "regression")
-    meta_path = run / "metadata.json"
-    meta = read_json(meta_path) if meta_path.is_file() else {}
+    folder = read_run(run_dir)
+    run, task = folder.path, folder.config.task.name
     import time
 
     t0 = time.perf_counter()
-    pred = predict(run, data_dir, split=split, progress=progress)
+    pred = predict(folder, data_dir, split=split, progress=progress)
     seconds = time.perf_counter() - t0
     n = len(pred["offsets"]) - 1
-    run_json = run / "run.json"
-    record = read_json(run_json) if run_json.is_file() else {}
     log = read_log(run / "log.csv")
     epoch_times = log.get("epoch_time_s", np.zeros(0))
     run_info = {
-        "parameters": record.get("parameters"),
+        "parameters": folder.info.parameters,
         "training_seconds": float(np.nansum(epoch_times)) if epoch_times.size else None,
         "epochs": int(epoch_times.size),
         "run_dir": str(run),
         "name": run.name,
         "task": task,
-        "model": (run_cfg.get("model") or {}).get("name"),
-        "config": run_cfg,
-        "metadata": meta,
+        "model": folder.config.model.name,
+        "config": to_dict(folder.config),
+        "metadata": folder.metadata,
         "inference_seconds": seconds,
         "inference_samples_per_s": n / seconds if seconds > 0 else None,
     }

@@ -65,12 +65,13 @@ def load_run_predictions(
     (``truth``: also ``truth_focal_energy``)."""
     import pyarrow.parquet as pq
 
-    from jetpointnet.config import load_config
     from jetpointnet.predict.chunks import data_config_from_metadata
     from jetpointnet.predict.run import PredictConfig, predict_files
-    from jetpointnet.training.config import TrainConfig
+    from jetpointnet.training.run_folder import read_run
 
-    run_dir = Path(run_dir)
+    run = read_run(run_dir)
+    run_dir = run.path
+    data_cfg, _ = data_config_from_metadata(run.metadata, where=f"{run_dir}/metadata.json")
     out = cache_dir / f"{name}.parquet"
     rec_path = cache_dir / f"{name}.json"
     record = _record(run_dir, checkpoint, paths)
@@ -88,9 +89,6 @@ def load_run_predictions(
     order = np.argsort(key, kind="stable")
     rows = {k: v[order] for k, v in rows.items()}
     rows["_key"] = key[order]
-    metadata = read_json(run_dir / "metadata.json")
-    data_cfg, _ = data_config_from_metadata(metadata, where=f"{run_dir}/metadata.json")
-    tcfg = load_config(TrainConfig, run_dir / "config.yaml")
     return RunPredictions(
-        name=name, rows=rows, selection=data_cfg.selection, task=tcfg.task.name, path=out
+        name=name, rows=rows, selection=data_cfg.selection, task=run.config.task.name, path=out
     )

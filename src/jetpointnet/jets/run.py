@@ -34,12 +34,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import awkward as ak
 import numpy as np
 from tqdm.auto import tqdm
 
+from jetpointnet.config import check_choices
 from jetpointnet.data.geometry import CellTable
 from jetpointnet.data.pipeline import plan_chunks
 from jetpointnet.data.preprocess import expand_inputs
@@ -77,7 +78,8 @@ __all__ = [
     "run_jets",
 ]
 
-ALGORITHMS = ("calo", "classical", "ml", *CEILINGS)
+Algorithm = Literal["calo", "classical", "ml", "oracle", "oracle-calibrated"]  # ends in CEILINGS
+ALGORITHMS: tuple[str, ...] = get_args(Algorithm)
 
 
 @dataclass
@@ -85,7 +87,7 @@ class JetsConfig:
     """Options of :func:`run_jets` (GeV, radians)."""
 
     #: names of ALGORITHMS; all of them (the default) skips ml without runs, ceilings without truth
-    algorithms: list[str] = field(default_factory=lambda: list(ALGORITHMS))
+    algorithms: list[Algorithm] = field(default_factory=lambda: list(ALGORITHMS))  # type: ignore[arg-type]
     radius: float = 0.4
     min_pt: float = 20.0  # truth jets
     max_abs_eta: float = 2.5  # truth jets
@@ -102,6 +104,9 @@ class JetsConfig:
     batch_size: int = 256
     n_boot: int = 200
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_choices(self)  # algorithms, chs, claim: a typo fails before any work
 
 
 @dataclass
@@ -153,8 +158,6 @@ def _check_config(cfg: JetsConfig, runs: Sequence) -> None:
         raise UserError("--run given but --algorithm does not include ml")
     if cfg.oracle and not runs:
         raise UserError("--oracle needs at least one --run RUN (its samples)")
-    if cfg.chs not in ("auto", "on", "off"):
-        raise UserError(f"chs must be auto, on or off, got {cfg.chs!r}")
     if list(cfg.pt_bins) != sorted(cfg.pt_bins) or len(cfg.pt_bins) < 2:
         raise UserError(f"pt_bins must be at least two increasing edges, got {cfg.pt_bins}")
 

@@ -156,9 +156,15 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def options_dict(name: str, options: Mapping[str, Any] | Any) -> dict[str, Any]:
-    """The fully resolved options of ``name`` as a plain mapping (for the run's config)."""
-    return to_dict(resolve_options(name, options))
+def options_dict(
+    name: str, options: Mapping[str, Any] | Any, *, where: str = "config"
+) -> dict[str, Any]:
+    """The fully resolved options of ``name`` as a new plain mapping (every default filled).
+
+    :class:`~jetpointnet.training.config.ModelConfig` resolves its options with it when
+    built, so the run folder stores them; ``options`` itself is never changed.
+    """
+    return to_dict(resolve_options(name, options, where=where))
 
 
 register_model("pointnet", PointNetConfig, lambda f, cfg: PointNet(f, cfg))

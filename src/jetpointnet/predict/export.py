@@ -50,9 +50,9 @@ from jetpointnet.data.extras import N_LINKS
 from jetpointnet.errors import UserError, install_hint, require_extra
 from jetpointnet.io.atomic import atomic_output, remove_stale_partials
 from jetpointnet.io.paths import folder_files, refuse_overlap
-from jetpointnet.io.sample_files import read_json
 from jetpointnet.training.dataset import EXTRA_FILL
-from jetpointnet.training.inference import load_run
+from jetpointnet.training.inference import load_model
+from jetpointnet.training.run_folder import read_run
 
 __all__ = [
     "EXTRA_SHAPES",
@@ -245,9 +245,9 @@ def export_onnx(
     refuse_overlap([*folder_files(run_dir), *named], path)
     _check_target(path, overwrite=overwrite)
     remove_stale_partials(Path(path).parent, stem=Path(path).stem)
-    model, cfg, metadata = load_run(run_dir, checkpoint=checkpoint, device="cpu")
-    info = read_json(Path(run_dir) / "run.json")
-    features = cfg.data.features or list(metadata.get("features") or [])
+    run = read_run(run_dir)
+    model, cfg = load_model(run, checkpoint=checkpoint, device="cpu"), run.config
+    features = cfg.data.features or list(run.metadata.get("features") or [])
     props = {
         "jetpointnet.run": str(Path(run_dir).resolve()),
         "jetpointnet.model": cfg.model.name,
@@ -257,7 +257,7 @@ def export_onnx(
     return export_model(
         model,
         path,
-        in_features=int(info["in_features"]),
+        in_features=run.info.in_features,
         name=cfg.model.name,
         opset=opset,
         overwrite=overwrite,

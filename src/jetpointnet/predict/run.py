@@ -54,6 +54,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from jetpointnet.config import check_choices
 from jetpointnet.data.extras import NeighbourTable
 from jetpointnet.data.geometry import CellTable
 from jetpointnet.data.pipeline import plan_chunks
@@ -108,6 +109,9 @@ class PredictConfig:
     tree_name: str = "predictions"
     threads: int | None = None
     overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        check_choices(self)  # backend, device, root_format: a typo fails before any work
 
 
 @dataclass
@@ -277,10 +281,8 @@ def predict_files(
                 f"{onnx_file}: takes the extra inputs {list(backend.extras)}, but the run's "
                 f"model reads {list(extras)} (export this run with `jetpointnet export`)"
             )
-    elif cfg.backend == "torch":
-        backend = TorchBackend(model, amp=tcfg.train.amp)
     else:
-        raise UserError(f"unknown backend {cfg.backend!r} (torch or onnx)")
+        backend = TorchBackend(model, amp=tcfg.train.amp)
 
     per_chunk = cfg.events_per_chunk or data_cfg.events_per_chunk
     chunks = plan_chunks(

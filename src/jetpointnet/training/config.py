@@ -8,8 +8,12 @@ Loaded with :func:`jetpointnet.config.load_config` from ``configs/train/*.yaml``
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from jetpointnet.config import ConfigError, ConfigValueError, check_choices
+from jetpointnet.errors import did_you_mean
 
 __all__ = [
     "DataConfig",
@@ -18,15 +22,33 @@ __all__ = [
     "TrainConfig",
     "TrainLoopConfig",
     "TransferConfig",
+    "check_train_config",
 ]
 
 
 @dataclass
 class ModelConfig:
-    """``name``: a registered model; ``options``: that model's config (e.g. PointNetConfig)."""
+    """``name``: a registered model; ``options``: that model's config (e.g. PointNetConfig).
+
+    Built, the options are checked against the model's config class and resolved into a
+    new mapping with every default filled (the form stored in the run folder); an unknown
+    model or option fails here, before any work, naming the closest valid names.
+    """
 
     name: str = "pointnet"
     options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from jetpointnet.models.registry import model_names, options_dict
+
+        names = model_names()
+        if self.name not in names:
+            allowed = ", ".join(repr(n) for n in names)
+            raise ConfigValueError(
+                "name",
+                f"must be one of {allowed}, got {self.name!r}" + did_you_mean(self.name, names),
+            )
+        self.options = options_dict(self.name, self.options)
 
 
 @dataclass
@@ -53,6 +75,12 @@ class TaskConfig:
     ortho_weight: float = 0.001
     options: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        check_choices(self)
+        cw = self.class_weights
+        if self.name == "multiclass" and cw is not None and len(cw) != 4:
+            raise ConfigValueError("class_weights", "needs 4 values (one per CellClass)")
+
 
 @dataclass
 class DataConfig:
@@ -72,6 +100,9 @@ class DataConfig:
     num_workers: int = 0
     train_split: str = "train"
     val_split: str = "val"
+
+    def __post_init__(self) -> None:
+        _at_least(self, batch_size=1, shuffle_buffer=1, num_workers=0)
 
 
 @dataclass
@@ -112,6 +143,14 @@ class TrainLoopConfig:
     threads: int | None = None
     tensorboard: bool = True
 
+    def __post_init__(self) -> None:
+        check_choices(self)
+        _at_least(self, epochs=1, samples_per_epoch=1, val_samples=1, early_stopping=1)
+        if not self.lr > 0:
+            raise ConfigValueError("lr", "must be > 0")
+        if not 0 <= self.bn_momentum <= 1:
+            raise ConfigValueError("bn_momentum", "must be in [0, 1]")
+
 
 @dataclass
 class TransferConfig:
@@ -136,6 +175,15 @@ class TransferConfig:
     replay_data: str | None = None
     replay_schedule: list[float] = field(default_factory=lambda: [0.2])
 
+    def __post_init__(self) -> None:
+        if self.replay_data is None:
+            return
+        if not self.replay_schedule:
+            raise ConfigValueError("replay_schedule", "needs at least one fraction")
+        for f in self.replay_schedule:
+            if not 0.0 <= float(f) < 1.0:
+                raise ConfigValueError("replay_schedule", f": replay fraction {f} is not in [0, 1)")
+
 
 @dataclass
 class TrainConfig:
@@ -146,3 +194,24 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainLoopConfig = field(default_factory=TrainLoopConfig)
     transfer: TransferConfig = field(default_factory=TransferConfig)
+
+
+def check_train_config(cfg: TrainConfig, *, where: str = "config") -> None:
+    """Run the checks of every section again (for a config changed after it was built).
+
+    A problem is a :class:`~jetpointnet.config.ConfigError` naming ``where`` and the key.
+    """
+    for section in ("task", "data", "train", "transfer"):
+        try:
+            getattr(cfg, section).__post_init__()
+        except ConfigValueError as exc:
+            raise ConfigError(where, f"'{section}.{exc.key}'{exc.joined}") from None
+
+
+def _at_least(cfg: Any, **lows: int) -> None:
+    """Each named field must be >= its bound (None, where allowed, passes)."""
+    for key, low in lows.items():
+        value = getattr(cfg, key)
+        nullable = typing.get_type_hints(type(cfg))[key] is not int
+        if (value and value < low) if nullable else value < low:  # null and 0: no limit
+            raise ConfigValueError(key, f"must be >= {low}" + (" or null" if nullable else ""))

@@ -1,7 +1,8 @@
 """Loading a trained run and predicting on a split: the API evaluation calls.
 
-:func:`load_run` rebuilds the model of a run folder from its ``config.yaml`` and a
-checkpoint; :func:`predict` runs it over the chunk files of a split.
+:func:`load_run` rebuilds the model of a run folder (read by
+:func:`~jetpointnet.training.run_folder.read_run`) from a checkpoint, :func:`load_model`
+that of a folder already read; :func:`predict` runs it over the chunk files of a split.
 """
 
 from __future__ import annotations
@@ -13,10 +14,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from jetpointnet.config import load_config
 from jetpointnet.data.arrays import read_metadata
-from jetpointnet.errors import UserError
-from jetpointnet.io.sample_files import read_json
 from jetpointnet.models.registry import build_model
 from jetpointnet.training.checkpoint import load_checkpoint
 from jetpointnet.training.config import TrainConfig
@@ -29,45 +27,46 @@ from jetpointnet.training.dataset import (
     split_files,
 )
 from jetpointnet.training.distributed import resolve_device
+from jetpointnet.training.run_folder import RunFolder, read_run
 from jetpointnet.training.tasks import make_task
 
-__all__ = ["load_run", "predict"]
+__all__ = ["load_model", "load_run", "predict"]
 
 
 def load_run(
-    run_dir: str | Path, *, checkpoint: str = "best", device: str = "auto"
+    run_dir: str | Path | RunFolder, *, checkpoint: str = "best", device: str = "auto"
 ) -> tuple[nn.Module, TrainConfig, dict]:
     """The model of a run (eval mode, on ``device``), its resolved config and data metadata.
 
     ``checkpoint``: ``best``, ``last`` or a path to a ``.pt`` file. The metadata is the
     copy of the training data's ``metadata.json`` stored in the run folder.
     """
-    run = Path(run_dir)
-    if not (run / "config.yaml").is_file():
-        raise UserError(f"{run}: not a run folder (no config.yaml)")
-    cfg = load_config(TrainConfig, run / "config.yaml")
-    metadata = read_json(run / "metadata.json")
-    info = read_json(run / "run.json")
+    run = read_run(run_dir)
+    return load_model(run, checkpoint=checkpoint, device=device), run.config, run.metadata
+
+
+def load_model(run: RunFolder, *, checkpoint: str = "best", device: str = "auto") -> nn.Module:
+    """The model of the run folder ``run`` with checkpoint ``checkpoint`` (eval mode)."""
+    cfg = run.config
     task = make_task(cfg.task)
     model = build_model(
         cfg.model.name,
         cfg.model.options,
-        in_features=int(info["in_features"]),
+        in_features=run.info.in_features,
         head=task.head,
-        feature_names=feature_names(metadata, cfg.data.features),
-        where=str(run / "config.yaml"),
+        feature_names=feature_names(run.metadata, cfg.data.features),
+        where=str(run.path / "config.yaml"),
     )
-    path = run / f"{checkpoint}.pt" if checkpoint in ("best", "last") else Path(checkpoint)
     dev = resolve_device(device)
-    state = load_checkpoint(path, map_location=dev)
+    state = load_checkpoint(run.checkpoint(checkpoint), map_location=dev)
     model.load_state_dict(state["model"])
     model.to(dev).eval()
-    return model, cfg, metadata
+    return model
 
 
 @torch.no_grad()
 def predict(
-    run_dir: str | Path,
+    run_dir: str | Path | RunFolder,
     data_dir: str | Path,
     *,
     split: str = "test",

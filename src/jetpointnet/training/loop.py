@@ -34,13 +34,12 @@ from jetpointnet.io.atomic import remove_stale_partials
 from jetpointnet.io.lock import output_lock
 from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.models.layers import MaskedBatchNorm
-from jetpointnet.models.registry import count_parameters, options_dict
+from jetpointnet.models.registry import count_parameters
 from jetpointnet.training import distributed
 from jetpointnet.training.checkpoint import load_checkpoint, save_checkpoint, set_rng_state, unwrap
-from jetpointnet.training.config import TrainConfig
+from jetpointnet.training.config import TrainConfig, check_train_config
 from jetpointnet.training.kinds import Kind, kind_of
 from jetpointnet.training.logging import RunLogger, read_log
-from jetpointnet.training.replay import check_schedule
 from jetpointnet.training.run_folder import write_run_files
 from jetpointnet.training.tasks import Task, make_task
 from jetpointnet.training.transfer import apply_freeze, frozen_norms, init_from_run
@@ -68,26 +67,9 @@ class TrainResult:
 
 
 def check_config(cfg: TrainConfig, *, where: str = "config") -> None:
-    """Reject values that are well-typed but meaningless, naming the key."""
-    checks = [
-        ("data.batch_size", cfg.data.batch_size >= 1, ">= 1"),
-        ("data.shuffle_buffer", cfg.data.shuffle_buffer >= 1, ">= 1"),
-        ("data.num_workers", cfg.data.num_workers >= 0, ">= 0"),
-        ("train.epochs", cfg.train.epochs >= 1, ">= 1"),
-        ("train.lr", cfg.train.lr > 0, "> 0"),
-        ("train.samples_per_epoch", (cfg.train.samples_per_epoch or 1) >= 1, ">= 1 or null"),
-        ("train.val_samples", (cfg.train.val_samples or 1) >= 1, ">= 1 or null"),
-        ("train.early_stopping", (cfg.train.early_stopping or 1) >= 1, ">= 1 or null"),
-        ("train.bn_momentum", 0 <= cfg.train.bn_momentum <= 1, "in [0, 1]"),
-    ]
-    for key, ok, want in checks:
-        if not ok:
-            raise UserError(f"{where}: '{key}' must be {want}")
-    if cfg.transfer.replay_data is not None:
-        check_schedule(cfg.transfer.replay_schedule, where=where)
-    cw = cfg.task.class_weights
-    if cfg.task.name == "multiclass" and cw is not None and len(cw) != 4:
-        raise UserError(f"{where}: 'task.class_weights' needs 4 values (one per CellClass)")
+    """Reject values that are well-typed but meaningless, naming the key (the checks live
+    in the config types: :func:`~jetpointnet.training.config.check_train_config`)."""
+    check_train_config(cfg, where=where)
 
 
 def train(
@@ -153,7 +135,6 @@ def _train(
     torch.manual_seed(tc.seed)
     task = make_task(cfg.task)
     model, in_features = kind.build_model(cfg, metadata, task, data_dir=data_dir)
-    cfg.model.options = options_dict(cfg.model.name, cfg.model.options)
     xfer = cfg.transfer
     if xfer.init_from is not None and not resume:
         init_from_run(

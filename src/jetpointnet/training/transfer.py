@@ -13,9 +13,9 @@ from pathlib import Path
 from torch import nn
 
 from jetpointnet.errors import UserError, did_you_mean
-from jetpointnet.io.sample_files import read_json
 from jetpointnet.models.layers import MaskedBatchNorm
 from jetpointnet.training.checkpoint import load_checkpoint
+from jetpointnet.training.run_folder import read_run
 
 __all__ = ["apply_freeze", "frozen_norms", "init_from_run"]
 
@@ -28,15 +28,13 @@ def init_from_run(
     Returns ``(loaded, skipped)`` state-dict keys of ``model``. A run trained on another
     number of input features, or sharing no tensor with ``model``, is a UserError.
     """
-    run = Path(run_dir)
-    if not (run / "run.json").is_file():
-        raise UserError(f"{run}: not a run folder (no run.json) for --init-from")
-    info = read_json(run / "run.json")
-    if int(info["in_features"]) != in_features:
+    run = read_run(run_dir, purpose="for --init-from")
+    if run.info.in_features != in_features:
         raise UserError(
-            f"{run}: trained on {info['in_features']} input features, this run has {in_features}"
+            f"{run.path}: trained on {run.info.in_features} input features, "
+            f"this run has {in_features}"
         )
-    path = run / f"{checkpoint}.pt" if checkpoint in ("best", "last") else Path(checkpoint)
+    path = run.checkpoint(checkpoint)
     source = load_checkpoint(path, map_location="cpu")["model"]
     own = model.state_dict()
     loaded, skipped = [], []

@@ -28,16 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from jetpointnet.config import load_config
+from jetpointnet.config import from_dict, load_config, read_yaml
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.training.config import TrainConfig
 
 __all__ = ["Param", "SearchSpace", "load_space"]
 
 _KINDS = ("float", "int", "choice")
-_TOP = ("base", "set", "min_epochs", "max_epochs", "reduction_factor", "params")
 
 
 @dataclass(frozen=True)
@@ -113,34 +110,32 @@ def _param(key: str, spec: Any, where: str) -> Param:
                  float(step) if step is not None else None)  # fmt: skip
 
 
+@dataclass
+class _SpaceFile:
+    """The keys of a search-space file, as written (see the module docstring)."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    base: str | None = None
+    set: list[str] = field(default_factory=list)
+    min_epochs: int = 1
+    max_epochs: int = 9
+    reduction_factor: int = 3
+
+
 def load_space(path: str | os.PathLike[str]) -> SearchSpace:
     """Read and check a search-space file; a trial config is built once to validate keys."""
     p = Path(path)
-    if not p.is_file():
-        raise UserError(f"{p}: search-space file not found")
-    try:
-        raw = yaml.safe_load(p.read_text()) or {}
-    except UnicodeDecodeError:
-        raise UserError(f"{p}: not a text file (a YAML search space was expected)") from None
-    except yaml.YAMLError:
-        raise UserError(f"{p}: not valid YAML") from None
-    if not isinstance(raw, dict):
-        raise UserError(f"{p}: a search space must be a mapping")
-    for key in raw:
-        if key not in _TOP:
-            raise UserError(f"{p}: unknown key '{key}'" + did_you_mean(key, _TOP))
-    params = raw.get("params") or {}
-    if not isinstance(params, dict) or not params:
+    raw = from_dict(_SpaceFile, read_yaml(p), where=str(p))
+    if not raw.params:
         raise UserError(f"{p}: 'params' must map config keys to distributions")
-    base = (p.parent / raw["base"]).resolve() if raw.get("base") else None
     space = SearchSpace(
         path=p,
-        base=base,
-        fixed=[str(s) for s in raw.get("set") or []],
-        params=[_param(str(k), v, str(p)) for k, v in params.items()],
-        min_epochs=int(raw.get("min_epochs", 1)),
-        max_epochs=int(raw.get("max_epochs", 9)),
-        reduction_factor=int(raw.get("reduction_factor", 3)),
+        base=(p.parent / raw.base).resolve() if raw.base else None,
+        fixed=list(raw.set),
+        params=[_param(str(k), v, str(p)) for k, v in raw.params.items()],
+        min_epochs=raw.min_epochs,
+        max_epochs=raw.max_epochs,
+        reduction_factor=raw.reduction_factor,
     )
     if not 1 <= space.min_epochs <= space.max_epochs:
         raise UserError(f"{p}: need 1 <= min_epochs <= max_epochs")

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jetpointnet.config import load_config, save_config
+from jetpointnet.config import save_config
 from jetpointnet.errors import UserError, install_hint, require_extra
 from jetpointnet.io.atomic import atomic_output
-from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.loop import train
+from jetpointnet.training.run_folder import read_run
 from jetpointnet.tuning.space import SearchSpace
 
 __all__ = ["TUNE_HINT", "TuneResult", "tune"]
@@ -136,9 +136,8 @@ def tune(
         result.best_params = {
             p.key: p.decode(best.params[p.key]) for p in space.params if p.key in best.params
         }
-        run_cfg = Path(best.user_attrs["run_dir"]) / "config.yaml"
         target = Path(best_config) if best_config is not None else out / "best.yaml"
-        cfg = load_config(TrainConfig, run_cfg)
+        cfg = read_run(best.user_attrs["run_dir"]).config
         with atomic_output(target, overwrite=True) as tmp:
             save_config(cfg, tmp)
         result.best_config = target
