@@ -23,12 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--algorithm", action="append", metavar="ALGO",
-        choices=["calo", "classical", "ml", "oracle", "oracle-calibrated", "target"],
         help="calo, classical, ml, or the ceilings oracle (perfect attribution of every "
         "track's true deposits) and oracle-calibrated (also every neutral remnant at its "
         "true energy); repeatable; default: all, ml when --run is given, the ceilings when "
         "the inputs have truth; target (not in the default: event-level particle flow "
-        "with perfect targets, docs/event_level.md) on request",
+        "with perfect targets, docs/event_level.md) on request; event:RUN (an event-level "
+        "run folder: jets of its predicted particles)",
     )  # fmt: skip
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument(

@@ -24,13 +24,14 @@ from jetpointnet.models.event_pflow import EVENT_MODELS
 from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.dataset import split_files
 from jetpointnet.training.event_stream import EventStream
+from jetpointnet.training.event_task import EventTask
+from jetpointnet.training.kinds import Kind, register_kind
 
 __all__ = [
     "MODEL_INPUTS",
     "build_event_model",
     "check_event_metadata",
     "event_forward",
-    "event_model_options",
     "make_streams",
 ]
 
@@ -56,20 +57,26 @@ def _entry(name: str, where: str) -> tuple[type, type[nn.Module]]:
     return EVENT_MODELS[name]
 
 
-def event_model_options(cfg: TrainConfig, *, where: str = "config") -> dict[str, Any]:
-    """``model.options`` validated and fully resolved (for the run's config.yaml)."""
-    config_cls, _ = _entry(cfg.model.name, where)
-    return to_dict(from_dict(config_cls, cfg.model.options or {}, where=where,
-                             prefix="model.options."))  # fmt: skip
-
-
 def build_event_model(cfg: TrainConfig, metadata: Mapping[str, Any], task: object = None,
-                      *, where: str = "config") -> tuple[nn.Module, int]:  # fmt: skip
-    """The model of ``cfg.model`` for the data of ``metadata``; also its cell-feature count."""
+                      *, where: str = "config", data_dir: Path | None = None,
+                      ) -> tuple[nn.Module, int]:  # fmt: skip
+    """The model of ``cfg.model`` for the data of ``metadata``; also its cell-feature count.
+
+    ``cfg.model.options`` is replaced by its fully resolved form (for the run's config).
+    The ``task`` must be the ``event`` task.
+    """
     check_event_metadata(metadata, where=where)
+    if task is not None and not isinstance(task, EventTask):
+        raise UserError(f"{where}: data of kind 'event' is learned by task 'event', not "
+                        f"{getattr(task, 'name', task)!r} (set task.name: event)")  # fmt: skip
     config_cls, model_cls = _entry(cfg.model.name, where)
     opts = from_dict(config_cls, cfg.model.options or {}, where=where, prefix="model.options.")
+    cfg.model.options = to_dict(opts)
     n_cell, n_track = len(metadata["cell_features"]), len(metadata["track_features"])
+    k, kt = getattr(opts, "n_neutral", None), metadata.get("n_neutral")
+    if k is not None and kt is not None and int(kt) > k:
+        raise UserError(f"{where}: model.options.n_neutral is {k}, fewer neutral slots than the "
+                        f"data's n_neutral {kt} (raise it, or preprocess with max_neutral <= {k})")  # fmt: skip
     try:
         model = model_cls(n_cell, n_track, opts)
     except ValueError as exc:
@@ -84,7 +91,8 @@ def event_forward(net: nn.Module, batch: Mapping[str, torch.Tensor]) -> dict[str
 
 
 def make_streams(cfg: TrainConfig, data_dir: Path, metadata: Mapping[str, Any], *,
-                 rank: int = 0, world_size: int = 1) -> tuple[EventStream, EventStream]:  # fmt: skip
+                 model: nn.Module | None = None, rank: int = 0,
+                 world_size: int = 1) -> tuple[EventStream, EventStream]:  # fmt: skip
     """The training stream (shuffled per ``(train.seed, epoch)``) and the validation stream."""
     check_event_metadata(metadata, where=str(Path(data_dir) / "metadata.json"))
     tc = cfg.train
@@ -95,3 +103,7 @@ def make_streams(cfg: TrainConfig, data_dir: Path, metadata: Mapping[str, Any], 
     val = EventStream(split_files(data_dir, cfg.data.val_split), shuffle=False,
                       max_samples=tc.val_samples, **common)  # fmt: skip
     return train, val
+
+
+register_kind(Kind(name="event", make_streams=make_streams, build_model=build_event_model,
+                   forward=event_forward))  # fmt: skip

@@ -38,7 +38,7 @@ from jetpointnet.config import from_dict
 from jetpointnet.errors import UserError
 from jetpointnet.models.heads import HeadSpec
 from jetpointnet.training.config import TaskConfig
-from jetpointnet.training.tasks import Task
+from jetpointnet.training.tasks import Task, register_task
 
 __all__ = ["EventTask", "EventTaskOptions", "match_neutrals", "wrap_phi"]
 
@@ -127,11 +127,14 @@ def _mean(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     return (x * w).sum() / w.sum().clamp(min=1e-9)
 
 
+@register_task
 class EventTask(Task):
     """The ``event`` task: :func:`terms` summed with the weights of :class:`EventTaskOptions`."""
 
     name = "event"
     target = "q"
+    val_keys = ("cell_energy_correct", "loss_incidence", "loss_existence", "loss_class",
+                "loss_kinematics")  # fmt: skip
 
     def __init__(self, cfg: TaskConfig) -> None:
         super().__init__(cfg)
@@ -203,5 +206,6 @@ class EventTask(Task):
         frac = (right * w).sum(1) / w.sum(1).clamp(min=1e-9)  # (B,)
         n = float(w.shape[0])
         counts = {"cell_energy_correct": frac.sum().double()}
-        counts.update({f"loss_{k}": v.detach().double() * n for k, v in self.terms(out, batch).items()})
+        terms = self.terms(out, batch)
+        counts.update({f"loss_{k}": v.detach().double() * n for k, v in terms.items()})
         return counts

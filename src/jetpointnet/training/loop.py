@@ -153,7 +153,8 @@ def _train(
     torch.manual_seed(tc.seed)
     task = make_task(cfg.task)
     model, in_features = kind.build_model(cfg, metadata, task, data_dir=data_dir)
-    cfg.model.options = options_dict(cfg.model.name, cfg.model.options)
+    if kind.name == "track":  # other kinds resolve cfg.model.options in their build_model
+        cfg.model.options = options_dict(cfg.model.name, cfg.model.options)
     xfer = cfg.transfer
     if xfer.init_from is not None and not resume:
         init_from_run(
