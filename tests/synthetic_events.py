@@ -30,9 +30,9 @@ def _event(rng: np.random.Generator) -> dict:
     n = n_ch + n_ne
     eta, phi = rng.uniform(-0.5, 0.5, n), rng.uniform(-0.5, 0.5, n)
     energy = np.exp(rng.uniform(np.log(2.0), np.log(50.0), n))
-    cls = np.concatenate(
-        [rng.choice([0, 1], n_ch, p=[0.8, 0.2]), rng.choice([3, 4], n_ne)]
-    ).astype(np.int64)
+    cls = np.concatenate([rng.choice([0, 1], n_ch, p=[0.8, 0.2]), rng.choice([3, 4], n_ne)]).astype(
+        np.int64
+    )
     centres = [
         np.stack([eta[k] + rng.normal(0, 0.04, m), phi[k] + rng.normal(0, 0.04, m)], 1)
         for k in range(n)
@@ -40,7 +40,7 @@ def _event(rng: np.random.Generator) -> dict:
     ]
     n_noise = int(rng.integers(0, 4))
     cells = np.concatenate([*centres, rng.uniform(-0.5, 0.5, (n_noise, 2))])  # (C, 2)
-    d2 = ((cells[None, :, 0] - eta[:, None]) ** 2 + (cells[None, :, 1] - phi[:, None]) ** 2)
+    d2 = (cells[None, :, 0] - eta[:, None]) ** 2 + (cells[None, :, 1] - phi[:, None]) ** 2
     w = np.exp(-0.5 * d2 / 0.04**2)  # (n, C)
     w[:, len(cells) - n_noise :] = 0.0
     w /= w.sum(axis=1, keepdims=True)

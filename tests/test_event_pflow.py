@@ -59,7 +59,10 @@ def test_stream_order_is_a_function_of_seed_and_epoch(folder):
     assert not np.array_equal(ids[0], np.concatenate(b.batches()))
     for batch in a:
         q = batch["q"].sum(-1)
-        assert torch.allclose(q[batch["cell_mask"]], torch.ones(())) and (q[~batch["cell_mask"]] == 0).all()
+        assert (
+            torch.allclose(q[batch["cell_mask"]], torch.ones(()))
+            and (q[~batch["cell_mask"]] == 0).all()
+        )
         assert batch["cell_mask"].any(1).all()
 
 

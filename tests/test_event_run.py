@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,7 +34,9 @@ def setup(tmp_path_factory, simulated):
     """6 rho events (the event-target tests' files), one sample per event, a 2-epoch run."""
     files = simulated("rho", events=6, seed=3)
     root = tmp_path_factory.mktemp("evrun")
-    cfg = EventPreprocessConfig(events_per_chunk=6, max_neutral=8, region=RegionConfig(mode="event"))
+    cfg = EventPreprocessConfig(
+        events_per_chunk=6, max_neutral=8, region=RegionConfig(mode="event")
+    )
     preprocess_events([str(f) for f in files], root / "data", config=cfg, progress=False)
     tcfg = TrainConfig()
     tcfg.model.name, tcfg.model.options = "event_pflow", dict(TINY)
@@ -52,7 +53,7 @@ def setup(tmp_path_factory, simulated):
 def test_train_writes_an_event_run(setup):
     _, root, result = setup
     assert result.epochs_done == 2 and all(np.isfinite(r["val_loss"]) for r in result.history)
-    model, cfg, meta = load_event_run(root / "run")
+    _model, cfg, meta = load_event_run(root / "run")
     assert cfg.task.name == "event" and meta["kind"] == "event"
     assert cfg.model.options["n_neutral"] == 8 and "ffn_ratio" in cfg.model.options
 
@@ -67,7 +68,9 @@ def test_predict_writes_particles_in_the_contract_schema(setup, tmp_path):
     assert res.events == 6 and res.particles == len(table["entry"]) > 0
     assert set(table["class"]) <= set(PARTICLE_CLASSES)
     charged = table["track_index"] >= 0
-    assert np.all(table["m"][~charged] == 0) and np.all((table["existence"] >= 0) & (table["existence"] <= 1))
+    assert np.all(table["m"][~charged] == 0) and np.all(
+        (table["existence"] >= 0) & (table["existence"] <= 1)
+    )
     # every real track of every sample is one charged row, with the track's pT
     n_tracks = sum(int(read_npz(f)["track_mask"].sum()) for s in ("train", "val", "test")
                    for f in (root / "data" / "arrays" / s).glob("*.npz"))  # fmt: skip

@@ -41,7 +41,7 @@ from torch import nn
 from jetpointnet.models.layers import Norm, SharedMLP, make_norm
 from jetpointnet.models.transformer import Block, TransformerConfig
 
-__all__ = ["EVENT_MODELS", "N_CLASSES", "EventPflow", "EventPflowConfig", "OUTPUTS"]
+__all__ = ["EVENT_MODELS", "N_CLASSES", "OUTPUTS", "EventPflow", "EventPflowConfig"]
 
 #: Particle classes of the event contract (index = position).
 N_CLASSES = 5
@@ -188,8 +188,8 @@ class EventPflow(nn.Module):
         track_eta: torch.Tensor,  # (B, Nt)
         track_phi: torch.Tensor,  # (B, Nt)
     ) -> dict[str, torch.Tensor]:
-        nt, nc = track_x.shape[1], cell_x.shape[1]
-        h, mask, key_bias = self._encode(cell_x, cell_mask, cell_energy, cell_eta, cell_phi,
+        nt = track_x.shape[1]
+        h, _mask, key_bias = self._encode(cell_x, cell_mask, cell_energy, cell_eta, cell_phi,
                                          track_x, track_mask, track_pt, track_eta, track_phi)  # fmt: skip
         b, k = h.shape[0], self.cfg.n_neutral
         neutral = self.neutral_queries.unsqueeze(0).expand(b, k, -1)  # (B, K, D)

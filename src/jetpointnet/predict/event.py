@@ -39,8 +39,8 @@ from jetpointnet.data.pipeline import plan_chunks
 from jetpointnet.data.preprocess import expand_inputs
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.mltree_reader import close_cached, inspect_mltree, read_events, read_geometry
-from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.io.particles import write_particles
+from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.io.sample_files import read_json, write_parquet
 from jetpointnet.predict.event_particles import particles_from_outputs
 from jetpointnet.training.checkpoint import load_checkpoint
@@ -219,7 +219,11 @@ def predict_event_folder(
     cfg = config or EventPredictConfig()
     out = Path(out)
     inc = _check_out(out, cfg)
-    meta = read_json(Path(data_dir) / "metadata.json") if (Path(data_dir) / "metadata.json").is_file() else {}
+    meta = (
+        read_json(Path(data_dir) / "metadata.json")
+        if (Path(data_dir) / "metadata.json").is_file()
+        else {}
+    )
     check_event_metadata(dict(meta), where=str(data_dir))  # type: ignore[arg-type]
     files = split_files(data_dir, split)
     refuse_overlap([*files, *folder_files(run_dir)], out)
@@ -277,7 +281,9 @@ def predict_event_files(
         if geometry is None and not info.has_geometry:
             raise UserError(f"{info.path}: no tree 'CellGeo' (pass --geometry GEO.root)")
     geo = Path(geometry) if geometry is not None else None
-    per_chunk = cfg.events_per_chunk or int((metadata.get("config") or {}).get("events_per_chunk", 20))
+    per_chunk = cfg.events_per_chunk or int(
+        (metadata.get("config") or {}).get("events_per_chunk", 20)
+    )
     chunks = plan_chunks(paths, [i.num_entries for i in infos], [geo or p for p in paths],
                          events_per_chunk=per_chunk)  # fmt: skip
     tables: list = []
