@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -152,3 +153,21 @@ def test_onnx_export_matches_torch(setup, tmp_path):
     ta, tb = read_particles(a.out), read_particles(b.out)
     assert list(ta["class"]) == list(tb["class"])
     assert np.allclose(ta["E"], tb["E"], rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_loss_falls_on_200_jz2_events(simulated, tmp_path):
+    """The issue's check: the CPU config's loss falls on 200 simulated JZ2 dijet events."""
+    files = simulated("dijet-jz2", events=200, seed=5)
+    cfg = EventPreprocessConfig(max_cells=256, max_tracks=24, max_neutral=32)
+    preprocess_events([str(f) for f in files], tmp_path / "data", config=cfg, progress=False)
+    from jetpointnet.config import load_config
+
+    root = Path(__file__).resolve().parents[1]
+    tcfg = load_config(TrainConfig, root / "configs" / "train" / "event-small.yaml",
+                       ["train.epochs=4", "train.samples_per_epoch=320", "train.val_samples=160",
+                        "train.tensorboard=false", "train.device=cpu"])  # fmt: skip
+    result = train(tcfg, data_dir=tmp_path / "data", out_dir=tmp_path / "run", progress=False)
+    first, last = result.history[0], result.history[-1]
+    assert last["train_loss"] < 0.8 * first["train_loss"]
+    assert last["val_loss"] < first["val_loss"]
