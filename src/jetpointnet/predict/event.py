@@ -30,6 +30,7 @@ import torch
 from tqdm.auto import tqdm
 
 from jetpointnet.config import from_dict, load_config
+from jetpointnet.data.arrays import read_metadata
 from jetpointnet.data.event_inputs import EVENT_KIND_OPTIONAL, EVENT_KIND_REQUIRED, event_view
 from jetpointnet.data.event_particles import concat_tables
 from jetpointnet.data.event_samples import RegionConfig, SampleArrays, event_samples
@@ -219,12 +220,7 @@ def predict_event_folder(
     cfg = config or EventPredictConfig()
     out = Path(out)
     inc = _check_out(out, cfg)
-    meta = (
-        read_json(Path(data_dir) / "metadata.json")
-        if (Path(data_dir) / "metadata.json").is_file()
-        else {}
-    )
-    check_event_metadata(dict(meta), where=str(data_dir))  # type: ignore[arg-type]
+    check_event_metadata(read_metadata(data_dir), where=str(data_dir))
     files = split_files(data_dir, split)
     refuse_overlap([*files, *folder_files(run_dir)], out)
     infer, _ = _backend(Path(run_dir), cfg)

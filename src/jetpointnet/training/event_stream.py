@@ -60,8 +60,9 @@ def read_event_chunk(path: Path, *, targets: bool = True) -> dict[str, np.ndarra
         arrays = read_npz(path)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise UserError(f"{path}: not a readable npz file ({type(exc).__name__})") from None
-    need = [*CELL_ARRAYS, *TRACK_ARRAYS, *LINKS]
-    need = [k for k in need if targets or k not in _TARGETS] + (["q", *NEUTRAL_ARRAYS] * targets)
+    need = [k for k in (*CELL_ARRAYS, *TRACK_ARRAYS, *LINKS) if k not in _TARGETS]
+    if targets:
+        need += list(_TARGETS)
     for name in need:
         if name not in arrays:
             raise UserError(
