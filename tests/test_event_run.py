@@ -113,6 +113,14 @@ def test_bad_inputs_are_one_clear_line(setup, tmp_path, capsys):
     track_data = write_dataset(tmp_path / "track", files={"train": 1, "val": 1, "test": 1})
     with pytest.raises(UserError, match="kind 'track', not 'event'"):
         predict_event_folder(root / "run", track_data, tmp_path / "x.parquet", progress=False)
+    bad = TrainConfig()
+    bad.model.name, bad.model.options = "event_pflow", {"n_neutral": 2}
+    bad.task.name = "event"
+    with pytest.raises(UserError, match="n_neutral is 2, fewer neutral slots than the data's"):
+        train(bad, data_dir=root / "data", out_dir=tmp_path / "r1", progress=False)
+    bad.model.options, bad.task.name = {}, "regression"
+    with pytest.raises(UserError, match="learned by task 'event', not 'regression'"):
+        train(bad, data_dir=root / "data", out_dir=tmp_path / "r2", progress=False)
     wrong = tmp_path / "wrong-run"
     shutil.copytree(root / "run", wrong)
     meta = read_json(wrong / "metadata.json")

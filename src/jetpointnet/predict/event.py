@@ -171,10 +171,12 @@ def _incidence_rows(out: dict[str, np.ndarray], batch: Mapping[str, np.ndarray])
 
 def _predict_arrays(infer: Infer, arrays: dict[str, np.ndarray], cfg: EventPredictConfig,
                     tables: list, cells: list | None) -> int:  # fmt: skip
-    """Predict every sample of one chunk's arrays; append its rows; return the sample count."""
+    """Predict every sample of one chunk's arrays (batched by cell count); append its rows;
+    return the sample count."""
     n = len(arrays["entry"])
+    order = np.argsort(arrays["cell_mask"].sum(1), kind="stable")  # similar sizes: less padding
     for lo in range(0, n, cfg.batch_size):
-        rows = np.arange(lo, min(n, lo + cfg.batch_size))
+        rows = order[lo : lo + cfg.batch_size]
         batch = collate(arrays, rows, rows)
         out = infer(batch)
         np_batch = {k: v.numpy() for k, v in batch.items()}
@@ -201,6 +203,9 @@ def _check_out(out: Path, cfg: EventPredictConfig) -> Path | None:
 def _write(out: Path, inc: Path | None, tables: list, cells: list | None,
            cfg: EventPredictConfig, samples: int, events: int) -> EventPredictResult:  # fmt: skip
     table = concat_tables(tables)
+    keys = ("region_index", "entry", "file_index")  # rows in sample order (batches are by size)
+    order = np.lexsort([table[k] for k in keys])
+    table = {k: v[order] for k, v in table.items()}
     if inc is not None and cells is not None:
         import awkward as ak
 
