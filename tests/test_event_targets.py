@@ -40,7 +40,7 @@ def test_optional_branches_leave_the_others_unchanged(files):
     with uproot.open(files[0]) as a, uproot.open(files[1]) as b:
         ta, tb = a["EventTree"], b["EventTree"]
         assert set(ta.keys()) - set(tb.keys()) == set(EVENT_TRUTH_BRANCHES)
-        for name in tb.keys():
+        for name in tb.keys():  # noqa: SIM118 - uproot: iterating yields branches
             x = ak.to_numpy(ak.flatten(tb[name].array(), axis=None))
             y = ak.to_numpy(ak.flatten(ta[name].array(), axis=None))
             assert np.array_equal(x, y, equal_nan=True), name
@@ -74,7 +74,7 @@ def test_incidence_and_energies_add_up(files, which):
         assert charged_sum + tg.neutral_e.sum() == pytest.approx(ev.part_e[visible].sum())
         # deposits: the neutral groups' visible energy is their members' deposit
         dep = np.bincount(ev.contrib_part, weights=ev.contrib_dep, minlength=len(ev.part_e))
-        members = (tg.particle_slot >= len(ev.track_part))
+        members = tg.particle_slot >= len(ev.track_part)
         assert tg.neutral_e_vis.sum() == pytest.approx(dep[members].sum())
         assert (tg.particle_slot[~visible] == -1).all()
 
@@ -143,10 +143,14 @@ def test_targets_as_prediction_are_perfect(tmp_path, files):
     assert lost == 0 and len(got) == len(ref)
     for k in ("event", "pt", "eta", "phi", "mass", "charged"):
         assert np.allclose(getattr(got, k), getattr(ref, k)), k
+    no_chs, _ = jets_from_particles(back, ev, np.zeros(len(ev.tracks), bool), file_index=0)
+    assert len(no_chs) == int((back["track_index"] < 0).sum())  # CHS drops every charged row
     res = _prep(tmp_path, files[0], "cells")
     a = read_npz(next((res.out / "arrays").rglob("*.npz")))
     assert cell_accuracy(a["q"], a["q"], a["cell_energy"], a["cell_mask"]) == pytest.approx(1.0)
-    assert len(particles_from_samples(a)["E"]) == int(a["track_mask"].sum() + a["neutral_mask"].sum())
+    assert len(particles_from_samples(a)["E"]) == int(
+        a["track_mask"].sum() + a["neutral_mask"].sum()
+    )
 
 
 def test_bad_inputs_one_line(tmp_path, files):
@@ -157,7 +161,7 @@ def test_bad_inputs_one_line(tmp_path, files):
     bad.write_text("not root")
     with pytest.raises(UserError):
         _prep(tmp_path, bad, "bad")
-    with pytest.raises(UserError, match="region.mode"):
+    with pytest.raises(UserError, match=r"region\.mode"):
         _prep(tmp_path, files[0], "m", region=RegionConfig(mode="tiles"))
     cfg = tmp_path / "c.yaml"
     cfg.write_text("max_cell: 10\n")
@@ -172,3 +176,46 @@ def test_bad_inputs_one_line(tmp_path, files):
     assert not (tmp_path / "p.parquet").exists()
     with pytest.raises(UserError, match="not a parquet"):
         read_particles(bad)
+
+
+def test_evaluation_sees_missed_and_fake_particles(tmp_path, files):
+    from jetpointnet.data.event_particles import folder_target_particles
+    from jetpointnet.evaluation.event_report import evaluate_event_particles
+
+    res = _prep(tmp_path, files[0], "evalfolder")
+    targets = folder_target_particles(res.out, split="train")
+    neutral = np.flatnonzero(np.asarray(targets["track_index"]) < 0)
+    pred = {k: np.asarray(v).copy() for k, v in targets.items()}
+    pred["existence"][neutral[0]] = 0.1  # one neutral not predicted
+    pred["phi"][neutral[1]] += 1.0  # one neutral far off: a miss and a fake
+    m = evaluate_event_particles(pred, tmp_path / "eval", targets=targets)
+    cls = {str(targets["class"][neutral[0]]), str(targets["class"][neutral[1]])}
+    n_class = {c: int((np.asarray(targets["class"]) == c).sum()) for c in cls}
+    missed = sum(n_class[c] * (1 - m["efficiency"][c]["overall"]) for c in cls)
+    assert missed == pytest.approx(2.0)
+    fakes = sum(m["fake_rate"][c]["overall"] * m["fake_rate"][c]["n"] for c in cls)
+    assert fakes == pytest.approx(1.0)
+    assert m["n_pred"] == len(targets["E"]) - 1
+    html = (tmp_path / "eval" / "particles_section.html").read_text()
+    assert "<section>" in html and "particles_efficiency.png" in html
+    assert (tmp_path / "eval" / "particles_efficiency.png").stat().st_size > 0
+
+
+def test_each_target_in_exactly_one_region(tmp_path, files):
+    def totals(mode):
+        cfg = EventPreprocessConfig(max_cells=800, max_tracks=8, max_neutral=24,
+                                    region=RegionConfig(mode=mode, deta=0.7, dphi=0.7))  # fmt: skip
+        res = preprocess_events([files[0]], tmp_path / mode, config=cfg, progress=False)
+        assert res.metadata["truncation"]["samples"] == 0
+        arrays = [read_npz(f) for f in sorted((res.out / "arrays").rglob("*.npz"))]
+        n = sum(int(a["neutral_mask"].sum()) for a in arrays)
+        e = sum(float(a["neutral_e"][a["neutral_mask"]].sum()) for a in arrays)
+        t = sum(int(a["track_mask"].sum()) for a in arrays)
+        cells = sum(float(a["cell_energy"][a["cell_mask"]].sum()) for a in arrays)
+        return n, e, t, cells, sum(len(a["entry"]) for a in arrays)
+
+    whole, tiles = totals("event"), totals("region")
+    assert tiles[4] > whole[4]  # more samples than events
+    assert tiles[0] == whole[0] and tiles[2] == whole[2]
+    assert tiles[1] == pytest.approx(whole[1], rel=1e-5)
+    assert tiles[3] == pytest.approx(whole[3], rel=1e-5)

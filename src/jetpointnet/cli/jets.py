@@ -26,9 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="calo, classical, ml, or the ceilings oracle (perfect attribution of every "
         "track's true deposits) and oracle-calibrated (also every neutral remnant at its "
         "true energy); repeatable; default: all, ml when --run is given, the ceilings when "
-        "the inputs have truth; target (not in the default: event-level particle flow "
-        "with perfect targets, docs/event_level.md) on request; event:RUN (an event-level "
-        "run folder: jets of its predicted particles)",
+        "the inputs have truth; on request (not in the default) target: event-level "
+        "particle flow with perfect targets (neutrals at true energy), target-visible: the "
+        "same with neutrals at their visible deposit (docs/contracts/event.md), and "
+        "event:RUN: jets of an event-level run's predicted particles",
     )  # fmt: skip
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument(

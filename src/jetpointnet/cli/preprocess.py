@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("track", "event"),
         default="track",
         help="track: per-track samples (default); event: event-level samples for "
-        "particle flow of whole events (configs/data/event.yaml, docs/event_level.md)",
+        "particle flow of whole events (configs/data/event.yaml, docs/contracts/event.md)",
     )
 
 

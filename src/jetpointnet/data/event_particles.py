@@ -18,7 +18,12 @@ from jetpointnet.data.event_targets import CLASSES, class_mass, event_targets
 from jetpointnet.data.geometry import CellTable
 from jetpointnet.io.particles import PARTICLE_COLUMNS, empty_particles
 
-__all__ = ["concat_tables", "particles_from_samples", "target_particles"]
+__all__ = [
+    "concat_tables",
+    "folder_target_particles",
+    "particles_from_samples",
+    "target_particles",
+]
 
 
 def _rows(links: dict, n: int, cls, e, pt, eta, phi, m, track) -> dict[str, np.ndarray]:
@@ -52,9 +57,22 @@ def concat_tables(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 
 def target_particles(
-    events: dict, table: CellTable, *, file_index: int, entry_start: int, source: str = ""
+    events: dict,
+    table: CellTable,
+    *,
+    file_index: int,
+    entry_start: int,
+    source: str = "",
+    neutral_energy: str = "true",
 ) -> dict[str, np.ndarray]:
-    """The target particles of every event of an MLTree chunk (whole events)."""
+    """The target particles of every event of an MLTree chunk (whole events).
+
+    ``neutral_energy``: "true" (the targets' true energy) or "visible" (their deposit in the
+    clustered cells, EM scale when the file has the visible branch: what perfect
+    attribution without any calibration would give).
+    """
+    if neutral_energy not in ("true", "visible"):
+        raise ValueError(f"neutral_energy must be true or visible, got {neutral_energy!r}")
     parts = []
     numbers = np.asarray(events["eventNumber"], np.int64)
     for i in range(len(numbers)):
@@ -65,8 +83,8 @@ def target_particles(
         tr = np.arange(len(view.track_pt))
         parts.append(_charged(links, tg.charged_class, view.track_pt, view.track_eta,
                               view.track_phi, tr))  # fmt: skip
-        parts.append(_neutral(links, tg.neutral_class, tg.neutral_e, tg.neutral_eta,
-                              tg.neutral_phi))  # fmt: skip
+        e = tg.neutral_e if neutral_energy == "true" else tg.neutral_e_vis
+        parts.append(_neutral(links, tg.neutral_class, e, tg.neutral_eta, tg.neutral_phi))
     return concat_tables(parts)
 
 
@@ -85,3 +103,18 @@ def particles_from_samples(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarra
                               arrays["neutral_eta"][s][n].astype(np.float64),
                               arrays["neutral_phi"][s][n]))  # fmt: skip
     return concat_tables(parts)
+
+
+def folder_target_particles(folder, *, split: str = "test") -> dict[str, np.ndarray]:
+    """The target particles of every sample of one split of an event folder."""
+    from pathlib import Path
+
+    from jetpointnet.errors import UserError
+    from jetpointnet.io.sample_files import read_json, read_npz
+
+    folder = Path(folder)
+    meta = folder / "metadata.json"
+    if not meta.is_file() or read_json(meta).get("kind") != "event":
+        raise UserError(f"{folder}: not an event folder (preprocess --kind event)")
+    files = sorted((folder / "arrays" / split).glob("*.npz"))
+    return concat_tables([particles_from_samples(read_npz(f)) for f in files])

@@ -83,7 +83,7 @@ def _validate(cfg: EventPreprocessConfig) -> None:
         raise UserError(f"region.mode: unknown {cfg.region.mode!r}"
                         + did_you_mean(cfg.region.mode, ("event", "region"))
                         + "; choose event or region")  # fmt: skip
-    if not (0 < cfg.region.deta and 0 < cfg.region.dphi <= 2 * np.pi):
+    if not (cfg.region.deta > 0 and 0 < cfg.region.dphi <= 2 * np.pi):
         raise UserError("region.deta and region.dphi must be positive (dphi <= 2 pi)")
     try:
         split_fractions(cfg.split.train, cfg.split.val, cfg.split.test)
@@ -91,10 +91,21 @@ def _validate(cfg: EventPreprocessConfig) -> None:
         raise UserError(f"split: {exc}") from None
 
 
+_TABLES: dict[tuple[str, str], CellTable] = {}
+
+
+def _table(path: str, tree: str) -> CellTable:
+    """The geometry of ``path`` (one kept per process: a worker reads one file's chunks)."""
+    if (path, tree) not in _TABLES:
+        _TABLES.clear()
+        _TABLES[(path, tree)] = CellTable.from_geometry(read_geometry(path, tree=tree))
+    return _TABLES[(path, tree)]
+
+
 def _chunk(chunk: Chunk, cfg: EventPreprocessConfig, out: str, sources: dict) -> dict[str, Any]:
     """Samples of one chunk, one npz per split, then its marker; returns the marker."""
     outp = Path(out)
-    table = CellTable.from_geometry(read_geometry(chunk.geometry, tree=cfg.geometry_tree))
+    table = _table(chunk.geometry, cfg.geometry_tree)
     events = read_events(chunk.path, EVENT_KIND_REQUIRED, optional=EVENT_KIND_OPTIONAL,
                          entry_start=chunk.start, entry_stop=chunk.stop,
                          event_tree=cfg.event_tree)  # fmt: skip

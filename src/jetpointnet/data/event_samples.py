@@ -11,7 +11,7 @@ every cell still sums to 1 and each target belongs to exactly one sample.
 Size limits (``max_cells`` Lc, ``max_tracks`` Lt, ``max_neutral`` Kt) keep the most
 energetic cells, the highest-pT tracks and the most energetic neutrals; what is cut is
 counted (``truncation`` in metadata.json) and its shares go to the noise slot.
-Arrays and their units: see ``/work/contracts/event.md`` (docs/event_level.md).
+Arrays and their units: see docs/contracts/event.md.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class SampleArrays:
 
 
 def _tiles(eta: np.ndarray, phi: np.ndarray, cfg: RegionConfig) -> np.ndarray:
-    n_phi = max(1, int(round(2 * np.pi / cfg.dphi)))
+    n_phi = max(1, round(2 * np.pi / cfg.dphi))
     ie = np.floor((np.clip(eta, -cfg.max_abs_eta, cfg.max_abs_eta - 1e-9) + cfg.max_abs_eta)
                   / cfg.deta).astype(np.int64)  # fmt: skip
     ip = np.floor((np.asarray(phi) + np.pi) / (2 * np.pi) * n_phi).astype(np.int64) % n_phi
@@ -69,7 +69,7 @@ def _tiles(eta: np.ndarray, phi: np.ndarray, cfg: RegionConfig) -> np.ndarray:
 
 
 def _tile_centre(tile: int, cfg: RegionConfig) -> tuple[float, float]:
-    n_phi = max(1, int(round(2 * np.pi / cfg.dphi)))
+    n_phi = max(1, round(2 * np.pi / cfg.dphi))
     ie, ip = divmod(tile, n_phi)
     return (-cfg.max_abs_eta + (ie + 0.5) * cfg.deta, -np.pi + (ip + 0.5) * 2 * np.pi / n_phi)
 

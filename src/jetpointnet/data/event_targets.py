@@ -41,10 +41,10 @@ __all__ = [
     "CLASSES",
     "MERGE_DR",
     "PION_MASS",
+    "RULES",
     "VISIBLE_FRACTION",
     "EventInput",
     "EventTargets",
-    "RULES",
     "class_mass",
     "event_targets",
 ]
@@ -150,20 +150,24 @@ def _groups(ev: EventInput, rows: np.ndarray) -> list[list[int]]:
         seeds = [[r] for r in rows.tolist()]
     e = np.array([ev.part_e[g].sum() for g in seeds]) if seeds else np.zeros(0)
     groups: list[list[int]] = []
-    mom: list[np.ndarray] = []
+    mom = np.zeros((len(seeds), 3))  # summed momenta of the groups made so far
+    g_eta, g_phi = np.zeros(len(seeds)), np.zeros(len(seeds))
     for i in np.argsort(-e, kind="stable"):
         g = seeds[i]
         p = _momentum(ev, g)
         eta, phi = _direction(p)
-        for j, q in enumerate(mom):
-            geta, gphi = _direction(q)
-            if np.hypot(eta - geta, _dphi(phi, gphi)) < MERGE_DR:
-                groups[j] += g
-                mom[j] = q + p
-                break
+        n = len(groups)
+        dr = np.hypot(eta - g_eta[:n], _dphi(phi, g_phi[:n]))
+        near = np.flatnonzero(dr < MERGE_DR)
+        if len(near):
+            j = int(near[0])
+            groups[j] += g
+            mom[j] += p
+            g_eta[j], g_phi[j] = _direction(mom[j])
         else:
             groups.append(list(g))
-            mom.append(p)
+            mom[n] = p
+            g_eta[n], g_phi[n] = eta, phi
     return groups
 
 

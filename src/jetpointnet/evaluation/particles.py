@@ -24,6 +24,7 @@ Units: GeV, radians. :func:`particles_section` renders the numbers as an HTML fr
 from __future__ import annotations
 
 import html
+import itertools
 from typing import Any
 
 import numpy as np
@@ -48,14 +49,19 @@ _NEUTRAL_CLASSES = ("photon", "neutral_hadron")
 def _cost(t: dict, ti: np.ndarray, p: dict, pi: np.ndarray) -> np.ndarray:
     tpt = np.maximum(np.asarray(t["pt"], np.float64)[ti], 1e-6)
     dpt = (np.asarray(p["pt"], np.float64)[pi][None, :] - tpt[:, None]) / tpt[:, None]
-    deta = np.asarray(p["eta"], np.float64)[pi][None, :] - np.asarray(t["eta"], np.float64)[ti][:, None]
+    deta = (
+        np.asarray(p["eta"], np.float64)[pi][None, :]
+        - np.asarray(t["eta"], np.float64)[ti][:, None]
+    )
     dphi = np.angle(np.exp(1j * (np.asarray(p["phi"], np.float64)[pi][None, :]
                                  - np.asarray(t["phi"], np.float64)[ti][:, None])))  # fmt: skip
     return np.sqrt(dpt**2 + deta**2 + dphi**2)
 
 
 def _events(table: dict) -> np.ndarray:
-    return np.asarray(table["file_index"], np.int64) * (1 << 40) + np.asarray(table["entry"], np.int64)
+    return np.asarray(table["file_index"], np.int64) * (1 << 40) + np.asarray(
+        table["entry"], np.int64
+    )
 
 
 def match_particles(
@@ -92,7 +98,7 @@ def match_particles(
 
 def _binned(pt: np.ndarray, good: np.ndarray, edges) -> list[dict[str, Any]]:
     out = []
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         m = (pt >= lo) & (pt < hi)
         n = int(m.sum())
         out.append({"lo": float(lo), "hi": float(hi), "n": n,

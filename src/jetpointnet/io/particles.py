@@ -1,6 +1,6 @@
 """``particles.parquet``: event-level particle-flow particles, predicted or target.
 
-One row per particle (``/work/contracts/event.md``, docs/event_level.md):
+One row per particle (docs/contracts/event.md):
 ``file_index`` int32, ``entry`` int64, ``event_number`` int64, ``region_index`` int32,
 ``class`` (string, one of :data:`PARTICLE_CLASSES`), ``E``, ``pt``, ``eta``, ``phi``, ``m``
 (float32; GeV, radians; neutrals massless, charged with the track momentum and the class
@@ -45,7 +45,9 @@ PARTICLE_COLUMNS: dict[str, type] = {
 
 def empty_particles() -> dict[str, np.ndarray]:
     """A table with no rows."""
-    return {k: np.zeros(0, dtype=(object if t is np.str_ else t)) for k, t in PARTICLE_COLUMNS.items()}
+    return {
+        k: np.zeros(0, dtype=(object if t is np.str_ else t)) for k, t in PARTICLE_COLUMNS.items()
+    }
 
 
 def _check(table: dict[str, np.ndarray], where: str) -> dict[str, np.ndarray]:

@@ -10,7 +10,9 @@ The region of a row does not matter: particles of every region of an event are o
 
 ``target`` (:data:`EVENT_ALGORITHMS`) builds the target particles of the chunk's events
 (:func:`jetpointnet.data.event_particles.target_particles`: perfect event-level particle
-flow, neutrals at their true energy) and passes them through the same function; the
+flow, neutrals at their true energy and direction) and passes them through the same
+function; ``target-visible`` the same with each neutral at its visible deposit in the
+clustered cells (perfect attribution, no calibration of the neutrals); the
 ``event:RUN`` algorithm of a trained event-level run does the same with its predictions.
 """
 
@@ -27,7 +29,7 @@ from jetpointnet.jets.objects import Objects
 __all__ = ["EVENT_ALGORITHMS", "EVENT_BRANCHES", "jets_from_particles", "target_objects"]
 
 #: Algorithms of event-level particle flow that need no run (they need truth).
-EVENT_ALGORITHMS = ("target",)
+EVENT_ALGORITHMS = ("target", "target-visible")
 #: Extra (optional) branches ``jets`` reads for them.
 EVENT_BRANCHES = EVENT_KIND_OPTIONAL
 
@@ -74,10 +76,12 @@ def jets_from_particles(
 
 def target_objects(
     events: dict, ev: JetEvents, table: CellTable, chs: np.ndarray, *, file_index: int,
-    entry_start: int, source: str = "",
+    entry_start: int, source: str = "", algorithm: str = "target",
 ) -> tuple[Objects, dict[str, np.ndarray]]:  # fmt: skip
-    """``target``: the chunk's target particles as constituents, and the particles table."""
+    """``target`` / ``target-visible``: the chunk's target particles as constituents, and
+    the particles table."""
+    energy = "visible" if algorithm == "target-visible" else "true"
     particles = target_particles(events, table, file_index=file_index, entry_start=entry_start,
-                                 source=source)  # fmt: skip
+                                 source=source, neutral_energy=energy)  # fmt: skip
     objects, _ = jets_from_particles(particles, ev, chs, file_index=file_index)
     return objects, particles

@@ -331,7 +331,8 @@ def _chunk_objects(ctx: _Context, algos, ev, chunk, table, chs: np.ndarray) -> d
         elif algo in EVENT_ALGORITHMS:
             objects[algo], _ = target_objects(ctx.events, ev, table, chs,
                                               file_index=chunk.file_index,
-                                              entry_start=chunk.start, source=chunk.path)  # fmt: skip
+                                              entry_start=chunk.start, source=chunk.path,
+                                              algorithm=algo)  # fmt: skip
         elif algo in CEILINGS:
             if ceiling is None:
                 mask = oracle_tracks(ev)

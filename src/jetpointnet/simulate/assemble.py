@@ -44,7 +44,9 @@ def stack_events(records: list[EventRecord]) -> dict[str, ak.Array | np.ndarray]
     return out
 
 
-def parent_barcodes(event, barcodes: np.ndarray, *, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def parent_barcodes(
+    event, barcodes: np.ndarray, *, offset: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """(mother barcode, mother PDG id) of each particle from a Pythia ``event`` record.
 
     ``barcodes`` are the particles' barcodes (their index in ``event`` plus ``offset``);
