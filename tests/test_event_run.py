@@ -99,10 +99,10 @@ def test_jets_from_the_predicted_particles(setup, tmp_path):
     files, root, _ = setup
     spec = f"event:{root / 'run'}"
     rc = main(["jets", "--input", *map(str, files), "--out", str(tmp_path / "jets"),
-               "--algorithm", spec, "--algorithm", "target", "--min-pt", "5", "--quiet"])  # fmt: skip
+               "--algorithm", spec, "--min-pt", "5", "--quiet"])  # fmt: skip
     assert rc == 0
     summary = read_json(tmp_path / "jets" / "summary.json")
-    assert "event:run" in summary["algorithms"] and "target" in summary["algorithms"]
+    assert summary["algorithms"] == ["event:run"] and summary["response"]["event:run"]
     assert (tmp_path / "jets" / "predictions" / "event-run.particles.parquet").is_file()
 
 
