@@ -38,9 +38,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, help="CPU threads")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    from jetpointnet.cli.predict_event import add_event_arguments  # event-level runs
+
+    add_event_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from jetpointnet.predict.event import is_event_run
+
+    if is_event_run(args.run):  # event-level particle flow: particles.parquet
+        from jetpointnet.cli.predict_event import run_event
+
+        return run_event(args)
     from jetpointnet.predict.run import PredictConfig, predict_files
 
     cfg = PredictConfig(

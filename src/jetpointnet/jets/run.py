@@ -56,7 +56,13 @@ from jetpointnet.io.sample_files import write_json, write_parquet
 from jetpointnet.jets.algorithms import classical_claims, ml_charged, ml_claims, ml_pt_cap
 from jetpointnet.jets.ceilings import CEILINGS, calibrated_remnant, oracle_claims, oracle_tracks
 from jetpointnet.jets.clustering import Jets, cluster_jets, match_jets
-from jetpointnet.jets.event import EVENT_ALGORITHMS, EVENT_BRANCHES, target_objects
+from jetpointnet.jets.event import (
+    EVENT_ALGORITHMS,
+    EVENT_BRANCHES,
+    jets_from_particles,
+    target_objects,
+)
+from jetpointnet.jets.event_runs import EVENT_PREFIX, event_algorithm_name, load_event_particles
 from jetpointnet.jets.events import JET_BRANCHES_OPTIONAL, JET_BRANCHES_REQUIRED, jet_events
 from jetpointnet.jets.objects import (
     Objects,
@@ -149,7 +155,9 @@ def _pflow(ev, claims: Claims, charged: np.ndarray, chs: np.ndarray, cfg: JetsCo
 def _check_config(cfg: JetsConfig, runs: Sequence) -> None:
     """Reject unknown names and impossible combinations before reading any input."""
     for a in cfg.algorithms:
-        if a not in (*ALGORITHMS, *EVENT_ALGORITHMS):
+        if a.startswith(EVENT_PREFIX):
+            event_algorithm_name(a)  # an event-level run folder (UserError if not)
+        elif a not in (*ALGORITHMS, *EVENT_ALGORITHMS):
             names = (*ALGORITHMS, *EVENT_ALGORITHMS)
             raise UserError(f"unknown algorithm {a!r}" + did_you_mean(a, names))
     if "ml" in cfg.algorithms and not runs and list(cfg.algorithms) != list(ALGORITHMS):
@@ -228,6 +236,10 @@ def _run_jets(cfg: JetsConfig, paths: list[Path], out: Path, runs, templates, ge
                 geometry=geo, batch_size=cfg.batch_size, truth=cfg.oracle, progress=progress,
             )  # fmt: skip
     oracles = [f"oracle:{n[3:]}" for n in ml_names] if cfg.oracle else []
+    particles = {event_algorithm_name(a): load_event_particles(
+        a, paths, out / "predictions", checkpoint=cfg.checkpoint, geometry=geo,
+        progress=progress) for a in chosen if a.startswith(EVENT_PREFIX)}  # fmt: skip
+    chosen = [event_algorithm_name(a) if a.startswith(EVENT_PREFIX) else a for a in chosen]
     algos = ([a for a in chosen if a not in ("ml", *CEILINGS)] + ml_names + oracles
              + [a for a in chosen if a in CEILINGS])  # fmt: skip
 
@@ -236,7 +248,8 @@ def _run_jets(cfg: JetsConfig, paths: list[Path], out: Path, runs, templates, ge
     jets_rows: dict[str, list] = defaultdict(list)
     matched_rows: dict[str, list] = defaultdict(list)
     ctx = ObjectContext(cfg=cfg, templates=tpl, preds=preds, with_truth=with_truth,
-                        event_algos=any(a in EVENT_ALGORITHMS for a in algos))  # fmt: skip
+                        event_algos=any(a in EVENT_ALGORITHMS for a in algos),
+                        particles=particles)  # fmt: skip
     counts, seconds = ctx.counts, ctx.seconds
     table, table_key = None, None
     for chunk in tqdm(chunks, desc="jets", unit="chunk", disable=not progress):
@@ -306,6 +319,7 @@ class ObjectContext:
     status: np.ndarray = field(default_factory=lambda: np.zeros(len(TrackStatus), np.int64))
     event_algos: bool = False  # an event-level algorithm runs: read its extra branches
     events: Any = None  # the current chunk's branches (for the event-level algorithms)
+    particles: dict = field(default_factory=dict)  # event:RUN -> its predicted particles
 
 
 def chunk_objects(
@@ -322,6 +336,10 @@ def chunk_objects(
             claims, charged, status = classical_claims(ev, ctx.templates)
             ctx.status += np.bincount(status, minlength=len(TrackStatus))
             objects[algo], _ = _pflow(ev, claims, charged, chs, cfg)
+        elif algo in ctx.particles:  # event:RUN, predicted particles
+            objects[algo], bad = jets_from_particles(ctx.particles[algo], ev, chs,
+                                                     file_index=chunk.file_index)  # fmt: skip
+            ctx.counts[f"{algo}_rows_without_track"] += bad
         elif algo in EVENT_ALGORITHMS:
             objects[algo], _ = target_objects(ctx.events, ev, table, chs,
                                               file_index=chunk.file_index,

@@ -26,18 +26,22 @@ from jetpointnet.config import from_dict, to_dict
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.models.cnn import CNN, CNNConfig
 from jetpointnet.models.edgeconv import EdgeConv, EdgeConvConfig
+from jetpointnet.models.event_pflow import EventPflowConfig
 from jetpointnet.models.gnn import GNN, GNNConfig
 from jetpointnet.models.heads import HeadSpec, make_head
 from jetpointnet.models.pointnet import PointNet, PointNetConfig
 from jetpointnet.models.transformer import Transformer, TransformerConfig
 
 __all__ = [
+    "WHOLE_MODELS",
     "PointCloudModel",
+    "all_model_names",
     "build_model",
     "count_parameters",
     "model_names",
     "options_dict",
     "register_model",
+    "register_whole_model",
     "resolve_options",
 ]
 
@@ -74,6 +78,23 @@ def model_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+#: Models of the other data kinds, built whole by their kind (not a body plus a per-point
+#: head): name -> config class. Their builders live with the kind (``training/*_kind.py``).
+WHOLE_MODELS: dict[str, type] = {}
+
+
+def register_whole_model(name: str, config_cls: type) -> None:
+    """Make ``name`` a valid ``model.name`` whose options validate into ``config_cls``."""
+    if name in _REGISTRY or name in WHOLE_MODELS:
+        raise ValueError(f"model {name!r} is already registered")
+    WHOLE_MODELS[name] = config_cls
+
+
+def all_model_names() -> list[str]:
+    """Every valid ``model.name``: the per-point bodies and the whole models, sorted."""
+    return sorted({*_REGISTRY, *WHOLE_MODELS})
+
+
 def _entry(name: str, where: str) -> _Entry:
     if name not in _REGISTRY:
         raise UserError(f"{where}: unknown model {name!r}" + did_you_mean(name, _REGISTRY))
@@ -82,10 +103,10 @@ def _entry(name: str, where: str) -> _Entry:
 
 def resolve_options(name: str, options: Mapping[str, Any] | Any, *, where: str = "config") -> Any:
     """Validate ``options`` (a mapping or the config object) into ``name``'s config class."""
-    entry = _entry(name, where)
-    if isinstance(options, entry.config_cls):
+    config_cls = WHOLE_MODELS[name] if name in WHOLE_MODELS else _entry(name, where).config_cls
+    if isinstance(options, config_cls):
         return options
-    return from_dict(entry.config_cls, options or {}, where=where, prefix="model.options.")
+    return from_dict(config_cls, options or {}, where=where, prefix="model.options.")
 
 
 class PointCloudModel(nn.Module):
@@ -172,3 +193,4 @@ register_model("edgeconv", EdgeConvConfig, EdgeConv, feature_names=True)
 register_model("transformer", TransformerConfig, Transformer, feature_names=True)
 register_model("cnn", CNNConfig, CNN)
 register_model("gnn", GNNConfig, GNN)
+register_whole_model("event_pflow", EventPflowConfig)

@@ -241,6 +241,14 @@ def export_onnx(
     The file's metadata records the run folder, model name, task, input features and
     graph inputs (``jetpointnet.inputs``).
     """
+    from jetpointnet.predict.event import is_event_run
+
+    if is_event_run(run_dir):  # event-level particle flow: its own graph
+        from jetpointnet.predict.event_export import export_event_run
+
+        return export_event_run(
+            run_dir, path, checkpoint=checkpoint, opset=opset, overwrite=overwrite
+        )
     named = [checkpoint] if checkpoint not in ("best", "last") else []
     refuse_overlap([*folder_files(run_dir), *named], path)
     _check_target(path, overwrite=overwrite)

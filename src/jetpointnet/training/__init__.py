@@ -12,10 +12,10 @@
 
 from __future__ import annotations
 
+# registered data kinds beyond "track" (each module calls kinds.register_kind at import)
+import jetpointnet.training.event_kind  # noqa: F401  (registers kind "event")
 from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.inference import load_run, predict
 from jetpointnet.training.loop import TrainingDiverged, TrainResult, train
-
-# registered data kinds beyond "track" (each module calls kinds.register_kind at import)
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "load_run", "predict", "train"]

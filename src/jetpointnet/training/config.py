@@ -39,9 +39,9 @@ class ModelConfig:
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from jetpointnet.models.registry import model_names, options_dict
+        from jetpointnet.models.registry import all_model_names, options_dict
 
-        names = model_names()
+        names = all_model_names()
         if self.name not in names:
             allowed = ", ".join(repr(n) for n in names)
             raise ConfigValueError(
