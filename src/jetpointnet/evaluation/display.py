@@ -99,12 +99,12 @@ def display_sample(
     import yaml
 
     from jetpointnet.evaluation.figures import make_displays
-    from jetpointnet.evaluation.inputs import align_points, load_labels, load_stage1, match_samples
+    from jetpointnet.evaluation.inputs import load_stage1, point_cells
     from jetpointnet.evaluation.scoring import interpret
+    from jetpointnet.io.prep_folder import peek_n_points, split_files, stage1_rows
     from jetpointnet.training.inference import predict
 
-    labels = load_labels(data_dir, split=split)
-    n = len(labels["offsets"]) - 1
+    n = sum(len(peek_n_points(f)) for f in split_files(data_dir, split))
     if not 0 <= sample < n:
         raise UserError(f"--sample {sample}: split '{split}' of {data_dir} has samples 0..{n - 1}")
     run = Path(run_dir)
@@ -114,14 +114,15 @@ def display_sample(
     task = ((yaml.safe_load(cfg_path.read_text()) or {}).get("task") or {}).get(
         "name", "regression"
     )
-    pred = predict(run, data_dir, split=split, progress=progress)
-    answer = interpret(pred["pred"], task, labels["energy"])
+    labels = predict(run, data_dir, split=split, progress=progress)  # and the split's labels
+    answer = interpret(labels["pred"], task, labels["energy"])
     stage1 = load_stage1(data_dir, split=split)
-    s1 = int(match_samples(labels, stage1)[sample])
+    rows = stage1_rows(labels, stage1.sample)
+    s1 = int(rows[sample])
     if s1 < 0:
         raise UserError(f"{data_dir}: sample {sample} of split '{split}' has no stage-1 record")
     per_cell = scatter_to_stage1(
-        answer.energy, align_points(labels, stage1), len(stage1.cells["energy"])
+        answer.energy, point_cells(labels, stage1, rows), len(stage1.cells["energy"])
     )
     title = (
         f"{run.name}: sample {sample}, event {int(labels['event_number'][sample])}, "

@@ -17,8 +17,7 @@ import contextlib
 import math
 import random
 import time
-import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,29 +25,29 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
-from jetpointnet.data.arrays import read_metadata
 from jetpointnet.errors import UserError
 from jetpointnet.io.atomic import remove_stale_partials
 from jetpointnet.io.lock import output_lock
 from jetpointnet.io.paths import folder_files, refuse_overlap
-from jetpointnet.models.layers import MaskedBatchNorm
 from jetpointnet.models.registry import build_model, count_parameters, options_dict
 from jetpointnet.training import distributed
-from jetpointnet.training.checkpoint import load_checkpoint, save_checkpoint, set_rng_state, unwrap
+from jetpointnet.training.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
 from jetpointnet.training.config import TrainConfig
-from jetpointnet.training.dataset import (
-    EXTRA_FILL,
-    ChunkStream,
-    feature_indices,
-    feature_names,
-    split_files,
+from jetpointnet.training.dataset import EXTRA_FILL, ChunkStream, feature_names
+from jetpointnet.training.epoch import (
+    TrainingDiverged,
+    bn_momentum,
+    lr_factor,
+    make_optimizer,
+    set_bn_momentum,
+    train_epoch,
+    validate,
 )
 from jetpointnet.training.logging import RunLogger, read_log
 from jetpointnet.training.replay import ReplayStream, check_schedule
 from jetpointnet.training.run_folder import write_run_files
+from jetpointnet.training.streams import TrainData, build_streams, read_train_data
 from jetpointnet.training.tasks import Task, make_task
 from jetpointnet.training.transfer import apply_freeze, frozen_norms, init_from_run
 
@@ -56,10 +55,6 @@ __all__ = ["TrainResult", "TrainingDiverged", "check_config", "train"]
 
 
 EpochCallback = Callable[[int, dict[str, float]], None]
-
-
-class TrainingDiverged(UserError):
-    """The loss became NaN or infinite (reported as one line naming epoch and step)."""
 
 
 @dataclass
@@ -72,6 +67,19 @@ class TrainResult:
     best_val_loss: float
     history: list[dict[str, float]] = field(default_factory=list)
     model: nn.Module | None = None
+
+
+@dataclass
+class _Run:
+    """The pieces of a training run that the epochs update."""
+
+    model: nn.Module
+    net: nn.Module  # the model as stepped (DDP-wrapped, compiled)
+    task: Task
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    keep_eval: list[nn.Module]  # batch norms of frozen layers
+    state: dict[str, Any]  # best_val_loss, best_epoch, bad_epochs
 
 
 def check_config(cfg: TrainConfig, *, where: str = "config") -> None:
@@ -147,17 +155,66 @@ def _train(
     progress: bool,
     epoch_callback: EpochCallback | None,
 ) -> TrainResult:
+    """:func:`train` inside the output lock: data, model, run files, streams, epochs."""
     tc = cfg.train
     if tc.threads:
         torch.set_num_threads(tc.threads)
     if not resume and (out / "last.pt").exists():
         raise UserError(f"{out}: already holds a run (pass --resume to continue it)")
-    metadata = read_metadata(data_dir)
-    features = feature_indices(metadata, cfg.data.features, where="config")
-    train_files = split_files(data_dir, cfg.data.train_split)
-    val_files = split_files(data_dir, cfg.data.val_split)
-    in_features = len(features) if features is not None else _n_features(train_files[0])
+    data = read_train_data(cfg, data_dir)
+    run, start = _build_run(cfg, data, out, info, resume=resume)
+    if info.is_main:
+        write_run_files(
+            out,
+            cfg=cfg,
+            data_dir=data_dir,
+            metadata=data.metadata,
+            device=str(info.device),
+            world_size=info.world_size,
+            parameters=count_parameters(run.model),
+            in_features=data.in_features,
+            resume=resume,
+        )
+    distributed.barrier(info)
+    run.net = _wrap(run.model, cfg, info)
+    extras = [k for k in run.model.inputs if k in EXTRA_FILL]
+    train_ds, val_ds = build_streams(cfg, data, extras=extras, info=info)
+    logger = RunLogger(out, keep_epochs=start, tensorboard=tc.tensorboard) if info.is_main else None
+    if logger is not None and logger.note and progress:
+        print(logger.note)
+    try:
+        epochs_done = _fit(
+            run,
+            cfg,
+            train_ds,
+            val_ds,
+            out,
+            info,
+            logger,
+            start=start,
+            progress=progress,
+            epoch_callback=epoch_callback,
+        )
+    finally:
+        if logger is not None:
+            logger.close()
+    run.model.eval()
+    return TrainResult(
+        run_dir=out,
+        epochs_done=epochs_done,
+        best_epoch=int(run.state["best_epoch"]),
+        best_val_loss=float(run.state["best_val_loss"]),
+        history=read_log(out / "log.csv") if info.is_main else [],
+        model=run.model,
+    )
 
+
+def _build_run(
+    cfg: TrainConfig, data: TrainData, out: Path, info: distributed.DistInfo, *, resume: bool
+) -> tuple[_Run, int]:
+    """Model (seeded; transfer and freezing applied), optimiser and schedule on the
+    device, restored from ``out/last.pt`` when resuming; and the first epoch to run."""
+    tc = cfg.train
     random.seed(tc.seed)
     np.random.seed(tc.seed)
     torch.manual_seed(tc.seed)
@@ -165,23 +222,23 @@ def _train(
     model = build_model(
         cfg.model.name,
         cfg.model.options,
-        in_features=in_features,
+        in_features=data.in_features,
         head=task.head,
-        feature_names=feature_names(metadata, cfg.data.features),
+        feature_names=feature_names(data.metadata, cfg.data.features),
     )
     cfg.model.options = options_dict(cfg.model.name, cfg.model.options)
     xfer = cfg.transfer
     if xfer.init_from is not None and not resume:
         init_from_run(
-            model, xfer.init_from, checkpoint=xfer.init_checkpoint, in_features=in_features
+            model, xfer.init_from, checkpoint=xfer.init_checkpoint, in_features=data.in_features
         )
     apply_freeze(model, xfer.freeze)
     keep_eval = frozen_norms(model)
     model.to(info.device)
-    optimizer = _optimizer(model, cfg)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_factor(cfg))
-
+    optimizer = make_optimizer(model, cfg)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg))
     state = {"best_val_loss": math.inf, "best_epoch": 0, "bad_epochs": 0}
+    run = _Run(model, model, task, optimizer, scheduler, list(keep_eval), state)
     start = 0
     if resume:
         ckpt = load_checkpoint(out / "last.pt", map_location=info.device)
@@ -191,294 +248,123 @@ def _train(
         start = int(ckpt["epoch"])
         state.update(ckpt["extra"].get("state", {}))
         set_rng_state(ckpt["rng"])
+    return run, start
 
-    if info.is_main:
-        write_run_files(
-            out,
-            cfg=cfg,
-            data_dir=data_dir,
-            metadata=metadata,
-            device=str(info.device),
-            world_size=info.world_size,
-            parameters=count_parameters(model),
-            in_features=in_features,
-            resume=resume,
-        )
-    distributed.barrier(info)
 
+def _wrap(model: nn.Module, cfg: TrainConfig, info: distributed.DistInfo) -> nn.Module:
+    """The model as stepped: DistributedDataParallel over several ranks, compiled if asked."""
     net: nn.Module = model
     if info.world_size > 1:
         net = nn.parallel.DistributedDataParallel(
             model, device_ids=[info.device.index] if info.device.type == "cuda" else None
         )
-    if tc.compile:
+    if cfg.train.compile:
         net = torch.compile(net, dynamic=True)
-
-    common: dict[str, Any] = {
-        "batch_size": cfg.data.batch_size,
-        "seed": tc.seed,
-        "features": features,
-        "extras": [k for k in model.inputs if k in EXTRA_FILL],
-        "rank": info.rank,
-        "world_size": info.world_size,
-    }
-    train_ds = ChunkStream(
-        train_files,
-        shuffle=True,
-        buffer_size=cfg.data.shuffle_buffer,
-        bucketing=cfg.data.bucketing,
-        bucket_batches=cfg.data.bucket_batches,
-        max_samples=tc.samples_per_epoch,
-        equal_shares=True,
-        **common,
-    )
-    if xfer.replay_data is not None:
-        train_ds = _replay_stream(train_ds, cfg, metadata, common)
-    val_ds = ChunkStream(
-        val_files, shuffle=False, bucketing=cfg.data.bucketing, max_samples=tc.val_samples, **common
-    )
-    logger = RunLogger(out, keep_epochs=start, tensorboard=tc.tensorboard) if info.is_main else None
-    if logger is not None and logger.note and progress:
-        print(logger.note)
-
-    epochs_done = start
-    try:
-        for epoch in range(start, tc.epochs):
-            momentum = max(
-                tc.bn_momentum_min,
-                tc.bn_momentum * tc.bn_momentum_decay ** (epoch // max(1, tc.bn_momentum_every)),
-            )
-            _set_bn_momentum(model, momentum)
-            train_ds.set_epoch(epoch)
-            t0 = time.perf_counter()
-            train_loss, n_seen = _run_epoch(
-                net,
-                task,
-                cfg,
-                train_ds,
-                optimizer,
-                info,
-                epoch,
-                progress=progress,
-                keep_eval=keep_eval,
-            )
-            elapsed = time.perf_counter() - t0
-            val = _evaluate(net, task, cfg, val_ds, info)
-            lr = optimizer.param_groups[0]["lr"]
-            scheduler.step()
-            epochs_done = epoch + 1
-            improved = val["loss"] < state["best_val_loss"] - tc.min_delta
-            if improved:
-                state.update(best_val_loss=val["loss"], best_epoch=epochs_done, bad_epochs=0)
-            else:
-                state["bad_epochs"] += 1
-            if info.is_main:
-                assert logger is not None
-                if improved:
-                    save_checkpoint(out / "best.pt", model=model, epoch=epochs_done)
-                row = {
-                    "epoch": epochs_done,
-                    "train_loss": train_loss,
-                    "val_loss": val["loss"],
-                    "lr": lr,
-                    "samples_per_s": n_seen / max(elapsed, 1e-9),
-                    "frac_pred_focal": val["frac_pred_focal"],
-                    "frac_true_focal": val["frac_true_focal"],
-                    "bn_momentum": momentum,
-                    "epoch_time_s": elapsed,
-                }
-                logger.log(row)
-                save_checkpoint(
-                    out / "last.pt",
-                    model=model,
-                    optimizer=optimizer,
-                    scheduler=scheduler,
-                    epoch=epochs_done,
-                    extra={"state": dict(state)},
-                )
-            distributed.barrier(info)
-            if epoch_callback is not None:
-                epoch_callback(epochs_done, {"train_loss": train_loss, "val_loss": val["loss"]})
-            if tc.early_stopping and state["bad_epochs"] >= tc.early_stopping:
-                if info.is_main and progress:
-                    print(f"early stopping after epoch {epochs_done}")
-                break
-    finally:
-        if logger is not None:
-            logger.close()
-
-    model.eval()
-    return TrainResult(
-        run_dir=out,
-        epochs_done=epochs_done,
-        best_epoch=int(state["best_epoch"]),
-        best_val_loss=float(state["best_val_loss"]),
-        history=read_log(out / "log.csv") if info.is_main else [],
-        model=model,
-    )
+    return net
 
 
-def _n_features(path: Path) -> int:
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            return int(f["X"].shape[-1])
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        raise UserError(
-            f"{path}: not a readable npz file ({type(exc).__name__}); re-run preprocess"
-        ) from None
-
-
-def _replay_stream(
-    target: ChunkStream, cfg: TrainConfig, metadata: dict, common: dict[str, Any]
-) -> ReplayStream:
-    """The target stream with the source dataset's training split replayed into it."""
-    src_dir = Path(cfg.transfer.replay_data or "")
-    src_meta = read_metadata(src_dir)
-    if list(src_meta.get("features") or []) != list(metadata.get("features") or []):
-        raise UserError(
-            f"{src_dir}: replay data has features {src_meta.get('features')}, "
-            f"the training data {metadata.get('features')}"
-        )
-    source = ChunkStream(
-        split_files(src_dir, cfg.data.train_split),
-        shuffle=True,
-        buffer_size=cfg.data.shuffle_buffer,
-        bucketing=cfg.data.bucketing,
-        bucket_batches=cfg.data.bucket_batches,
-        max_samples=0,
-        equal_shares=True,
-        **{**common, "seed": cfg.train.seed + 1_000_003},
-    )
-    return ReplayStream(target, source, schedule=cfg.transfer.replay_schedule, seed=cfg.train.seed)
-
-
-def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    tc = cfg.train
-    params = [p for p in model.parameters() if p.requires_grad]
-    if tc.optimizer == "adam":
-        return torch.optim.Adam(params, lr=tc.lr, weight_decay=tc.weight_decay)
-    if tc.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=tc.lr, weight_decay=tc.weight_decay)
-    return torch.optim.SGD(params, lr=tc.lr, momentum=0.9, weight_decay=tc.weight_decay)
-
-
-def _lr_factor(cfg: TrainConfig) -> Callable[[int], float]:
-    tc = cfg.train
-    floor = min(1.0, tc.min_lr / tc.lr)
-
-    def factor(epoch: int) -> float:
-        if tc.schedule == "cosine":
-            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * epoch / tc.epochs))
-        if tc.schedule == "step":
-            return tc.step_gamma ** (epoch // max(1, tc.step_epochs))
-        return 1.0
-
-    return factor
-
-
-def _set_bn_momentum(model: nn.Module, momentum: float) -> None:
-    for m in model.modules():
-        if isinstance(m, (MaskedBatchNorm, nn.modules.batchnorm._BatchNorm)):
-            m.momentum = momentum
-
-
-def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
-    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-
-
-def _forward(net: nn.Module, batch: dict[str, torch.Tensor], cfg: TrainConfig, device):
-    use_amp = cfg.train.amp and device.type == "cuda"
-    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
-        extras = {k: batch[k] for k in EXTRA_FILL if k in batch}
-        return net(batch["x"], batch["mask"], batch["energy"], **extras)
-
-
-def _loader(
-    ds: ChunkStream | ReplayStream, cfg: TrainConfig, info: distributed.DistInfo
-) -> DataLoader:
-    return DataLoader(
-        ds,
-        batch_size=None,
-        num_workers=cfg.data.num_workers,
-        pin_memory=info.device.type == "cuda",
-    )
-
-
-def _run_epoch(
-    net: nn.Module,
-    task: Task,
+def _fit(
+    run: _Run,
     cfg: TrainConfig,
-    ds: ChunkStream | ReplayStream,
-    optimizer: torch.optim.Optimizer,
+    train_ds: ChunkStream | ReplayStream,
+    val_ds: ChunkStream,
+    out: Path,
+    info: distributed.DistInfo,
+    logger: RunLogger | None,
+    *,
+    start: int,
+    progress: bool,
+    epoch_callback: EpochCallback | None,
+) -> int:
+    """Epochs ``start..train.epochs`` (early stopping aside); returns the epochs done."""
+    tc = cfg.train
+    epochs_done = start
+    for epoch in range(start, tc.epochs):
+        row = _epoch(run, cfg, train_ds, val_ds, info, epoch, progress=progress)
+        epochs_done = epoch + 1
+        _keep(run, cfg, row, out, info, logger)
+        distributed.barrier(info)
+        if epoch_callback is not None:
+            epoch_callback(
+                epochs_done, {"train_loss": row["train_loss"], "val_loss": row["val_loss"]}
+            )
+        if tc.early_stopping and run.state["bad_epochs"] >= tc.early_stopping:
+            if info.is_main and progress:
+                print(f"early stopping after epoch {epochs_done}")
+            break
+    return epochs_done
+
+
+def _epoch(
+    run: _Run,
+    cfg: TrainConfig,
+    train_ds: ChunkStream | ReplayStream,
+    val_ds: ChunkStream,
     info: distributed.DistInfo,
     epoch: int,
     *,
     progress: bool,
-    keep_eval: Sequence[nn.Module] = (),
-) -> tuple[float, int]:
-    """One pass over the training stream; returns (mean loss, samples seen on all ranks).
-
-    ``keep_eval``: modules left in eval mode (batch norms of frozen layers).
-    """
-    net.train()
-    for m in keep_eval:
-        m.eval()
-    total = torch.zeros(3, dtype=torch.float64, device=info.device)  # loss*w, w, samples
-    bar = tqdm(
-        _loader(ds, cfg, info),
-        total=len(ds),
-        desc=f"epoch {epoch + 1}/{cfg.train.epochs}",
-        disable=not (progress and info.is_main),
-        leave=False,
-    )
-    for step, cpu_batch in enumerate(bar):
-        batch = _to(cpu_batch, info.device)
-        out = _forward(net, batch, cfg, info.device)
-        loss = task.loss(out["pred"], batch) + cfg.task.ortho_weight * out["aux_loss"].float()
-        bad = torch.tensor([0.0 if torch.isfinite(loss) else 1.0], device=info.device)
-        if info.world_size > 1:
-            torch.distributed.all_reduce(bad)
-        if bad.item() > 0:
-            raise TrainingDiverged(
-                f"epoch {epoch + 1}, step {step + 1}: the loss is {loss.item()} "
-                "(lower train.lr or check the input arrays)"
-            )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.train.grad_clip:
-            nn.utils.clip_grad_norm_(net.parameters(), cfg.train.grad_clip)
-        optimizer.step()
-        w = Task.valid(batch).sum()
-        total += torch.stack(
-            [loss.detach().double() * w, w.double(), total.new_tensor(len(batch["x"]))]
-        )
-        if step % 20 == 0 and not bar.disable:
-            bar.set_postfix(loss=f"{loss.item():.4g}")
-    distributed.broadcast_buffers(unwrap(net), info)
-    loss_w, w, n = distributed.all_reduce_sum(total.tolist(), info)
-    return loss_w / max(w, 1.0), int(n)
-
-
-@torch.no_grad()
-def _evaluate(
-    net: nn.Module, task: Task, cfg: TrainConfig, ds: ChunkStream, info: distributed.DistInfo
 ) -> dict[str, float]:
-    """Validation loss (valid-point-weighted mean of batch losses) and focal fractions."""
-    net.eval()
-    total = torch.zeros(4, dtype=torch.float64, device=info.device)
-    model = unwrap(net)
-    for cpu_batch in _loader(ds, cfg, info):
-        batch = _to(cpu_batch, info.device)
-        out = _forward(model, batch, cfg, info.device)
-        loss = task.loss(out["pred"], batch)
-        valid = Task.valid(batch)
-        w = valid.sum().double()
-        pred_focal = (task.predicted_focal(out["pred"], batch) & valid).sum().double()
-        true_focal = ((batch["y_binary"] == 1) & valid).sum().double()
-        total += torch.stack([loss.double() * w, w, pred_focal, true_focal])
-    loss_w, w, pf, tf = distributed.all_reduce_sum(total.tolist(), info)
+    """Train and validate epoch ``epoch`` (0-based), step the schedule; its log row."""
+    momentum = bn_momentum(cfg, epoch)
+    set_bn_momentum(run.model, momentum)
+    train_ds.set_epoch(epoch)
+    t0 = time.perf_counter()
+    train_loss, n_seen = train_epoch(
+        run.net,
+        run.task,
+        cfg,
+        train_ds,
+        run.optimizer,
+        info,
+        epoch,
+        progress=progress,
+        keep_eval=run.keep_eval,
+    )
+    elapsed = time.perf_counter() - t0
+    val = validate(run.net, run.task, cfg, val_ds, info)
+    lr = run.optimizer.param_groups[0]["lr"]
+    run.scheduler.step()
     return {
-        "loss": loss_w / max(w, 1.0),
-        "frac_pred_focal": pf / max(w, 1.0),
-        "frac_true_focal": tf / max(w, 1.0),
+        "epoch": epoch + 1,
+        "train_loss": train_loss,
+        "val_loss": val["loss"],
+        "lr": lr,
+        "samples_per_s": n_seen / max(elapsed, 1e-9),
+        "frac_pred_focal": val["frac_pred_focal"],
+        "frac_true_focal": val["frac_true_focal"],
+        "bn_momentum": momentum,
+        "epoch_time_s": elapsed,
     }
+
+
+def _keep(
+    run: _Run,
+    cfg: TrainConfig,
+    row: dict[str, float],
+    out: Path,
+    info: distributed.DistInfo,
+    logger: RunLogger | None,
+) -> None:
+    """Track the best epoch; on rank 0 write ``best.pt`` (if improved), the log row and
+    ``last.pt`` (with the early-stopping state)."""
+    state, done = run.state, int(row["epoch"])
+    improved = row["val_loss"] < state["best_val_loss"] - cfg.train.min_delta
+    if improved:
+        state.update(best_val_loss=row["val_loss"], best_epoch=done, bad_epochs=0)
+    else:
+        state["bad_epochs"] += 1
+    if not info.is_main:
+        return
+    assert logger is not None
+    if improved:
+        save_checkpoint(out / "best.pt", model=run.model, epoch=done)
+    logger.log(row)
+    save_checkpoint(
+        out / "last.pt",
+        model=run.model,
+        optimizer=run.optimizer,
+        scheduler=run.scheduler,
+        epoch=done,
+        extra={"state": dict(state)},
+    )
