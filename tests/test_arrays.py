@@ -169,5 +169,5 @@ def test_evaluation_aligns_by_cell_id(samples: ak.Array, tmp_path) -> None:
     point_sample = np.repeat(np.arange(len(rows)), np.diff(a["offsets"]))
     assert np.array_equal(owner[with_id[is_cell]], rows[point_sample[is_cell]])
     # files without cell_id (an older preprocess) are refused, not matched by energy
-    with pytest.raises(UserError, match="no 'cell_id'.*re-run preprocess"):
+    with pytest.raises(UserError, match=r"no 'cell_id'.*re-run preprocess"):
         point_cells({k: v for k, v in a.items() if k != "cell_id"}, stage1, rows)

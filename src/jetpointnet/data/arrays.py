@@ -317,4 +317,3 @@ def iter_samples(chunk: dict[str, np.ndarray]) -> Iterator[dict[str, np.ndarray]
             m = chunk["mask"][i]
             pts = {k: chunk[k][i][m] for k in point_names}
         yield {**pts, **{k: chunk[k][i] for k in PER_SAMPLE if k in chunk}}
-

@@ -9,6 +9,11 @@ Reproducibility: the model is initialised from ``train.seed``; the data order of
 ``e`` is a function of ``(seed, e)``; ``last.pt`` is written after every epoch with the
 RNG states, so ``resume=True`` after any interruption (kill -9 included) continues
 exactly as an uninterrupted run would on CPU.
+
+Stages of :func:`train`: the data folder and the batch streams
+(:mod:`~jetpointnet.training.streams`: ``read_train_data``, ``build_streams``), the
+model, optimiser and schedule (``_build_run``, restored when resuming), the run files,
+then the epochs (``_fit``; one epoch's passes in :mod:`~jetpointnet.training.epoch`).
 """
 
 from __future__ import annotations
