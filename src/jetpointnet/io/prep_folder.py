@@ -86,7 +86,7 @@ def split_files(
     if not files:
         have = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
         raise UserError(
-            f"{folder}: no {suffix} chunk files for split '{split}'" + did_you_mean(split, have)
+            f"{folder}: no {suffix} files for split '{split}'" + did_you_mean(split, have)
         )
     return files
 
