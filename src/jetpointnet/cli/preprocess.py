@@ -52,12 +52,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="redo the finished chunks of inputs that changed since (default: refuse)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--kind",
+        choices=("track", "event"),
+        default="track",
+        help="track: per-track samples (default); event: event-level samples for "
+        "particle flow of whole events (configs/data/event.yaml, docs/contracts/event.md)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from jetpointnet.config import load_config
     from jetpointnet.data.config import PreprocessConfig
     from jetpointnet.errors import UserError
+
+    if getattr(args, "kind", "track") == "event":
+        return _run_event(args)
 
     config = load_config(PreprocessConfig, args.config, args.set)
     if args.workers < 1:
@@ -118,4 +128,30 @@ def run(args: argparse.Namespace) -> int:
             f"{t['points_dropped']} points dropped"
         )
         print(f"  metadata: {result.out / 'metadata.json'}")
+    return 0
+
+
+def _run_event(args: argparse.Namespace) -> int:
+    """``--kind event``: event-level samples (:mod:`jetpointnet.data.event_preprocess`)."""
+    from jetpointnet.config import load_config
+    from jetpointnet.data.event_preprocess import EventPreprocessConfig, preprocess_events
+    from jetpointnet.errors import UserError
+
+    if args.measure_radius or args.stage != "all" or args.executor != "local":
+        raise UserError("--kind event runs one stage locally: no --measure-radius, --stage "
+                        "or --executor dask")  # fmt: skip
+    if args.workers < 1:
+        raise UserError(f"--workers must be >= 1, got {args.workers}")
+    config = load_config(EventPreprocessConfig, args.config, args.set)
+    result = preprocess_events(args.input, args.out, config=config, geometry=args.geometry,
+                               workers=args.workers, progress=not args.no_progress,
+                               overwrite=args.overwrite)  # fmt: skip
+    meta = result.metadata
+    print(f"event samples in {result.out}: chunks run {result.chunks_run}, "
+          f"skipped (already done) {result.chunks_skipped}")  # fmt: skip
+    for split, c in meta["counts"].items():
+        print(f"  {split:5s} {c['events']:8d} events {c['samples']:9d} samples")
+    print(f"  Lc {meta['n_cells']}, Lt {meta['n_tracks']}, Kt {meta['n_neutral']}; "
+          f"truncation {meta['truncation']}")  # fmt: skip
+    print(f"  metadata: {result.out / 'metadata.json'}")
     return 0

@@ -27,6 +27,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="topo-clusters without the ATLAS splitter (no shared cells)",
     )
     p.add_argument(
+        "--no-event-truth",
+        action="store_true",
+        help="leave out the optional event-level truth branches (per-contributor visible "
+        "cell energy, particle calorimeter totals, parents; docs/simulation.md)",
+    )
+    p.add_argument(
         "--max-contributors",
         type=int,
         default=None,
@@ -84,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         energy_range=tuple(args.energy_range) if args.energy_range else None,
         eta_range=tuple(args.eta_range), format=args.format, overwrite=args.overwrite,
         split_clusters=not args.no_split_clusters, compression=args.compression,
-        cell_order=args.cell_order,
+        cell_order=args.cell_order, event_truth=not args.no_event_truth,
     )  # fmt: skip
     files = simulate(cfg, progress=not args.quiet)
     print(f"wrote {len(files)} file(s) to {cfg.out}/ ({cfg.events} events)")

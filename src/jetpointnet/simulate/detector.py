@@ -75,8 +75,16 @@ def simulate_event(
     params: DetectorParams = DETECTOR,
     max_contributors: int | None = None,
     keep_spots: bool = False,
+    event_truth: bool = False,
 ) -> EventRecord:
-    """Simulate one event; return its MLTree branches."""
+    """Simulate one event; return its MLTree branches.
+
+    ``event_truth``: also the optional branches of
+    :data:`~jetpointnet.io.mltree_layout.EVENT_TRUTH_BRANCHES` that come from the detector
+    (per-contributor visible cell energy, per-particle calorimeter totals); they are
+    computed from the same spots and draw no random numbers, so every other branch is the
+    same with or without them.
+    """
     p = params
     n = truth.size
     pt = np.hypot(truth.px, truth.py)
@@ -135,6 +143,7 @@ def simulate_event(
     key = cell.astype(np.int64) * max(n, 1) + part
     ukey, inv = np.unique(key, return_inverse=True)
     t_e = np.bincount(inv, weights=e_true)
+    t_v = np.bincount(inv, weights=e_vis, minlength=len(ukey)) if event_truth else None
     t_cell = ukey // max(n, 1)
     t_part = ukey % max(n, 1)
     vis_by_particle = np.bincount(part, weights=e_vis, minlength=n)
@@ -152,17 +161,18 @@ def simulate_event(
     wcells = np.unique(w_cell)
     in_written = np.isin(t_cell, wcells)
     tc, tp, te = t_cell[in_written], t_part[in_written], t_e[in_written]
+    tv = t_v[in_written] if t_v is not None else np.zeros(tc.size)
     o = np.lexsort((-te, tc))
-    tc, tp, te = tc[o], tp[o], te[o]
+    tc, tp, te, tv = tc[o], tp[o], te[o], tv[o]
     if max_contributors is not None:
         first = np.searchsorted(tc, tc, side="left")
         keep = (np.arange(tc.size) - first) < max_contributors
-        tc, tp, te = tc[keep], tp[keep], te[keep]
+        tc, tp, te, tv = tc[keep], tp[keep], te[keep], tv[keep]
     start = np.searchsorted(tc, w_cell, side="left")
     hits_per_cell = (np.searchsorted(tc, w_cell, side="right") - start).astype(np.int64)
     flat = np.repeat(start - (np.cumsum(hits_per_cell) - hits_per_cell), hits_per_cell)
     flat += np.arange(flat.size, dtype=np.int64)
-    tp, te = tp[flat], te[flat]
+    tp, te, tv = tp[flat], te[flat], tv[flat]
 
     cl_e = np.bincount(ent_cl, weights=ent_e, minlength=n_cl)
     w = np.abs(ent_e)
@@ -276,6 +286,10 @@ def simulate_event(
         "cluster_cell_hitsTruthIndex": (tp.astype(np.int32), hits_per_cell, cells_per_cluster),
         "cluster_cell_hitsTruthE": (f32(te), hits_per_cell, cells_per_cluster),
     }
+    if event_truth:
+        v["truthPartCaloETrue"] = f32(true_by_particle)
+        v["truthPartCaloEVis"] = f32(vis_by_particle)
+        nested["cluster_cell_hitsTruthEVis"] = (f32(tv), hits_per_cell, cells_per_cluster)
     rec = EventRecord(values=v, nested=nested)
     if keep_spots:
         rec.spots = spots

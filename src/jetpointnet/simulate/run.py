@@ -66,6 +66,7 @@ class SimulateConfig:
     split_clusters: bool = True  # ATLAS's cluster splitter (False: no shared cells)
     compression: str = "zlib"  # what any uproot reads; "lz4" writes faster (io.mltree_writer)
     cell_order: Literal["ascending", "shuffled"] = "ascending"  # of the CellGeo vectors
+    event_truth: bool = True  # the optional EVENT_TRUTH_BRANCHES (io.mltree_layout)
 
     def source_options(self) -> SourceOptions:
         return SourceOptions(
@@ -136,7 +137,10 @@ def _simulate_chunk(
     geo = build_geometry()
     mat = material_table()
     t0 = time.perf_counter()
-    source = iter(make_source(cfg.source_options(), seed=cfg.seed * 100_003 + chunk))
+    from jetpointnet.simulate.assemble import parent_barcodes
+
+    generator = make_source(cfg.source_options(), seed=cfg.seed * 100_003 + chunk)
+    source = iter(generator)
     rng = np.random.default_rng([cfg.seed, chunk, 0xCA10])
     records, tried = [], 0
     t_gen = t_det = 0.0
@@ -146,8 +150,12 @@ def _simulate_chunk(
         truth = next(source)
         b = time.perf_counter()
         rec = simulate_event(
-            truth, geo, mat, rng, params=params, max_contributors=cfg.max_contributors
-        )
+            truth, geo, mat, rng, params=params, max_contributors=cfg.max_contributors,
+            event_truth=cfg.event_truth,
+        )  # fmt: skip
+        if cfg.event_truth:  # the hard scatter's record is still the generator's current one
+            parent, parent_pdg = parent_barcodes(generator.pythia.event, truth.barcode)
+            rec.values.update(truthPartParentBarcode=parent, truthPartParentPdgId=parent_pdg)
         t_det += time.perf_counter() - b
         t_gen += b - a
         tried += truth.n_tried

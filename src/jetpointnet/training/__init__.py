@@ -3,12 +3,13 @@
 - ``config``: ``TrainConfig`` (model, task, data, train sections);
 - ``dataset``: streaming, shuffled, per-batch padded batches from npz chunks;
 - ``tasks`` / ``losses``: what is learned per point and its masked loss;
-- ``streams``: the data folder read for training and its train / validation streams;
 - ``loop``: :func:`train`; ``epoch``: one training or validation pass, the optimiser;
   ``checkpoint``, ``logging``, ``run_folder``: the run folder;
 - ``distributed``: torchrun / DistributedDataParallel (gloo on CPU, NCCL on CUDA);
 - ``inference``: the batched-inference loop (``padded_batches``, ``infer``,
-  ``TorchForward``), :func:`load_run`, and :func:`predict` on a split for evaluation.
+  ``TorchForward``), :func:`load_run`, and :func:`predict` on a split for evaluation;
+- ``kinds``: what differs between data kinds (per-track clouds; per-cloud and
+  event-level kinds register themselves from their own modules, imported below).
 """
 
 from __future__ import annotations
@@ -16,5 +17,7 @@ from __future__ import annotations
 from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.inference import load_run, predict
 from jetpointnet.training.loop import TrainingDiverged, TrainResult, train
+
+# registered data kinds beyond "track" (each module calls kinds.register_kind at import)
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "load_run", "predict", "train"]

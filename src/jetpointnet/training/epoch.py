@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -22,8 +23,7 @@ from jetpointnet.models.layers import MaskedBatchNorm
 from jetpointnet.training import distributed
 from jetpointnet.training.checkpoint import unwrap
 from jetpointnet.training.config import TrainConfig
-from jetpointnet.training.dataset import EXTRA_FILL, ChunkStream
-from jetpointnet.training.replay import ReplayStream
+from jetpointnet.training.kinds import Kind
 from jetpointnet.training.tasks import Task
 
 __all__ = [
@@ -88,16 +88,15 @@ def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
-def _forward(net: nn.Module, batch: dict[str, torch.Tensor], cfg: TrainConfig, device):
+def _forward(
+    net: nn.Module, kind: Kind, batch: dict[str, torch.Tensor], cfg: TrainConfig, device
+) -> dict[str, Any]:
     use_amp = cfg.train.amp and device.type == "cuda"
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
-        extras = {k: batch[k] for k in EXTRA_FILL if k in batch}
-        return net(batch["x"], batch["mask"], batch["energy"], **extras)
+        return kind.forward(net, batch)
 
 
-def _loader(
-    ds: ChunkStream | ReplayStream, cfg: TrainConfig, info: distributed.DistInfo
-) -> DataLoader:
+def _loader(ds: Any, cfg: TrainConfig, info: distributed.DistInfo) -> DataLoader:
     return DataLoader(
         ds,
         batch_size=None,
@@ -108,9 +107,10 @@ def _loader(
 
 def train_epoch(
     net: nn.Module,
+    kind: Kind,
     task: Task,
     cfg: TrainConfig,
-    ds: ChunkStream | ReplayStream,
+    ds: Any,
     optimizer: torch.optim.Optimizer,
     info: distributed.DistInfo,
     epoch: int,
@@ -135,8 +135,8 @@ def train_epoch(
     )
     for step, cpu_batch in enumerate(bar):
         batch = _to(cpu_batch, info.device)
-        out = _forward(net, batch, cfg, info.device)
-        loss = task.loss(out["pred"], batch) + cfg.task.ortho_weight * out["aux_loss"].float()
+        out = _forward(net, kind, batch, cfg, info.device)
+        loss = task.loss_from(out, batch) + cfg.task.ortho_weight * out["aux_loss"].float()
         bad = torch.tensor([0.0 if torch.isfinite(loss) else 1.0], device=info.device)
         if info.world_size > 1:
             torch.distributed.all_reduce(bad)
@@ -150,9 +150,9 @@ def train_epoch(
         if cfg.train.grad_clip:
             nn.utils.clip_grad_norm_(net.parameters(), cfg.train.grad_clip)
         optimizer.step()
-        w = Task.valid(batch).sum()
+        w = task.batch_weight(batch)
         total += torch.stack(
-            [loss.detach().double() * w, w.double(), total.new_tensor(len(batch["x"]))]
+            [loss.detach().double() * w, w.double(), total.new_tensor(len(batch["sample_id"]))]
         )
         if step % 20 == 0 and not bar.disable:
             bar.set_postfix(loss=f"{loss.item():.4g}")
@@ -163,24 +163,28 @@ def train_epoch(
 
 @torch.no_grad()
 def validate(
-    net: nn.Module, task: Task, cfg: TrainConfig, ds: ChunkStream, info: distributed.DistInfo
+    net: nn.Module, kind: Kind, task: Task, cfg: TrainConfig, ds: Any, info: distributed.DistInfo
 ) -> dict[str, float]:
-    """Validation loss (valid-point-weighted mean of batch losses) and focal fractions."""
+    """Validation ``loss`` (batch-weight-weighted mean of batch losses) and the task's
+    :meth:`~jetpointnet.training.tasks.Task.val_counts`, each divided by the summed weight."""
     net.eval()
-    total = torch.zeros(4, dtype=torch.float64, device=info.device)
     model = unwrap(net)
+    names: list[str] = []
+    total: torch.Tensor | None = None
     for cpu_batch in _loader(ds, cfg, info):
         batch = _to(cpu_batch, info.device)
-        out = _forward(model, batch, cfg, info.device)
-        loss = task.loss(out["pred"], batch)
-        valid = Task.valid(batch)
-        w = valid.sum().double()
-        pred_focal = (task.predicted_focal(out["pred"], batch) & valid).sum().double()
-        true_focal = ((batch["y_binary"] == 1) & valid).sum().double()
-        total += torch.stack([loss.double() * w, w, pred_focal, true_focal])
-    loss_w, w, pf, tf = distributed.all_reduce_sum(total.tolist(), info)
+        out = _forward(model, kind, batch, cfg, info.device)
+        loss = task.loss_from(out, batch)
+        w = task.batch_weight(batch).double()
+        counts = task.val_counts(out["pred"], batch)
+        names = list(counts)
+        row = torch.stack([loss.double() * w, w, *(c.double() for c in counts.values())])
+        total = row if total is None else total + row
+    if total is None:  # an empty validation split: zeros with the task's names
+        names = list(task.val_keys)
+        total = torch.zeros(2 + len(names), dtype=torch.float64, device=info.device)
+    loss_w, w, *sums = distributed.all_reduce_sum(total.tolist(), info)
     return {
         "loss": loss_w / max(w, 1.0),
-        "frac_pred_focal": pf / max(w, 1.0),
-        "frac_true_focal": tf / max(w, 1.0),
+        **{k: v / max(w, 1.0) for k, v in zip(names, sums, strict=True)},
     }

@@ -10,10 +10,10 @@ Reproducibility: the model is initialised from ``train.seed``; the data order of
 RNG states, so ``resume=True`` after any interruption (kill -9 included) continues
 exactly as an uninterrupted run would on CPU.
 
-Stages of :func:`train`: the data folder and the batch streams
-(:mod:`~jetpointnet.training.streams`: ``read_train_data``, ``build_streams``), the
-model, optimiser and schedule (``_build_run``, restored when resuming), the run files,
-then the epochs (``_fit``; one epoch's passes in :mod:`~jetpointnet.training.epoch`).
+Stages of :func:`train`: the data folder's kind (:mod:`~jetpointnet.training.kinds`:
+how a kind builds its model and its train / validation streams), the model, optimiser
+and schedule (``_build_run``, restored when resuming), the run files, the streams, then
+the epochs (``_fit``; one epoch's passes in :mod:`~jetpointnet.training.epoch`).
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ from jetpointnet.errors import UserError
 from jetpointnet.io.atomic import remove_stale_partials
 from jetpointnet.io.lock import output_lock
 from jetpointnet.io.paths import folder_files, refuse_overlap
-from jetpointnet.models.registry import build_model, count_parameters, options_dict
+from jetpointnet.io.prep_folder import read_metadata
+from jetpointnet.models.registry import count_parameters, options_dict
 from jetpointnet.training import distributed
 from jetpointnet.training.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
 from jetpointnet.training.config import TrainConfig
-from jetpointnet.training.dataset import EXTRA_FILL, ChunkStream, feature_names
 from jetpointnet.training.epoch import (
     TrainingDiverged,
     bn_momentum,
@@ -49,10 +49,10 @@ from jetpointnet.training.epoch import (
     train_epoch,
     validate,
 )
+from jetpointnet.training.kinds import Kind, kind_of
 from jetpointnet.training.logging import RunLogger, read_log
-from jetpointnet.training.replay import ReplayStream, check_schedule
+from jetpointnet.training.replay import check_schedule
 from jetpointnet.training.run_folder import write_run_files
-from jetpointnet.training.streams import TrainData, build_streams, read_train_data
 from jetpointnet.training.tasks import Task, make_task
 from jetpointnet.training.transfer import apply_freeze, frozen_norms, init_from_run
 
@@ -78,9 +78,11 @@ class TrainResult:
 class _Run:
     """The pieces of a training run that the epochs update."""
 
+    kind: Kind
     model: nn.Module
     net: nn.Module  # the model as stepped (DDP-wrapped, compiled)
     task: Task
+    in_features: int
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
     keep_eval: list[nn.Module]  # batch norms of frozen layers
@@ -166,24 +168,26 @@ def _train(
         torch.set_num_threads(tc.threads)
     if not resume and (out / "last.pt").exists():
         raise UserError(f"{out}: already holds a run (pass --resume to continue it)")
-    data = read_train_data(cfg, data_dir)
-    run, start = _build_run(cfg, data, out, info, resume=resume)
+    metadata = read_metadata(data_dir)
+    kind = kind_of(metadata, where=str(data_dir))
+    run, start = _build_run(cfg, kind, metadata, data_dir, out, info, resume=resume)
     if info.is_main:
         write_run_files(
             out,
             cfg=cfg,
             data_dir=data_dir,
-            metadata=data.metadata,
+            metadata=metadata,
             device=str(info.device),
             world_size=info.world_size,
             parameters=count_parameters(run.model),
-            in_features=data.in_features,
+            in_features=run.in_features,
             resume=resume,
         )
     distributed.barrier(info)
     run.net = _wrap(run.model, cfg, info)
-    extras = [k for k in run.model.inputs if k in EXTRA_FILL]
-    train_ds, val_ds = build_streams(cfg, data, extras=extras, info=info)
+    train_ds, val_ds = kind.make_streams(
+        cfg, data_dir, metadata, model=run.model, rank=info.rank, world_size=info.world_size
+    )
     logger = RunLogger(out, keep_epochs=start, tensorboard=tc.tensorboard) if info.is_main else None
     if logger is not None and logger.note and progress:
         print(logger.note)
@@ -215,27 +219,29 @@ def _train(
 
 
 def _build_run(
-    cfg: TrainConfig, data: TrainData, out: Path, info: distributed.DistInfo, *, resume: bool
+    cfg: TrainConfig,
+    kind: Kind,
+    metadata: dict,
+    data_dir: Path,
+    out: Path,
+    info: distributed.DistInfo,
+    *,
+    resume: bool,
 ) -> tuple[_Run, int]:
-    """Model (seeded; transfer and freezing applied), optimiser and schedule on the
-    device, restored from ``out/last.pt`` when resuming; and the first epoch to run."""
+    """Model of the data's kind (seeded; transfer and freezing applied), optimiser and
+    schedule on the device, restored from ``out/last.pt`` when resuming; and the first
+    epoch to run."""
     tc = cfg.train
     random.seed(tc.seed)
     np.random.seed(tc.seed)
     torch.manual_seed(tc.seed)
     task = make_task(cfg.task)
-    model = build_model(
-        cfg.model.name,
-        cfg.model.options,
-        in_features=data.in_features,
-        head=task.head,
-        feature_names=feature_names(data.metadata, cfg.data.features),
-    )
+    model, in_features = kind.build_model(cfg, metadata, task, data_dir=data_dir)
     cfg.model.options = options_dict(cfg.model.name, cfg.model.options)
     xfer = cfg.transfer
     if xfer.init_from is not None and not resume:
         init_from_run(
-            model, xfer.init_from, checkpoint=xfer.init_checkpoint, in_features=data.in_features
+            model, xfer.init_from, checkpoint=xfer.init_checkpoint, in_features=in_features
         )
     apply_freeze(model, xfer.freeze)
     keep_eval = frozen_norms(model)
@@ -243,7 +249,7 @@ def _build_run(
     optimizer = make_optimizer(model, cfg)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg))
     state = {"best_val_loss": math.inf, "best_epoch": 0, "bad_epochs": 0}
-    run = _Run(model, model, task, optimizer, scheduler, list(keep_eval), state)
+    run = _Run(kind, model, model, task, in_features, optimizer, scheduler, list(keep_eval), state)
     start = 0
     if resume:
         ckpt = load_checkpoint(out / "last.pt", map_location=info.device)
@@ -271,8 +277,8 @@ def _wrap(model: nn.Module, cfg: TrainConfig, info: distributed.DistInfo) -> nn.
 def _fit(
     run: _Run,
     cfg: TrainConfig,
-    train_ds: ChunkStream | ReplayStream,
-    val_ds: ChunkStream,
+    train_ds: Any,
+    val_ds: Any,
     out: Path,
     info: distributed.DistInfo,
     logger: RunLogger | None,
@@ -303,8 +309,8 @@ def _fit(
 def _epoch(
     run: _Run,
     cfg: TrainConfig,
-    train_ds: ChunkStream | ReplayStream,
-    val_ds: ChunkStream,
+    train_ds: Any,
+    val_ds: Any,
     info: distributed.DistInfo,
     epoch: int,
     *,
@@ -317,6 +323,7 @@ def _epoch(
     t0 = time.perf_counter()
     train_loss, n_seen = train_epoch(
         run.net,
+        run.kind,
         run.task,
         cfg,
         train_ds,
@@ -327,17 +334,17 @@ def _epoch(
         keep_eval=run.keep_eval,
     )
     elapsed = time.perf_counter() - t0
-    val = validate(run.net, run.task, cfg, val_ds, info)
+    val = validate(run.net, run.kind, run.task, cfg, val_ds, info)
+    val_loss = val.pop("loss")
     lr = run.optimizer.param_groups[0]["lr"]
     run.scheduler.step()
     return {
         "epoch": epoch + 1,
         "train_loss": train_loss,
-        "val_loss": val["loss"],
+        "val_loss": val_loss,
         "lr": lr,
         "samples_per_s": n_seen / max(elapsed, 1e-9),
-        "frac_pred_focal": val["frac_pred_focal"],
-        "frac_true_focal": val["frac_true_focal"],
+        **val,
         "bn_momentum": momentum,
         "epoch_time_s": elapsed,
     }
