@@ -106,7 +106,9 @@ def load_stage1(
     """Read the stage-1 samples of a split (or the given parquet ``files``) as flat arrays."""
     import awkward as ak
 
-    paths = files if files is not None else split_files(data_dir, split, stage="samples")
+    if files is None and data_dir is None:
+        raise ValueError("load_stage1: give data_dir or files")
+    paths = files if files is not None else split_files(data_dir, split, stage="samples")  # type: ignore[arg-type]
     arrays = []
     for path in paths:
         try:

@@ -144,11 +144,11 @@ def feature_count(path: str | os.PathLike[str]) -> int:
 class Chunk:
     """One stage-2 chunk as ragged arrays: sample ``i`` owns rows ``offsets[i]:offsets[i+1]``.
 
-    ``x``: (P, F) float32 scaled features (None when not read); ``points``: per-point
+    ``x``: (P, F) float32 scaled features ((P, 0) when not read); ``points``: per-point
     arrays, (P,) or (P, K); ``per_sample``: (n,) each, :data:`STAGE1_KEYS` among them.
     """
 
-    x: np.ndarray | None
+    x: np.ndarray
     points: dict[str, np.ndarray]
     offsets: np.ndarray  # (n + 1,) int64
     per_sample: dict[str, np.ndarray]
@@ -228,7 +228,9 @@ def _read(
         pts = {k: v.reshape(-1, *v.shape[2:])[flat] for k, v in pts.items()}
     else:
         raise UserError(f"{path}: neither 'offsets' (ragged) nor 'mask' (padded) found")
-    if x is not None:
+    if x is None:
+        x = np.zeros((int(offsets[-1]), 0), dtype=np.float32)
+    else:
         if features is not None:
             if max(features) >= x.shape[1]:
                 raise UserError(f"{path}: X has {x.shape[1]} features, fewer than metadata lists")

@@ -225,7 +225,6 @@ def predict(
     parts: list[dict[str, np.ndarray]] = []
     for path in tqdm(files, desc=f"predict {split}", disable=not progress):
         chunk = load_chunk(path, features=features, extras=extras, optional=OPTIONAL_LABELS)
-        assert chunk.x is not None
         batches = padded_batches(
             chunk.x,
             chunk.points["energy"],
