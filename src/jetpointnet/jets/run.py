@@ -68,7 +68,14 @@ from jetpointnet.jets.objects import (
 from jetpointnet.jets.reconcile import Claims, reconcile
 from jetpointnet.jets.response import PT_BINS, response_table
 
-__all__ = ["ALGORITHMS", "JetsConfig", "JetsResult", "run_jets"]
+__all__ = [
+    "ALGORITHMS",
+    "JetsConfig",
+    "JetsResult",
+    "ObjectContext",
+    "chunk_objects",
+    "run_jets",
+]
 
 ALGORITHMS = ("calo", "classical", "ml", *CEILINGS)
 
@@ -225,8 +232,8 @@ def _run_jets(cfg: JetsConfig, paths: list[Path], out: Path, runs, templates, ge
                          events_per_chunk=cfg.events_per_chunk)  # fmt: skip
     jets_rows: dict[str, list] = defaultdict(list)
     matched_rows: dict[str, list] = defaultdict(list)
-    ctx = _Context(cfg=cfg, templates=tpl, preds=preds, with_truth=with_truth,
-                   event_algos=any(a in EVENT_ALGORITHMS for a in algos))  # fmt: skip
+    ctx = ObjectContext(cfg=cfg, templates=tpl, preds=preds, with_truth=with_truth,
+                        event_algos=any(a in EVENT_ALGORITHMS for a in algos))  # fmt: skip
     counts, seconds = ctx.counts, ctx.seconds
     table, table_key = None, None
     for chunk in tqdm(chunks, desc="jets", unit="chunk", disable=not progress):
@@ -248,7 +255,7 @@ def _run_jets(cfg: JetsConfig, paths: list[Path], out: Path, runs, templates, ge
         objects: dict[str, Objects] = {}
         if ev.truth is not None:
             objects["truth"] = truth_objects(ev.truth)
-        objects.update(_chunk_objects(ctx, algos, ev, chunk, table, chs))
+        objects.update(chunk_objects(ctx, algos, ev, chunk, table, chs))
         jets = {}
         for algo, obj in objects.items():
             t0 = time.perf_counter()
@@ -284,7 +291,7 @@ def _write_outputs(out: Path, jets_tab: dict, matched_tab: dict, summary: dict) 
 
 
 @dataclass
-class _Context:
+class ObjectContext:
     """What every chunk's algorithms share: options, templates, runs, and the counters."""
 
     cfg: JetsConfig
@@ -298,7 +305,9 @@ class _Context:
     events: Any = None  # the current chunk's branches (for the event-level algorithms)
 
 
-def _chunk_objects(ctx: _Context, algos, ev, chunk, table, chs: np.ndarray) -> dict[str, Objects]:
+def chunk_objects(
+    ctx: ObjectContext, algos, ev, chunk, table, chs: np.ndarray
+) -> dict[str, Objects]:
     """Every algorithm's jet constituents for one chunk (timed and counted in ``ctx``)."""
     cfg, counts, objects = ctx.cfg, ctx.counts, {}
     ceiling: tuple | None = None  # oracle tracks and claims, shared by both ceilings
