@@ -24,11 +24,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from predict_helpers import make_data, make_run
 
+from jetpointnet.io.prep_folder import split_files
 from jetpointnet.predict.backends import OnnxBackend, TorchBackend
 from jetpointnet.predict.export import export_onnx
 from jetpointnet.predict.run import PredictConfig, infer_points, predict_files
 from jetpointnet.simulate.run import SimulateConfig, simulate
-from jetpointnet.training.dataset import load_chunk, split_files
+from jetpointnet.training.dataset import load_chunk
 from jetpointnet.training.inference import load_run
 from jetpointnet.training.tasks import make_task
 

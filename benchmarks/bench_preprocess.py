@@ -147,7 +147,7 @@ def main() -> None:
     out1 = work / "w1"
     t1, rss1 = _cli([*inp, "--out", str(out1), *chunk, "--stage", "samples"])
     t2, rss2 = _cli([*inp, "--out", str(out1), *chunk, "--stage", "arrays"])
-    from jetpointnet.data.arrays import read_metadata
+    from jetpointnet.io.prep_folder import read_metadata
 
     meta = read_metadata(out1)
     c = meta["counts"]

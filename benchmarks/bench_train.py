@@ -22,9 +22,10 @@ from pathlib import Path
 import torch
 
 from jetpointnet.config import load_config
+from jetpointnet.io.prep_folder import split_files
 from jetpointnet.models import HeadSpec, build_model, count_parameters
 from jetpointnet.training.config import TaskConfig, TrainConfig
-from jetpointnet.training.dataset import ChunkStream, split_files
+from jetpointnet.training.dataset import ChunkStream
 from jetpointnet.training.tasks import make_task
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "train"

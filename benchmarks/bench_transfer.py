@@ -24,9 +24,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from predict_helpers import make_data, train_config
 
-from jetpointnet.data.arrays import load_arrays
+from jetpointnet.io.prep_folder import load_arrays, split_files
 from jetpointnet.simulate.run import SimulateConfig, simulate
-from jetpointnet.training.dataset import split_files
 from jetpointnet.training.inference import predict
 from jetpointnet.training.loop import train
 

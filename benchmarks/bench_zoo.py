@@ -28,13 +28,13 @@ import numpy as np
 import torch
 
 from jetpointnet.config import load_config
-from jetpointnet.data.arrays import read_metadata
 from jetpointnet.data.config import PreprocessConfig
 from jetpointnet.data.preprocess import preprocess
 from jetpointnet.evaluation.compare import compare
 from jetpointnet.evaluation.evaluate import EvaluateConfig, evaluate_run
 from jetpointnet.evaluation.pflow.build import build_templates
 from jetpointnet.evaluation.pflow.templates import load_templates, save_templates
+from jetpointnet.io.prep_folder import read_metadata, split_files
 from jetpointnet.models import build_model
 from jetpointnet.simulate.run import SimulateConfig, simulate
 from jetpointnet.training.config import TrainConfig
@@ -43,7 +43,6 @@ from jetpointnet.training.dataset import (
     ChunkStream,
     feature_indices,
     feature_names,
-    split_files,
 )
 from jetpointnet.training.logging import read_log
 from jetpointnet.training.loop import train

@@ -181,6 +181,7 @@ def _write_arrays(root: Path, split: str, samples: list, rng: np.random.Generato
             "y_binary",
             "y_class",
             "y_total",
+            "cell_id",
         )
     }
     per: dict[str, list] = {k: [] for k in PER_SAMPLE}
@@ -195,11 +196,13 @@ def _write_arrays(root: Path, split: str, samples: list, rng: np.random.Generato
             pts["y_binary"].append(int(r["lead"] == t))
             pts["y_class"].append(0 if r["lead"] == t else (2 if r["lead"] == 9 else 1))
             pts["y_total"].append(r["truth_total"])
+            pts["cell_id"].append(r["id"])
         pts["point_type"].append(int(PointType.FOCUSED_TRACK))
         pts["energy"].append(p)
         pts["label_mask"].append(False)
         for k in ("y_energy", "y_binary", "y_class", "y_total"):
             pts[k].append(-1)
+        pts["cell_id"].append(0)  # track points: no cell
         for k, v in (
             ("n_points", len(keep) + 1),
             ("event_number", 1000 + ev),
@@ -225,6 +228,7 @@ def _write_arrays(root: Path, split: str, samples: list, rng: np.random.Generato
         "y_binary": np.asarray(pts["y_binary"], dtype=np.int8),
         "y_class": np.asarray(pts["y_class"], dtype=np.int8),
         "y_total": np.asarray(pts["y_total"], dtype=np.float32),
+        "cell_id": np.asarray(pts["cell_id"], dtype=np.uint64),
         "offsets": np.r_[0, np.cumsum(n)].astype(np.int64),
     }
     for k, v in per.items():

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 from mltree_handmade import write_handmade
 
-from jetpointnet.data.arrays import build_arrays, iter_samples, load_arrays
+from jetpointnet.data.arrays import build_arrays, iter_samples
 from jetpointnet.data.config import ArraysConfig, Scaling, SelectionConfig
 from jetpointnet.data.geometry import CellTable
 from jetpointnet.data.samples import EVENT_BRANCHES_OPTIONAL, EVENT_BRANCHES_REQUIRED, build_samples
 from jetpointnet.data.schema import IGNORE, PER_POINT, PER_SAMPLE, CellClass, PointType
 from jetpointnet.io.mltree_reader import read_events, read_geometry
+from jetpointnet.io.prep_folder import load_arrays
 from jetpointnet.io.sample_files import read_parquet, write_npz, write_parquet
 
 F, O, N, Z = CellClass.FOCAL, CellClass.OTHER_CHARGED, CellClass.NEUTRAL, CellClass.NOISE
@@ -150,15 +151,23 @@ def test_cell_id_padded_layout_and_truncation(samples: ak.Array) -> None:
 
 
 def test_evaluation_aligns_by_cell_id(samples: ak.Array, tmp_path) -> None:
-    from jetpointnet.evaluation.inputs import align_points, load_stage1
+    from jetpointnet.errors import UserError
+    from jetpointnet.evaluation.inputs import load_stage1, point_cells
+    from jetpointnet.io.prep_folder import stage1_rows
 
     a, _ = build_arrays(samples, config=RAW, length=100)
     path = write_parquet(samples, tmp_path / "s.parquet")
     stage1 = load_stage1(files=[path])
-    with_id = align_points(a, stage1)
+    rows = stage1_rows(a, stage1.sample)
+    assert rows.tolist() == list(range(len(samples)))
+    with_id = point_cells(a, stage1, rows)
     is_cell = a["point_type"] == PointType.CELL
     assert np.all(with_id[is_cell] >= 0) and np.all(with_id[~is_cell] == -1)
     assert np.array_equal(stage1.cells["id"][with_id[is_cell]], a["cell_id"][is_cell])
-    # the float-matching fallback (files without cell_id) finds the same cells
-    without = align_points({k: v for k, v in a.items() if k != "cell_id"}, stage1)
-    assert np.array_equal(without, with_id)
+    # every cell point is a cell of its own stage-1 sample
+    owner = np.repeat(np.arange(stage1.n), np.diff(stage1.cell_offsets))
+    point_sample = np.repeat(np.arange(len(rows)), np.diff(a["offsets"]))
+    assert np.array_equal(owner[with_id[is_cell]], rows[point_sample[is_cell]])
+    # files without cell_id (an older preprocess) are refused, not matched by energy
+    with pytest.raises(UserError, match=r"no 'cell_id'.*re-run preprocess"):
+        point_cells({k: v for k, v in a.items() if k != "cell_id"}, stage1, rows)

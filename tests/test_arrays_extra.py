@@ -14,14 +14,15 @@ import numpy as np
 import pytest
 
 from jetpointnet.config import load_config
-from jetpointnet.data.arrays import iter_samples, load_arrays
+from jetpointnet.data.arrays import iter_samples
 from jetpointnet.data.config import PreprocessConfig
 from jetpointnet.data.preprocess import preprocess
 from jetpointnet.data.schema import PointType
 from jetpointnet.errors import UserError
 from jetpointnet.io.mltree_reader import GEOMETRY_LINKS, read_geometry
+from jetpointnet.io.prep_folder import load_arrays, split_files
 from jetpointnet.training.config import TrainConfig
-from jetpointnet.training.dataset import ChunkStream, load_chunk, split_files
+from jetpointnet.training.dataset import ChunkStream, load_chunk
 from jetpointnet.training.inference import predict
 from jetpointnet.training.loop import train
 

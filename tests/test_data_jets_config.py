@@ -13,13 +13,14 @@ from mltree_handmade import write_handmade
 
 from jetpointnet.cli import main
 from jetpointnet.config import load_config
-from jetpointnet.data.arrays import build_arrays, load_arrays, read_metadata
+from jetpointnet.data.arrays import build_arrays
 from jetpointnet.data.config import PreprocessConfig, refuse_truth_features, truth_derived
 from jetpointnet.data.preprocess import preprocess, validate_config
 from jetpointnet.data.samples import EVENT_BRANCHES_OPTIONAL, EVENT_BRANCHES_REQUIRED, select_tracks
 from jetpointnet.data.tracks import flat_tracks, flat_truth
 from jetpointnet.errors import UserError
 from jetpointnet.io.mltree_reader import read_events
+from jetpointnet.io.prep_folder import load_arrays, read_metadata
 from jetpointnet.io.sample_files import read_parquet, read_parquet_columns
 from jetpointnet.training.dataset import feature_indices
 

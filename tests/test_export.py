@@ -15,9 +15,10 @@ pytest.importorskip("onnxruntime")
 
 from jetpointnet.cli import main
 from jetpointnet.io.prediction_files import read_predictions
+from jetpointnet.io.prep_folder import split_files
 from jetpointnet.predict.export import export_onnx, onnx_session, run_session
 from jetpointnet.predict.run import PredictConfig, predict_files
-from jetpointnet.training.dataset import ChunkStream, split_files
+from jetpointnet.training.dataset import ChunkStream
 from jetpointnet.training.inference import load_run
 
 

@@ -11,10 +11,10 @@ import uproot
 from predict_helpers import make_data, make_run
 
 from jetpointnet.cli import main
-from jetpointnet.data.arrays import load_arrays
 from jetpointnet.data.schema import PointType
 from jetpointnet.errors import UserError
 from jetpointnet.io.prediction_files import read_predictions
+from jetpointnet.io.prep_folder import load_arrays
 from jetpointnet.predict.run import PredictConfig, predict_files
 from jetpointnet.training.inference import predict as predict_split
 

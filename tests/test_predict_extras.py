@@ -23,14 +23,14 @@ pytest.importorskip("onnxscript")
 pytest.importorskip("onnxruntime")
 
 from jetpointnet.cli import main
-from jetpointnet.data.arrays import load_arrays
 from jetpointnet.data.schema import CellClass, PointType
 from jetpointnet.errors import UserError
 from jetpointnet.io.mltree_reader import GEOMETRY_LINKS
 from jetpointnet.io.prediction_files import read_predictions
+from jetpointnet.io.prep_folder import load_arrays, split_files
 from jetpointnet.predict.export import extra_inputs, onnx_session, run_session
 from jetpointnet.predict.run import PredictConfig, predict_files
-from jetpointnet.training.dataset import ChunkStream, split_files
+from jetpointnet.training.dataset import ChunkStream
 from jetpointnet.training.inference import load_run
 from jetpointnet.training.inference import predict as predict_split
 

@@ -15,7 +15,6 @@ from predict_helpers import DATA_CONFIG, make_run
 
 from jetpointnet.cli import main
 from jetpointnet.config import load_config
-from jetpointnet.data.arrays import load_arrays, read_metadata
 from jetpointnet.data.config import PreprocessConfig, SelectionConfig
 from jetpointnet.data.geometry import CellTable
 from jetpointnet.data.preprocess import preprocess
@@ -30,6 +29,7 @@ from jetpointnet.errors import UserError
 from jetpointnet.io.mltree_reader import read_events, read_geometry
 from jetpointnet.io.mltree_writer import read_tree_arrays, write_mltree
 from jetpointnet.io.prediction_files import read_predictions
+from jetpointnet.io.prep_folder import load_arrays, read_metadata
 from jetpointnet.predict.run import PredictConfig, predict_files
 
 _TRUTH_FIELDS = {"truth_index", "truth_pdg", "truth_e", "truth_deposit"}

@@ -16,8 +16,8 @@ import pytest
 from mltree_handmade import write_handmade
 
 from jetpointnet.cli import main
-from jetpointnet.data.arrays import load_arrays, read_metadata
 from jetpointnet.data.schema import IGNORE, CellClass
+from jetpointnet.io.prep_folder import load_arrays, read_metadata
 from jetpointnet.io.sample_files import read_parquet
 
 

@@ -11,7 +11,8 @@ from synthetic_arrays import write_dataset
 from torch.utils.data import DataLoader
 
 from jetpointnet.errors import UserError
-from jetpointnet.training.dataset import ChunkStream, load_chunk, split_files
+from jetpointnet.io.prep_folder import split_files
+from jetpointnet.training.dataset import ChunkStream, load_chunk
 
 
 @pytest.fixture(scope="module")

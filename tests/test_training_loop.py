@@ -19,6 +19,7 @@ from synthetic_arrays import write_dataset
 from jetpointnet.cli import main
 from jetpointnet.config import load_config
 from jetpointnet.errors import UserError
+from jetpointnet.evaluation.inputs import load_labels
 from jetpointnet.training.checkpoint import load_checkpoint
 from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.inference import load_run, predict
@@ -117,6 +118,12 @@ def test_predict_output_order_and_layout_independence(binary_run, data: Path, tm
     with torch.no_grad():
         out = torch.sigmoid(model(x, torch.ones(1, hi - lo, dtype=torch.bool), e)["pred"])
     np.testing.assert_allclose(out[0].numpy(), a["pred"][lo:hi], rtol=1e-5, atol=1e-6)
+    # predict returns the labels it read: those evaluation would read, in both layouts
+    for got, folder in ((a, data), (b, padded)):
+        labels = load_labels(folder, split="val")
+        assert set(labels) <= set(got) and "pred" not in labels
+        for key, value in labels.items():
+            np.testing.assert_array_equal(got[key], value, err_msg=key)
 
 
 def test_multiclass_and_regression_predictions(data: Path, tmp_path: Path) -> None:

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from jetpointnet.config import load_config
-from jetpointnet.data.arrays import load_arrays
 from jetpointnet.data.config import PreprocessConfig
 from jetpointnet.data.preprocess import preprocess
 from jetpointnet.evaluation.baselines import baseline_predictions
 from jetpointnet.evaluation.metrics import binary_metrics
+from jetpointnet.io.prep_folder import load_arrays
 from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.inference import predict
 from jetpointnet.training.loop import train

@@ -11,9 +11,10 @@ from predict_helpers import make_data, make_run, train_config
 
 from jetpointnet.cli import main
 from jetpointnet.config import load_config
+from jetpointnet.io.prep_folder import split_files
 from jetpointnet.training.checkpoint import load_checkpoint
 from jetpointnet.training.config import TrainConfig
-from jetpointnet.training.dataset import ChunkStream, split_files
+from jetpointnet.training.dataset import ChunkStream
 from jetpointnet.training.loop import train
 from jetpointnet.training.replay import ReplayStream
 

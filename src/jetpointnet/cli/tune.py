@@ -41,8 +41,8 @@ def _default_out(url: str, name: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jetpointnet.data.arrays import read_metadata
     from jetpointnet.io.paths import refuse_overlap
+    from jetpointnet.io.prep_folder import read_metadata
     from jetpointnet.tuning.space import load_space
     from jetpointnet.tuning.study import tune
 

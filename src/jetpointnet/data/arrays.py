@@ -9,9 +9,7 @@ distance 0 and always kept). Units: GeV, mm (before scaling).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import awkward as ak
 import numpy as np
@@ -19,16 +17,13 @@ import numpy as np
 from jetpointnet.data.cone import delta_phi
 from jetpointnet.data.config import ArraysConfig, Scaling
 from jetpointnet.data.extras import NeighbourTable, extra_arrays
-from jetpointnet.data.schema import IGNORE, METADATA_FILE, PER_SAMPLE, CellClass, PointType
+from jetpointnet.data.schema import IGNORE, PER_SAMPLE, CellClass, PointType
 from jetpointnet.io.mltree_layout import SAMPLING, TRACK_LAYERS
-from jetpointnet.io.sample_files import read_json, read_npz
 
 __all__ = [
     "STAGE2_COLUMNS",
     "build_arrays",
     "iter_samples",
-    "load_arrays",
-    "read_metadata",
     "scale_feature",
 ]
 
@@ -306,11 +301,6 @@ def _pad(
     return out
 
 
-def load_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """All arrays of a stage-2 chunk file (names of :mod:`jetpointnet.data.schema`)."""
-    return read_npz(path)
-
-
 def iter_samples(chunk: dict[str, np.ndarray]) -> Iterator[dict[str, np.ndarray]]:
     """One dict per sample of a loaded chunk (either layout): its points and ids.
 
@@ -327,13 +317,3 @@ def iter_samples(chunk: dict[str, np.ndarray]) -> Iterator[dict[str, np.ndarray]
             m = chunk["mask"][i]
             pts = {k: chunk[k][i][m] for k in point_names}
         yield {**pts, **{k: chunk[k][i] for k in PER_SAMPLE if k in chunk}}
-
-
-def read_metadata(data_dir: str | os.PathLike[str]) -> dict:
-    """``DIR/metadata.json`` of a preprocessed data folder."""
-    path = Path(data_dir) / METADATA_FILE
-    if not path.is_file():
-        from jetpointnet.errors import UserError
-
-        raise UserError(f"{path}: not found (run `jetpointnet preprocess` first)")
-    return dict(read_json(path))  # type: ignore[arg-type]

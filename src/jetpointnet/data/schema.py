@@ -80,6 +80,8 @@ from __future__ import annotations
 
 import enum
 
+from jetpointnet.io.prep_folder import METADATA_FILE
+
 __all__ = [
     "IGNORE",
     "METADATA_FILE",
@@ -91,7 +93,6 @@ __all__ = [
     "PointType",
 ]
 
-METADATA_FILE = "metadata.json"
 IGNORE = -1
 
 

@@ -97,28 +97,29 @@ def display_sample(
 ) -> list[Path]:
     """Predict ``split`` with a run and draw sample ``sample`` (index in the split)."""
     from jetpointnet.evaluation.figures import make_displays
-    from jetpointnet.evaluation.inputs import align_points, load_labels, load_stage1, match_samples
+    from jetpointnet.evaluation.inputs import load_stage1, point_cells
     from jetpointnet.evaluation.scoring import interpret
+    from jetpointnet.io.prep_folder import peek_n_points, split_files, stage1_rows
     from jetpointnet.training.inference import predict
     from jetpointnet.training.run_folder import read_run
 
-    labels = load_labels(data_dir, split=split)
-    n = len(labels["offsets"]) - 1
+    n = sum(len(peek_n_points(f)) for f in split_files(data_dir, split))
     if not 0 <= sample < n:
         raise UserError(f"--sample {sample}: split '{split}' of {data_dir} has samples 0..{n - 1}")
     folder = read_run(run_dir)
-    run, task = folder.path, folder.config.task.name
-    pred = predict(folder, data_dir, split=split, progress=progress)
-    answer = interpret(pred["pred"], task, labels["energy"])
+    task = folder.config.task.name
+    labels = predict(folder, data_dir, split=split, progress=progress)  # and the split's labels
+    answer = interpret(labels["pred"], task, labels["energy"])
     stage1 = load_stage1(data_dir, split=split)
-    s1 = int(match_samples(labels, stage1)[sample])
+    rows = stage1_rows(labels, stage1.sample)
+    s1 = int(rows[sample])
     if s1 < 0:
         raise UserError(f"{data_dir}: sample {sample} of split '{split}' has no stage-1 record")
     per_cell = scatter_to_stage1(
-        answer.energy, align_points(labels, stage1), len(stage1.cells["energy"])
+        answer.energy, point_cells(labels, stage1, rows), len(stage1.cells["energy"])
     )
     title = (
-        f"{run.name}: sample {sample}, event {int(labels['event_number'][sample])}, "
+        f"{folder.path.name}: sample {sample}, event {int(labels['event_number'][sample])}, "
         f"track pT {float(labels['track_pt'][sample]):.1f} GeV"
     )
     files = make_displays(

@@ -27,13 +27,14 @@ from jetpointnet.config import check_choices, to_dict
 from jetpointnet.errors import UserError
 from jetpointnet.evaluation.baselines import BASELINES, Baseline, baseline_predictions
 from jetpointnet.evaluation.display import display_dict, pick_examples, scatter_to_stage1
-from jetpointnet.evaluation.inputs import align_points, load_labels, load_stage1, match_samples
+from jetpointnet.evaluation.inputs import Stage1, load_labels, load_stage1, point_cells
 from jetpointnet.evaluation.metrics import track_metrics
 from jetpointnet.evaluation.pflow.event import LEFT_TO_CALORIMETER, PflowParams, TrackStatus
 from jetpointnet.evaluation.scoring import MetricsConfig, interpret, score_answer
 from jetpointnet.io.atomic import atomic_output, remove_stale_partials
 from jetpointnet.io.jsonio import strict_dumps
 from jetpointnet.io.paths import folder_files, refuse_overlap
+from jetpointnet.io.prep_folder import stage1_rows
 
 __all__ = ["CLASSICAL", "EvaluateConfig", "evaluate_predictions", "evaluate_run", "read_log"]
 
@@ -104,54 +105,35 @@ def evaluate_predictions(
     cfg: EvaluateConfig | None = None,
     progress: bool = True,
     overwrite: bool = False,
+    labels: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Score ``predictions`` (name -> (task, per-point pred)) with baselines and pflow.
 
-    ``pred`` arrays follow the ragged point order of :func:`load_labels`. ``templates``:
-    a :class:`Templates`, a JSON path or None (eflowRec reference values). Returns the
-    metrics dict also written to ``out_dir/metrics.json``.
+    ``pred`` arrays follow the ragged point order of :func:`load_labels`. ``labels``: the
+    split's labels when already read (``training.inference.predict`` returns them), else
+    they are read here. ``templates``: a :class:`Templates`, a JSON path or None
+    (eflowRec reference values). Returns the metrics dict also written to
+    ``out_dir/metrics.json``.
     """
     cfg = cfg or EvaluateConfig()
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out}: exists and is not a folder")
-    remove_stale_partials(out, recursive=True)
-    if (out / "metrics.json").exists() and not overwrite:
-        raise UserError(f"{out / 'metrics.json'}: exists (pass --overwrite to replace it)")
-    labels = load_labels(data_dir, split=split)
-    n_points = len(labels["point_type"])
-    answers: dict[str, tuple[str, Any]] = {}
-    for name, (task, pred) in predictions.items():
-        if len(pred) != n_points:
-            raise UserError(
-                f"{name}: {len(pred)} predictions for {n_points} points of split "
-                f"'{split}' in {data_dir} (different data?)"
-            )
-        answers[name] = (
-            "network",
-            interpret(pred, task, labels["energy"], threshold=cfg.metrics.threshold),
-        )
-    stage1 = None
+    out = _check_out(Path(out_dir), overwrite=overwrite)
+    if labels is None:
+        labels = load_labels(data_dir, split=split)
+    answers = _network_answers(predictions, labels, cfg, where=f"split '{split}' in {data_dir}")
     notes: list[str] = []
+    link = _stage1_link(data_dir, split, labels, cfg, notes)
     pflow_info: dict[str, Any] = {"run": False}
     left_out: dict[str, dict[str, np.ndarray]] = {}
-    if cfg.pflow or cfg.displays:
-        try:
-            stage1 = load_stage1(data_dir, split=split)
-        except UserError as exc:
-            notes.append(f"stage-1 samples unavailable, no classical algorithm or displays: {exc}")
-    point_to_cell = align_points(labels, stage1) if stage1 is not None else None
-    if cfg.pflow and stage1 is not None and point_to_cell is not None:
+    if cfg.pflow and link is not None:
         answer, left_out[CLASSICAL], pflow_info = _classical(
-            labels, stage1, point_to_cell, templates, cfg=cfg, progress=progress
+            labels, link, templates, cfg=cfg, progress=progress
         )
         answers[CLASSICAL] = ("classical", answer)
     cell = (labels["point_type"] == 0) & labels["label_mask"].astype(bool)
     for i, name in enumerate(cfg.baselines):
-        dec = np.zeros(n_points, dtype=np.int8)
+        dec = np.zeros(len(labels["point_type"]), dtype=np.int8)
         dec[cell] = baseline_predictions(name, labels["y_binary"][cell] == 1, seed=cfg.seed + i)
         answers[name] = ("baseline", interpret(dec, "decision", labels["energy"]))
-
     models: dict[str, Any] = {}
     extras: dict[str, dict[str, np.ndarray]] = {}
     for name, (kind, ans) in answers.items():
@@ -170,33 +152,99 @@ def evaluate_predictions(
         "models": models,
         "summary": _summary(models, extras, min_true=cfg.metrics.min_true),
     }
+    _write_outputs(
+        metrics, out, answers, extras, labels, link, predictions, cfg, training_log, templates
+    )
+    return metrics
+
+
+def _check_out(out: Path, *, overwrite: bool) -> Path:
+    """The output folder, its stale temporaries removed; refuses to replace metrics.json
+    unless ``overwrite``."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a folder")
+    remove_stale_partials(out, recursive=True)
+    if (out / "metrics.json").exists() and not overwrite:
+        raise UserError(f"{out / 'metrics.json'}: exists (pass --overwrite to replace it)")
+    return out
+
+
+def _network_answers(
+    predictions: dict[str, tuple[str, np.ndarray]],
+    labels: dict[str, np.ndarray],
+    cfg: EvaluateConfig,
+    *,
+    where: str,
+) -> dict[str, tuple[str, Any]]:
+    """Each network's predictions as an answer, after checking it has one per point."""
+    n_points = len(labels["point_type"])
+    answers: dict[str, tuple[str, Any]] = {}
+    for name, (task, pred) in predictions.items():
+        if len(pred) != n_points:
+            raise UserError(
+                f"{name}: {len(pred)} predictions for {n_points} points of {where} "
+                "(different data?)"
+            )
+        answers[name] = (
+            "network",
+            interpret(pred, task, labels["energy"], threshold=cfg.metrics.threshold),
+        )
+    return answers
+
+
+@dataclass
+class _Link:
+    """The stage-1 samples of the split and the way back to them from stage 2."""
+
+    stage1: Stage1
+    rows: np.ndarray  # per stage-2 sample: its stage-1 row, -1 none
+    point_to_cell: np.ndarray  # per stage-2 point: its stage-1 cell, -1 none
+
+
+def _stage1_link(
+    data_dir: str | os.PathLike[str],
+    split: str,
+    labels: dict[str, np.ndarray],
+    cfg: EvaluateConfig,
+    notes: list[str],
+) -> _Link | None:
+    """The split's stage-1 samples linked to ``labels`` when the classical algorithm or
+    displays need them; None (and a note) when they are not available."""
+    if not (cfg.pflow or cfg.displays):
+        return None
+    try:
+        stage1 = load_stage1(data_dir, split=split)
+        rows = stage1_rows(labels, stage1.sample)
+        return _Link(stage1, rows, point_cells(labels, stage1, rows))
+    except UserError as exc:
+        notes.append(f"stage-1 samples unavailable, no classical algorithm or displays: {exc}")
+        return None
+
+
+def _write_outputs(
+    metrics: dict[str, Any],
+    out: Path,
+    answers: dict[str, tuple[str, Any]],
+    extras: dict[str, dict[str, np.ndarray]],
+    labels: dict[str, np.ndarray],
+    link: _Link | None,
+    predictions: dict[str, tuple[str, np.ndarray]],
+    cfg: EvaluateConfig,
+    training_log: dict[str, np.ndarray] | None,
+    templates: Any,
+) -> None:
+    """Plots, displays of the first network, metrics.json and report.html under ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     from jetpointnet.evaluation.figures import make_displays, make_plots
 
+    models = metrics["models"]
     plots = make_plots(
         models, extras, out / "plots", training_log=training_log, pdf=cfg.pdf, templates=templates
     )
     displays = []
-    if cfg.displays and stage1 is not None and point_to_cell is not None and predictions:
+    if cfg.displays and link is not None and predictions:
         name = next(iter(predictions))
-        s1 = match_samples(labels, stage1)
-        picks = pick_examples(
-            extras[name]["pred_total"], extras[name]["true_total"], min_true=cfg.metrics.min_true
-        )
-        per_cell = scatter_to_stage1(
-            answers[name][1].energy, point_to_cell, len(stage1.cells["energy"])
-        )
-        examples: dict[str, dict[str, Any]] = {}
-        for what, i in picks.items():
-            if what not in cfg.displays or s1[i] < 0:
-                continue
-            true, pred = extras[name]["true_total"][i], extras[name]["pred_total"][i]
-            title = (
-                f"{what} track of {name}: sample {i}, event {int(labels['event_number'][i])}"
-                f", pT {float(labels['track_pt'][i]):.1f} GeV, true {true:.2f} GeV, "
-                f"predicted {pred:.2f} GeV"
-            )
-            examples[what] = display_dict(stage1, int(s1[i]), per_cell, title=title)
+        examples = _display_examples(name, answers[name][1], extras[name], labels, link, cfg)
         displays = make_displays(examples, out / "displays", pdf=cfg.pdf)
     metrics["files"] = {
         "plots": [p.name for p in plots if p.suffix == ".png"],
@@ -206,13 +254,38 @@ def evaluate_predictions(
     from jetpointnet.evaluation.report import write_report
 
     write_report(metrics, out, overwrite=True)
-    return metrics
+
+
+def _display_examples(
+    name: str,
+    answer: Any,
+    extra: dict[str, np.ndarray],
+    labels: dict[str, np.ndarray],
+    link: _Link,
+    cfg: EvaluateConfig,
+) -> dict[str, dict[str, Any]]:
+    """The best / typical / worst tracks of network ``name`` as event-display dicts."""
+    picks = pick_examples(extra["pred_total"], extra["true_total"], min_true=cfg.metrics.min_true)
+    per_cell = scatter_to_stage1(
+        answer.energy, link.point_to_cell, len(link.stage1.cells["energy"])
+    )
+    examples: dict[str, dict[str, Any]] = {}
+    for what, i in picks.items():
+        if what not in cfg.displays or link.rows[i] < 0:
+            continue
+        true, pred = extra["true_total"][i], extra["pred_total"][i]
+        title = (
+            f"{what} track of {name}: sample {i}, event {int(labels['event_number'][i])}"
+            f", pT {float(labels['track_pt'][i]):.1f} GeV, true {true:.2f} GeV, "
+            f"predicted {pred:.2f} GeV"
+        )
+        examples[what] = display_dict(link.stage1, int(link.rows[i]), per_cell, title=title)
+    return examples
 
 
 def _classical(
     labels: dict[str, np.ndarray],
-    stage1: Any,
-    point_to_cell: np.ndarray,
+    link: _Link,
     templates: Any,
     *,
     cfg: EvaluateConfig,
@@ -224,10 +297,10 @@ def _classical(
     from jetpointnet.evaluation.pflow.algorithm import SIMPLIFICATIONS
 
     tpl = resolve_templates(templates)
-    cell_pred, info = pflow_on_stage1(stage1, tpl, params=cfg.pflow_params, progress=progress)
+    cell_pred, info = pflow_on_stage1(link.stage1, tpl, params=cfg.pflow_params, progress=progress)
+    point_to_cell, s1 = link.point_to_cell, link.rows
     pred = np.where(point_to_cell >= 0, cell_pred[np.maximum(point_to_cell, 0)], 0.0)
     answer = interpret(pred, "regression", labels["energy"], threshold=cfg.metrics.threshold)
-    s1 = match_samples(labels, stage1)
     status = np.where(s1 >= 0, info["status"][np.maximum(s1, 0)], -1)
     left = {st.name.lower(): status == int(st) for st in LEFT_TO_CALORIMETER}
     is_cell = labels["point_type"] == 0
@@ -329,4 +402,5 @@ def evaluate_run(
         cfg=cfg,
         progress=progress,
         overwrite=overwrite,
+        labels=pred,
     )

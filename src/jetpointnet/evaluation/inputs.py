@@ -1,118 +1,53 @@
 """What evaluation reads: the labels of a stage-2 split and the stage-1 samples behind them.
 
-Stage 2 (``DIR/arrays/SPLIT/*.npz``, files in sorted order, either layout) becomes one
-ragged dict: per point ``point_type``, ``energy``, ``label_mask``, ``y_energy``,
-``y_binary``, ``y_class`` (and ``y_total``, ``cell_id`` where present), ``offsets``
-(n + 1), and every per-sample array of the contract. This is the order in which
-``training.inference.predict`` returns its ``pred``.
+Stage 2 (``DIR/arrays/SPLIT/*.npz``, files in sorted order, either layout; read by
+:mod:`jetpointnet.io.prep_folder`) becomes one ragged dict: per point ``point_type``,
+``energy``, ``label_mask``, ``y_energy``, ``y_binary``, ``y_class`` (and ``y_total``,
+``y_fraction``, ``cell_id`` where present), ``offsets`` (n + 1), and every per-sample
+array of the contract. This is the order in which ``training.inference.predict``
+returns its ``pred`` (and the same labels, read with it).
 
 Stage 1 (``DIR/samples/SPLIT/*.parquet``) is read as flat numpy arrays
 (:class:`Stage1`), with cells concatenated over samples (``cell_offsets``).
 
-Alignment (:func:`align_points`): a stage-2 sample is the stage-1 sample with the same
-``(file_index, entry, track_index)``; its cell points are some of that sample's cells
-(all, or the nearest ones after truncation). A point is matched to its stage-1 cell by
-``cell_id`` when stage 2 carries it, otherwise by the exact float32 cell energy together
-with the focal truth energy (``energy`` / ``y_energy`` against ``cells.energy`` /
-``cells.truth_focal``), taking equal keys in order. Unmatched points get -1 and are
-counted.
+The link: a stage-2 sample is the stage-1 row with the same stage-1 keys
+(:func:`jetpointnet.io.prep_folder.stage1_rows`); its cell points are some of that
+row's cells (all, or the nearest ones after truncation), found by their ``cell_id``
+(:func:`point_cells`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from jetpointnet.data.schema import METADATA_FILE, PER_SAMPLE, PointType
+from jetpointnet.data.schema import PER_SAMPLE, PointType
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.mltree_layout import TRACK_LAYERS
-from jetpointnet.io.sample_files import read_json
+from jetpointnet.io.prep_folder import concat_chunks, read_chunk, split_files
 
-__all__ = [
-    "Stage1",
-    "align_points",
-    "load_labels",
-    "load_stage1",
-    "match_samples",
-    "read_metadata",
-]
+__all__ = ["Stage1", "load_labels", "load_stage1", "point_cells"]
 
 _POINT_KEYS = ("point_type", "energy", "label_mask", "y_energy", "y_binary", "y_class")
 _OPTIONAL_POINT_KEYS = ("y_total", "y_fraction", "cell_id")
 
 
-def read_metadata(data_dir: str | os.PathLike[str]) -> dict:
-    """``DIR/metadata.json`` (a UserError when absent or unreadable)."""
-    path = Path(data_dir) / METADATA_FILE
-    if not path.is_file():
-        raise UserError(f"{path}: not found (is {data_dir} an output of 'jetpointnet preprocess'?)")
-    try:
-        return read_json(path)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not valid JSON (line {exc.lineno})") from None
-
-
-def _split_files(data_dir: Path, stage: str, split: str, suffix: str) -> list[Path]:
-    root = data_dir / stage
-    folder = root / split
-    files = (
-        sorted(f for f in folder.glob(f"*{suffix}") if ".partial-" not in f.name)
-        if (folder.is_dir())
-        else []
-    )
-    if not files:
-        have = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-        raise UserError(
-            f"{folder}: no {suffix} files for split '{split}'" + did_you_mean(split, have)
-        )
-    return files
-
-
 def load_labels(data_dir: str | os.PathLike[str], *, split: str = "test") -> dict[str, np.ndarray]:
     """The labels and per-sample arrays of a stage-2 split, ragged, files in sorted order."""
-    files = _split_files(Path(data_dir), "arrays", split, ".npz")
-    parts: list[dict[str, np.ndarray]] = []
-    for path in files:
-        try:
-            f = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise UserError(f"{path}: not a readable npz file ({exc})") from None
-        with f:
-            missing = [k for k in (*_POINT_KEYS, "n_points") if k not in f.files]
-            if missing:
-                raise UserError(
-                    f"{path}: missing array {missing[0]!r}" + did_you_mean(missing[0], f.files)
-                )
-            keys = [*_POINT_KEYS, *(k for k in _OPTIONAL_POINT_KEYS if k in f.files)]
-            pts = {k: f[k] for k in keys}
-            if "offsets" in f.files:
-                offsets = f["offsets"].astype(np.int64)
-            elif "mask" in f.files:
-                mask = f["mask"].astype(bool)
-                offsets = np.r_[0, np.cumsum(mask.sum(axis=1))].astype(np.int64)
-                flat = mask.reshape(-1)
-                pts = {k: v.reshape(-1)[flat] for k, v in pts.items()}
-            else:
-                raise UserError(f"{path}: neither 'offsets' (ragged) nor 'mask' (padded) found")
-            part = dict(pts)
-            part["offsets"] = offsets
-            part.update({k: f[k] for k in PER_SAMPLE if k in f.files})
-            parts.append(part)
-    out: dict[str, np.ndarray] = {}
-    for key in parts[0]:
-        if key == "offsets":
-            continue
-        if all(key in p for p in parts):
-            out[key] = np.concatenate([p[key] for p in parts])
-    sizes = np.array([p["offsets"][-1] for p in parts])
-    starts = np.r_[0, np.cumsum(sizes)[:-1]]
-    tails = [p["offsets"][1:] + s for p, s in zip(parts, starts, strict=True)]
-    out["offsets"] = np.concatenate([[0], *tails]).astype(np.int64)
-    return out
+    parts = []
+    for path in split_files(data_dir, split):
+        chunk = read_chunk(
+            path,
+            points=_POINT_KEYS,
+            optional=_OPTIONAL_POINT_KEYS,
+            per_sample=PER_SAMPLE,
+            with_x=False,
+        )
+        parts.append({**chunk.points, "offsets": chunk.offsets, **chunk.per_sample})
+    return concat_chunks(parts)
 
 
 @dataclass
@@ -171,9 +106,9 @@ def load_stage1(
     """Read the stage-1 samples of a split (or the given parquet ``files``) as flat arrays."""
     import awkward as ak
 
-    paths = (
-        files if files is not None else _split_files(Path(data_dir), "samples", split, ".parquet")
-    )
+    if files is None and data_dir is None:
+        raise ValueError("load_stage1: give data_dir or files")
+    paths = files if files is not None else split_files(data_dir, split, stage="samples")  # type: ignore[arg-type]
     arrays = []
     for path in paths:
         try:
@@ -227,70 +162,34 @@ def load_stage1(
     )
 
 
-def _sample_keys(file_index: np.ndarray, entry: np.ndarray, track_index: np.ndarray) -> np.ndarray:
-    return (
-        (np.asarray(file_index, dtype=np.int64) << 44)
-        + (np.asarray(entry, dtype=np.int64) << 16)
-        + np.asarray(track_index, dtype=np.int64)
-    )
-
-
-def match_samples(labels: dict[str, np.ndarray], stage1: Stage1) -> np.ndarray:
-    """For every stage-2 sample, the index of the stage-1 sample with the same
-    ``(file_index, entry, track_index)``, or -1."""
-    s2_key = _sample_keys(labels["file_index"], labels["entry"], labels["track_index"])
-    s1_key = _sample_keys(
-        stage1.sample["file_index"], stage1.sample["entry"], stage1.sample["track_index"]
-    )
-    if len(s1_key) == 0:
-        return np.full(len(s2_key), -1, dtype=np.int64)
-    order = np.argsort(s1_key, kind="mergesort")
-    pos = np.minimum(np.searchsorted(s1_key[order], s2_key), len(order) - 1)
-    return np.where(s1_key[order][pos] == s2_key, order[pos], -1).astype(np.int64)
-
-
-def align_points(labels: dict[str, np.ndarray], stage1: Stage1) -> np.ndarray:
+def point_cells(labels: dict[str, np.ndarray], stage1: Stage1, rows: np.ndarray) -> np.ndarray:
     """For every stage-2 point, the index of its stage-1 cell in ``stage1.cells`` (or -1).
 
-    Track points and points whose sample or cell is not found get -1.
+    ``rows``: per stage-2 sample, its stage-1 row (:func:`~jetpointnet.io.prep_folder.
+    stage1_rows`, -1 none). A cell point is the cell of that row with the same
+    ``cell_id`` (equal ids pair in order); track points, points of samples without a
+    row and cells not found get -1.
     """
-    s1_of_s2 = match_samples(labels, stage1)
-
-    offsets = labels["offsets"]
-    n_pts = np.diff(offsets)
-    sample_of_point = np.repeat(np.arange(len(n_pts)), n_pts)
-    is_cell = labels["point_type"] == int(PointType.CELL)
-    s1_sample = s1_of_s2[sample_of_point]
-    candidate = is_cell & (s1_sample >= 0)
-
-    c_off = stage1.cell_offsets
-    cell_sample = np.repeat(np.arange(stage1.n), np.diff(c_off))
-    if "cell_id" in labels:
-        v2 = np.asarray(labels["cell_id"], dtype=np.uint64).astype(np.int64)
-        v1 = np.asarray(stage1.cells["id"], dtype=np.uint64).astype(np.int64)
-        w2 = np.zeros_like(v2)
-        w1 = np.zeros_like(v1)
-    else:
-        v2 = np.asarray(labels["energy"], dtype=np.float32).view(np.int32).astype(np.int64)
-        v1 = np.asarray(stage1.cells["energy"], dtype=np.float32).view(np.int32).astype(np.int64)
-        w2 = np.asarray(labels["y_energy"], dtype=np.float32).view(np.int32).astype(np.int64)
-        w1 = (
-            np.asarray(stage1.cells["truth_focal"], dtype=np.float32)
-            .view(np.int32)
-            .astype(np.int64)
+    if "cell_id" not in labels:
+        raise UserError(
+            "the stage-2 arrays carry no 'cell_id' (written by an older preprocess); "
+            "re-run preprocess to link points to stage-1 cells"
         )
-    # key: (stage-1 sample, value, truth, occurrence); sort both sides identically
-    k1 = np.lexsort((w1, v1, cell_sample))
+    s1_sample = np.repeat(np.asarray(rows, dtype=np.int64), np.diff(labels["offsets"]))
+    is_cell = labels["point_type"] == int(PointType.CELL)
+    candidate = is_cell & (s1_sample >= 0)
+    cell_sample = np.repeat(np.arange(stage1.n), np.diff(stage1.cell_offsets))
+    v2 = np.asarray(labels["cell_id"], dtype=np.uint64).astype(np.int64)
+    v1 = np.asarray(stage1.cells["id"], dtype=np.uint64).astype(np.int64)
+    # key: (stage-1 sample, cell id, occurrence); sort both sides identically
+    k1 = np.lexsort((v1, cell_sample))
     idx2 = np.flatnonzero(candidate)
-    k2 = idx2[np.lexsort((w2[idx2], v2[idx2], s1_sample[idx2]))]
-    t1 = np.stack([cell_sample[k1], v1[k1], w1[k1]], axis=1)
-    t2 = np.stack([s1_sample[k2], v2[k2], w2[k2]], axis=1)
-    occ1 = _occurrence(t1)
-    occ2 = _occurrence(t2)
-    rec1 = np.rec.fromarrays([t1[:, 0], t1[:, 1], t1[:, 2], occ1])
-    rec2 = np.rec.fromarrays([t2[:, 0], t2[:, 1], t2[:, 2], occ2])
-    where = np.searchsorted(rec1, rec2)
-    where = np.minimum(where, max(len(rec1) - 1, 0))
+    k2 = idx2[np.lexsort((v2[idx2], s1_sample[idx2]))]
+    t1 = np.stack([cell_sample[k1], v1[k1]], axis=1)
+    t2 = np.stack([s1_sample[k2], v2[k2]], axis=1)
+    rec1 = np.rec.fromarrays([t1[:, 0], t1[:, 1], _occurrence(t1)])
+    rec2 = np.rec.fromarrays([t2[:, 0], t2[:, 1], _occurrence(t2)])
+    where = np.minimum(np.searchsorted(rec1, rec2), max(len(rec1) - 1, 0))
     out = np.full(len(labels["point_type"]), -1, dtype=np.int64)
     if len(rec1):
         ok = rec1[where] == rec2

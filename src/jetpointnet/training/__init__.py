@@ -3,9 +3,11 @@
 - ``config``: ``TrainConfig`` (model, task, data, train sections);
 - ``dataset``: streaming, shuffled, per-batch padded batches from npz chunks;
 - ``tasks`` / ``losses``: what is learned per point and its masked loss;
-- ``loop``: :func:`train`; ``checkpoint``, ``logging``, ``run_folder``: the run folder;
+- ``loop``: :func:`train`; ``epoch``: one training or validation pass, the optimiser;
+  ``checkpoint``, ``logging``, ``run_folder``: the run folder;
 - ``distributed``: torchrun / DistributedDataParallel (gloo on CPU, NCCL on CUDA);
-- ``inference``: :func:`load_run` and :func:`predict` for evaluation;
+- ``inference``: the batched-inference loop (``padded_batches``, ``infer``,
+  ``TorchForward``), :func:`load_run`, and :func:`predict` on a split for evaluation;
 - ``kinds``: what differs between data kinds (per-track clouds; per-cloud and
   event-level kinds register themselves from their own modules, imported below).
 """

@@ -26,34 +26,33 @@ worker takes a contiguous share of the rank's batches.
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from jetpointnet.data.arrays import load_arrays
 from jetpointnet.data.config import refuse_truth_features
 from jetpointnet.data.schema import IGNORE, PER_SAMPLE
 from jetpointnet.errors import UserError, did_you_mean
+from jetpointnet.io.prep_folder import Chunk, peek_n_points, read_chunk
 
 __all__ = [
     "EXTRA_FILL",
+    "OPTIONAL_LABELS",
     "POINT_ARRAYS",
-    "Chunk",
     "ChunkStream",
     "feature_indices",
     "feature_names",
     "load_chunk",
     "sample_counts",
-    "split_files",
 ]
 
 #: Per-point arrays a batch carries (besides ``X``).
 POINT_ARRAYS = ("point_type", "energy", "label_mask", "y_energy", "y_binary", "y_class")
+#: Per-point arrays kept for evaluation when a file has them (never batched).
+OPTIONAL_LABELS = ("y_total", "y_fraction", "cell_id")
 #: Optional per-point arrays a batch can carry: name -> (batch dtype, padding value).
 EXTRA_FILL: dict[str, tuple[type, float]] = {
     "d_eta": (np.float32, 0.0),
@@ -61,20 +60,6 @@ EXTRA_FILL: dict[str, tuple[type, float]] = {
     "sampling": (np.int64, -1),
     "neighbours": (np.int64, -1),
 }
-
-
-def split_files(data_dir: str | Path, split: str) -> list[Path]:
-    """The chunk files of ``split`` (``DIR/arrays/SPLIT/*.npz``), sorted by name."""
-    root = Path(data_dir) / "arrays"
-    folder = root / split
-    files = sorted(folder.glob("*.npz")) if folder.is_dir() else []
-    files = [f for f in files if ".partial-" not in f.name]
-    if not files:
-        have = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-        raise UserError(
-            f"{folder}: no npz chunk files for split '{split}'" + did_you_mean(split, have)
-        )
-    return files
 
 
 def feature_indices(metadata: dict, names: Sequence[str], *, where: str) -> list[int] | None:
@@ -108,90 +93,37 @@ def feature_names(metadata: dict, names: Sequence[str]) -> list[str] | None:
     return list(have) if have else None
 
 
-@dataclass
-class Chunk:
-    """One chunk file as ragged arrays: sample ``i`` owns rows ``offsets[i]:offsets[i+1]``."""
-
-    x: np.ndarray  # (P, F) float32
-    points: dict[str, np.ndarray]  # POINT_ARRAYS, each (P,), and extras, (P,) or (P, K)
-    offsets: np.ndarray  # (n + 1,) int64
-    per_sample: dict[str, np.ndarray]  # (n,) each
-
-    @property
-    def n(self) -> int:
-        return len(self.offsets) - 1
-
-
-def _peek_n_points(path: Path) -> np.ndarray:
-    """Only the ``n_points`` array of a chunk file (cheap: one npz member)."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            if "n_points" not in f.files:
-                raise UserError(
-                    f"{path}: missing array 'n_points'" + did_you_mean("n_points", f.files)
-                )
-            return np.asarray(f["n_points"], dtype=np.int64)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise UserError(f"{path}: not a readable npz file ({exc})") from None
-
-
 def sample_counts(files: Sequence[Path]) -> list[int]:
     """Number of samples in each chunk file (reads only ``n_points``)."""
-    return [len(_peek_n_points(path)) for path in files]
+    return [len(peek_n_points(path)) for path in files]
 
 
 def load_chunk(
-    path: Path, *, features: Sequence[int] | None = None, extras: Sequence[str] = ()
+    path: Path,
+    *,
+    features: Sequence[int] | None = None,
+    extras: Sequence[str] = (),
+    optional: Sequence[str] = (),
 ) -> Chunk:
-    """Read a chunk file of either layout into a ragged :class:`Chunk`.
+    """Read a chunk file of either layout into a ragged :class:`Chunk` (the batch arrays).
 
     ``extras``: optional per-point arrays (keys of :data:`EXTRA_FILL`) to carry; a file
     without one is a UserError naming the ``arrays.extra`` setting that writes it.
+    ``optional``: further per-point arrays kept when present (e.g. ``cell_id``).
     """
-    path = Path(path)
-    try:
-        f = load_arrays(path)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise UserError(f"{path}: not a readable npz file ({exc})") from None
-
-    def need(name: str) -> np.ndarray:
-        if name not in f:
-            raise UserError(f"{path}: missing array '{name}'" + did_you_mean(name, list(f)))
-        return f[name]
-
-    x = need("X")
-    points = {k: need(k) for k in POINT_ARRAYS}
     for name in extras:
         if name not in EXTRA_FILL:
             raise UserError(
                 f"{path}: unknown extra array {name!r}" + did_you_mean(name, EXTRA_FILL)
             )
-        if name not in f:
-            raise UserError(
-                f"{path}: no array '{name}' (preprocess with arrays.extra including '{name}')"
-            )
-        points[name] = f[name]
-    per_sample = {k: f[k] for k in PER_SAMPLE if k in f}
-    if "offsets" in f:  # ragged
-        offsets = f["offsets"].astype(np.int64)
-        if x.ndim != 2 or offsets[-1] != len(x):
-            raise UserError(f"{path}: ragged X of shape {x.shape} does not match 'offsets'")
-    elif "mask" in f:  # padded: keep real points, row-major
-        mask = f["mask"].astype(bool)
-        if x.ndim != 3 or mask.shape != x.shape[:2]:
-            raise UserError(f"{path}: padded X of shape {x.shape} does not match 'mask'")
-        offsets = np.zeros(len(mask) + 1, dtype=np.int64)
-        np.cumsum(mask.sum(axis=1), out=offsets[1:])
-        flat = mask.reshape(-1)
-        x = x.reshape(-1, x.shape[-1])[flat]
-        points = {k: v.reshape(-1, *v.shape[2:])[flat] for k, v in points.items()}
-    else:
-        raise UserError(f"{path}: neither 'offsets' (ragged) nor 'mask' (padded) found")
-    if features is not None:
-        if max(features) >= x.shape[1]:
-            raise UserError(f"{path}: X has {x.shape[1]} features, fewer than metadata lists")
-        x = x[:, list(features)]
-    return Chunk(np.ascontiguousarray(x, dtype=np.float32), points, offsets, per_sample)
+    return read_chunk(
+        path,
+        points=POINT_ARRAYS,
+        optional=optional,
+        extras=extras,
+        per_sample=PER_SAMPLE,
+        features=features,
+    )
 
 
 def collate(chunks: dict[int, Chunk], picks: Sequence[tuple[int, int]], ids: np.ndarray) -> dict:
@@ -338,7 +270,7 @@ class ChunkStream(IterableDataset):
 
     def _lengths(self) -> np.ndarray:
         if self._length_cache is None:
-            self._length_cache = np.concatenate([_peek_n_points(p) for p in self.files])
+            self._length_cache = np.concatenate([peek_n_points(p) for p in self.files])
         return self._length_cache
 
     def __len__(self) -> int:

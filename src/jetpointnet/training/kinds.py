@@ -17,18 +17,16 @@ loop's and the same for every kind. A new kind is a module that calls
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from jetpointnet.data.arrays import read_metadata
 from jetpointnet.errors import UserError, did_you_mean
+from jetpointnet.io.prep_folder import feature_count, read_metadata, split_files
 from jetpointnet.models.registry import build_model
 from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.dataset import (
@@ -36,7 +34,6 @@ from jetpointnet.training.dataset import (
     ChunkStream,
     feature_indices,
     feature_names,
-    split_files,
 )
 from jetpointnet.training.replay import ReplayStream
 from jetpointnet.training.tasks import Task
@@ -77,22 +74,12 @@ def kind_of(metadata: dict, *, where: str) -> Kind:
 # --- the per-track kind: one cloud per focused track, one output per point -------------
 
 
-def _n_features(path: Path) -> int:
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            return int(f["X"].shape[-1])
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        raise UserError(
-            f"{path}: not a readable npz file ({type(exc).__name__}); re-run preprocess"
-        ) from None
-
-
 def _track_model(cfg: TrainConfig, metadata: dict, task: Task, *, data_dir: Path):
     features = feature_indices(metadata, cfg.data.features, where="config")
     if features is not None:
         in_features = len(features)
     else:
-        in_features = _n_features(split_files(data_dir, cfg.data.train_split)[0])
+        in_features = feature_count(split_files(data_dir, cfg.data.train_split)[0])
     model = build_model(
         cfg.model.name,
         cfg.model.options,

@@ -9,6 +9,11 @@ Reproducibility: the model is initialised from ``train.seed``; the data order of
 ``e`` is a function of ``(seed, e)``; ``last.pt`` is written after every epoch with the
 RNG states, so ``resume=True`` after any interruption (kill -9 included) continues
 exactly as an uninterrupted run would on CPU.
+
+Stages of :func:`train`: the data folder's kind (:mod:`~jetpointnet.training.kinds`:
+how a kind builds its model and its train / validation streams), the model, optimiser
+and schedule (``_build_run``, restored when resuming), the run files, the streams, then
+the epochs (``_fit``; one epoch's passes in :mod:`~jetpointnet.training.epoch`).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import contextlib
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,19 +30,25 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
-from jetpointnet.data.arrays import read_metadata
 from jetpointnet.errors import UserError
 from jetpointnet.io.atomic import remove_stale_partials
 from jetpointnet.io.lock import output_lock
 from jetpointnet.io.paths import folder_files, refuse_overlap
-from jetpointnet.models.layers import MaskedBatchNorm
+from jetpointnet.io.prep_folder import read_metadata
 from jetpointnet.models.registry import count_parameters
 from jetpointnet.training import distributed
-from jetpointnet.training.checkpoint import load_checkpoint, save_checkpoint, set_rng_state, unwrap
+from jetpointnet.training.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
 from jetpointnet.training.config import TrainConfig, check_train_config
+from jetpointnet.training.epoch import (
+    TrainingDiverged,
+    bn_momentum,
+    lr_factor,
+    make_optimizer,
+    set_bn_momentum,
+    train_epoch,
+    validate,
+)
 from jetpointnet.training.kinds import Kind, kind_of
 from jetpointnet.training.logging import RunLogger, read_log
 from jetpointnet.training.run_folder import write_run_files
@@ -50,10 +61,6 @@ __all__ = ["TrainResult", "TrainingDiverged", "check_config", "train"]
 EpochCallback = Callable[[int, dict[str, float]], None]
 
 
-class TrainingDiverged(UserError):
-    """The loss became NaN or infinite (reported as one line naming epoch and step)."""
-
-
 @dataclass
 class TrainResult:
     """What :func:`train` leaves: the run folder, the best epoch and the per-epoch log."""
@@ -64,6 +71,21 @@ class TrainResult:
     best_val_loss: float
     history: list[dict[str, float]] = field(default_factory=list)
     model: nn.Module | None = None
+
+
+@dataclass
+class _Run:
+    """The pieces of a training run that the epochs update."""
+
+    kind: Kind
+    model: nn.Module
+    net: nn.Module  # the model as stepped (DDP-wrapped, compiled)
+    task: Task
+    in_features: int
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    keep_eval: list[nn.Module]  # batch norms of frozen layers
+    state: dict[str, Any]  # best_val_loss, best_epoch, bad_epochs
 
 
 def check_config(cfg: TrainConfig, *, where: str = "config") -> None:
@@ -122,6 +144,7 @@ def _train(
     progress: bool,
     epoch_callback: EpochCallback | None,
 ) -> TrainResult:
+    """:func:`train` inside the output lock: data, model, run files, streams, epochs."""
     tc = cfg.train
     if tc.threads:
         torch.set_num_threads(tc.threads)
@@ -129,7 +152,68 @@ def _train(
         raise UserError(f"{out}: already holds a run (pass --resume to continue it)")
     metadata = read_metadata(data_dir)
     kind = kind_of(metadata, where=str(data_dir))
+    run, start = _build_run(cfg, kind, metadata, data_dir, out, info, resume=resume)
+    if info.is_main:
+        write_run_files(
+            out,
+            cfg=cfg,
+            data_dir=data_dir,
+            metadata=metadata,
+            device=str(info.device),
+            world_size=info.world_size,
+            parameters=count_parameters(run.model),
+            in_features=run.in_features,
+            resume=resume,
+        )
+    distributed.barrier(info)
+    run.net = _wrap(run.model, cfg, info)
+    train_ds, val_ds = kind.make_streams(
+        cfg, data_dir, metadata, model=run.model, rank=info.rank, world_size=info.world_size
+    )
+    logger = RunLogger(out, keep_epochs=start, tensorboard=tc.tensorboard) if info.is_main else None
+    if logger is not None and logger.note and progress:
+        print(logger.note)
+    try:
+        epochs_done = _fit(
+            run,
+            cfg,
+            train_ds,
+            val_ds,
+            out,
+            info,
+            logger,
+            start=start,
+            progress=progress,
+            epoch_callback=epoch_callback,
+        )
+    finally:
+        if logger is not None:
+            logger.close()
+    run.model.eval()
+    return TrainResult(
+        run_dir=out,
+        epochs_done=epochs_done,
+        best_epoch=int(run.state["best_epoch"]),
+        best_val_loss=float(run.state["best_val_loss"]),
+        history=read_log(out / "log.csv") if info.is_main else [],
+        model=run.model,
+    )
 
+
+def _build_run(
+    cfg: TrainConfig,
+    kind: Kind,
+    metadata: dict,
+    data_dir: Path,
+    out: Path,
+    info: distributed.DistInfo,
+    *,
+    resume: bool,
+) -> tuple[_Run, int]:
+    """Model of the data's kind (seeded; transfer and freezing applied), optimiser and
+    schedule on the device, restored from ``out/last.pt`` when resuming; and the first
+    epoch to run."""
+    tc = cfg.train
     random.seed(tc.seed)
     np.random.seed(tc.seed)
     torch.manual_seed(tc.seed)
@@ -143,10 +227,10 @@ def _train(
     apply_freeze(model, xfer.freeze)
     keep_eval = frozen_norms(model)
     model.to(info.device)
-    optimizer = _optimizer(model, cfg)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_factor(cfg))
-
+    optimizer = make_optimizer(model, cfg)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg))
     state = {"best_val_loss": math.inf, "best_epoch": 0, "bad_epochs": 0}
+    run = _Run(kind, model, model, task, in_features, optimizer, scheduler, list(keep_eval), state)
     start = 0
     if resume:
         ckpt = load_checkpoint(out / "last.pt", map_location=info.device)
@@ -156,245 +240,124 @@ def _train(
         start = int(ckpt["epoch"])
         state.update(ckpt["extra"].get("state", {}))
         set_rng_state(ckpt["rng"])
+    return run, start
 
-    if info.is_main:
-        write_run_files(
-            out,
-            cfg=cfg,
-            data_dir=data_dir,
-            metadata=metadata,
-            device=str(info.device),
-            world_size=info.world_size,
-            parameters=count_parameters(model),
-            in_features=in_features,
-            resume=resume,
-        )
-    distributed.barrier(info)
 
+def _wrap(model: nn.Module, cfg: TrainConfig, info: distributed.DistInfo) -> nn.Module:
+    """The model as stepped: DistributedDataParallel over several ranks, compiled if asked."""
     net: nn.Module = model
     if info.world_size > 1:
         net = nn.parallel.DistributedDataParallel(
             model, device_ids=[info.device.index] if info.device.type == "cuda" else None
         )
-    if tc.compile:
+    if cfg.train.compile:
         net = torch.compile(net, dynamic=True)
-
-    train_ds, val_ds = kind.make_streams(
-        cfg, data_dir, metadata, model=model, rank=info.rank, world_size=info.world_size
-    )
-    logger = RunLogger(out, keep_epochs=start, tensorboard=tc.tensorboard) if info.is_main else None
-    if logger is not None and logger.note and progress:
-        print(logger.note)
-
-    epochs_done = start
-    try:
-        for epoch in range(start, tc.epochs):
-            momentum = max(
-                tc.bn_momentum_min,
-                tc.bn_momentum * tc.bn_momentum_decay ** (epoch // max(1, tc.bn_momentum_every)),
-            )
-            _set_bn_momentum(model, momentum)
-            train_ds.set_epoch(epoch)
-            t0 = time.perf_counter()
-            train_loss, n_seen = _run_epoch(
-                net,
-                kind,
-                task,
-                cfg,
-                train_ds,
-                optimizer,
-                info,
-                epoch,
-                progress=progress,
-                keep_eval=keep_eval,
-            )
-            elapsed = time.perf_counter() - t0
-            val = _evaluate(net, kind, task, cfg, val_ds, info)
-            val_loss = val.pop("loss")
-            lr = optimizer.param_groups[0]["lr"]
-            scheduler.step()
-            epochs_done = epoch + 1
-            improved = val_loss < state["best_val_loss"] - tc.min_delta
-            if improved:
-                state.update(best_val_loss=val_loss, best_epoch=epochs_done, bad_epochs=0)
-            else:
-                state["bad_epochs"] += 1
-            if info.is_main:
-                assert logger is not None
-                if improved:
-                    save_checkpoint(out / "best.pt", model=model, epoch=epochs_done)
-                row = {
-                    "epoch": epochs_done,
-                    "train_loss": train_loss,
-                    "val_loss": val_loss,
-                    "lr": lr,
-                    "samples_per_s": n_seen / max(elapsed, 1e-9),
-                    **val,
-                    "bn_momentum": momentum,
-                    "epoch_time_s": elapsed,
-                }
-                logger.log(row)
-                save_checkpoint(
-                    out / "last.pt",
-                    model=model,
-                    optimizer=optimizer,
-                    scheduler=scheduler,
-                    epoch=epochs_done,
-                    extra={"state": dict(state)},
-                )
-            distributed.barrier(info)
-            if epoch_callback is not None:
-                epoch_callback(epochs_done, {"train_loss": train_loss, "val_loss": val_loss})
-            if tc.early_stopping and state["bad_epochs"] >= tc.early_stopping:
-                if info.is_main and progress:
-                    print(f"early stopping after epoch {epochs_done}")
-                break
-    finally:
-        if logger is not None:
-            logger.close()
-
-    model.eval()
-    return TrainResult(
-        run_dir=out,
-        epochs_done=epochs_done,
-        best_epoch=int(state["best_epoch"]),
-        best_val_loss=float(state["best_val_loss"]),
-        history=read_log(out / "log.csv") if info.is_main else [],
-        model=model,
-    )
+    return net
 
 
-def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    tc = cfg.train
-    params = [p for p in model.parameters() if p.requires_grad]
-    if tc.optimizer == "adam":
-        return torch.optim.Adam(params, lr=tc.lr, weight_decay=tc.weight_decay)
-    if tc.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=tc.lr, weight_decay=tc.weight_decay)
-    return torch.optim.SGD(params, lr=tc.lr, momentum=0.9, weight_decay=tc.weight_decay)
-
-
-def _lr_factor(cfg: TrainConfig) -> Callable[[int], float]:
-    tc = cfg.train
-    floor = min(1.0, tc.min_lr / tc.lr)
-
-    def factor(epoch: int) -> float:
-        if tc.schedule == "cosine":
-            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * epoch / tc.epochs))
-        if tc.schedule == "step":
-            return tc.step_gamma ** (epoch // max(1, tc.step_epochs))
-        return 1.0
-
-    return factor
-
-
-def _set_bn_momentum(model: nn.Module, momentum: float) -> None:
-    for m in model.modules():
-        if isinstance(m, (MaskedBatchNorm, nn.modules.batchnorm._BatchNorm)):
-            m.momentum = momentum
-
-
-def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
-    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-
-
-def _forward(
-    net: nn.Module, kind: Kind, batch: dict[str, torch.Tensor], cfg: TrainConfig, device
-) -> dict[str, Any]:
-    use_amp = cfg.train.amp and device.type == "cuda"
-    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
-        return kind.forward(net, batch)
-
-
-def _loader(ds: Any, cfg: TrainConfig, info: distributed.DistInfo) -> DataLoader:
-    return DataLoader(
-        ds,
-        batch_size=None,
-        num_workers=cfg.data.num_workers,
-        pin_memory=info.device.type == "cuda",
-    )
-
-
-def _run_epoch(
-    net: nn.Module,
-    kind: Kind,
-    task: Task,
+def _fit(
+    run: _Run,
     cfg: TrainConfig,
-    ds: Any,
-    optimizer: torch.optim.Optimizer,
+    train_ds: Any,
+    val_ds: Any,
+    out: Path,
+    info: distributed.DistInfo,
+    logger: RunLogger | None,
+    *,
+    start: int,
+    progress: bool,
+    epoch_callback: EpochCallback | None,
+) -> int:
+    """Epochs ``start..train.epochs`` (early stopping aside); returns the epochs done."""
+    tc = cfg.train
+    epochs_done = start
+    for epoch in range(start, tc.epochs):
+        row = _epoch(run, cfg, train_ds, val_ds, info, epoch, progress=progress)
+        epochs_done = epoch + 1
+        _keep(run, cfg, row, out, info, logger)
+        distributed.barrier(info)
+        if epoch_callback is not None:
+            epoch_callback(
+                epochs_done, {"train_loss": row["train_loss"], "val_loss": row["val_loss"]}
+            )
+        if tc.early_stopping and run.state["bad_epochs"] >= tc.early_stopping:
+            if info.is_main and progress:
+                print(f"early stopping after epoch {epochs_done}")
+            break
+    return epochs_done
+
+
+def _epoch(
+    run: _Run,
+    cfg: TrainConfig,
+    train_ds: Any,
+    val_ds: Any,
     info: distributed.DistInfo,
     epoch: int,
     *,
     progress: bool,
-    keep_eval: Sequence[nn.Module] = (),
-) -> tuple[float, int]:
-    """One pass over the training stream; returns (mean loss, samples seen on all ranks).
-
-    ``keep_eval``: modules left in eval mode (batch norms of frozen layers).
-    """
-    net.train()
-    for m in keep_eval:
-        m.eval()
-    total = torch.zeros(3, dtype=torch.float64, device=info.device)  # loss*w, w, samples
-    bar = tqdm(
-        _loader(ds, cfg, info),
-        total=len(ds),
-        desc=f"epoch {epoch + 1}/{cfg.train.epochs}",
-        disable=not (progress and info.is_main),
-        leave=False,
-    )
-    for step, cpu_batch in enumerate(bar):
-        batch = _to(cpu_batch, info.device)
-        out = _forward(net, kind, batch, cfg, info.device)
-        loss = task.loss_from(out, batch) + cfg.task.ortho_weight * out["aux_loss"].float()
-        bad = torch.tensor([0.0 if torch.isfinite(loss) else 1.0], device=info.device)
-        if info.world_size > 1:
-            torch.distributed.all_reduce(bad)
-        if bad.item() > 0:
-            raise TrainingDiverged(
-                f"epoch {epoch + 1}, step {step + 1}: the loss is {loss.item()} "
-                "(lower train.lr or check the input arrays)"
-            )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.train.grad_clip:
-            nn.utils.clip_grad_norm_(net.parameters(), cfg.train.grad_clip)
-        optimizer.step()
-        w = task.batch_weight(batch)
-        total += torch.stack(
-            [loss.detach().double() * w, w.double(), total.new_tensor(len(batch["sample_id"]))]
-        )
-        if step % 20 == 0 and not bar.disable:
-            bar.set_postfix(loss=f"{loss.item():.4g}")
-    distributed.broadcast_buffers(unwrap(net), info)
-    loss_w, w, n = distributed.all_reduce_sum(total.tolist(), info)
-    return loss_w / max(w, 1.0), int(n)
-
-
-@torch.no_grad()
-def _evaluate(
-    net: nn.Module, kind: Kind, task: Task, cfg: TrainConfig, ds: Any, info: distributed.DistInfo
 ) -> dict[str, float]:
-    """Validation ``loss`` (batch-weight-weighted mean of batch losses) and the task's
-    :meth:`~jetpointnet.training.tasks.Task.val_counts`, each divided by the summed weight."""
-    net.eval()
-    model = unwrap(net)
-    names: list[str] = []
-    total: torch.Tensor | None = None
-    for cpu_batch in _loader(ds, cfg, info):
-        batch = _to(cpu_batch, info.device)
-        out = _forward(model, kind, batch, cfg, info.device)
-        loss = task.loss_from(out, batch)
-        w = task.batch_weight(batch).double()
-        counts = task.val_counts(out["pred"], batch)
-        names = list(counts)
-        row = torch.stack([loss.double() * w, w, *(c.double() for c in counts.values())])
-        total = row if total is None else total + row
-    if total is None:  # an empty validation split: zeros with the task's names
-        names = list(task.val_keys)
-        total = torch.zeros(2 + len(names), dtype=torch.float64, device=info.device)
-    loss_w, w, *sums = distributed.all_reduce_sum(total.tolist(), info)
+    """Train and validate epoch ``epoch`` (0-based), step the schedule; its log row."""
+    momentum = bn_momentum(cfg, epoch)
+    set_bn_momentum(run.model, momentum)
+    train_ds.set_epoch(epoch)
+    t0 = time.perf_counter()
+    train_loss, n_seen = train_epoch(
+        run.net,
+        run.kind,
+        run.task,
+        cfg,
+        train_ds,
+        run.optimizer,
+        info,
+        epoch,
+        progress=progress,
+        keep_eval=run.keep_eval,
+    )
+    elapsed = time.perf_counter() - t0
+    val = validate(run.net, run.kind, run.task, cfg, val_ds, info)
+    val_loss = val.pop("loss")
+    lr = run.optimizer.param_groups[0]["lr"]
+    run.scheduler.step()
     return {
-        "loss": loss_w / max(w, 1.0),
-        **{k: v / max(w, 1.0) for k, v in zip(names, sums, strict=True)},
+        "epoch": epoch + 1,
+        "train_loss": train_loss,
+        "val_loss": val_loss,
+        "lr": lr,
+        "samples_per_s": n_seen / max(elapsed, 1e-9),
+        **val,
+        "bn_momentum": momentum,
+        "epoch_time_s": elapsed,
     }
+
+
+def _keep(
+    run: _Run,
+    cfg: TrainConfig,
+    row: dict[str, float],
+    out: Path,
+    info: distributed.DistInfo,
+    logger: RunLogger | None,
+) -> None:
+    """Track the best epoch; on rank 0 write ``best.pt`` (if improved), the log row and
+    ``last.pt`` (with the early-stopping state)."""
+    state, done = run.state, int(row["epoch"])
+    improved = row["val_loss"] < state["best_val_loss"] - cfg.train.min_delta
+    if improved:
+        state.update(best_val_loss=row["val_loss"], best_epoch=done, bad_epochs=0)
+    else:
+        state["bad_epochs"] += 1
+    if not info.is_main:
+        return
+    assert logger is not None
+    if improved:
+        save_checkpoint(out / "best.pt", model=run.model, epoch=done)
+    logger.log(row)
+    save_checkpoint(
+        out / "last.pt",
+        model=run.model,
+        optimizer=run.optimizer,
+        scheduler=run.scheduler,
+        epoch=done,
+        extra={"state": dict(state)},
+    )

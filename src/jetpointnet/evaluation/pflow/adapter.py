@@ -9,7 +9,7 @@ their share of energy, as in the real algorithm.
 
 The answer for a sample is, per stage-1 cell, the energy its focused track subtracted
 (GeV); :func:`run_pflow` maps it onto the stage-2 points with
-:func:`jetpointnet.evaluation.inputs.align_points`.
+:func:`jetpointnet.evaluation.inputs.point_cells`.
 """
 
 from __future__ import annotations
@@ -23,13 +23,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from jetpointnet.data.schema import PER_SAMPLE
-from jetpointnet.evaluation.inputs import (
-    Stage1,
-    align_points,
-    load_labels,
-    load_stage1,
-    match_samples,
-)
+from jetpointnet.evaluation.inputs import Stage1, load_labels, load_stage1, point_cells
 from jetpointnet.evaluation.pflow.algorithm import EventCells, EventTracks, PflowParams, run_event
 from jetpointnet.evaluation.pflow.layers import (
     GROUP_OF_SAMPLING,
@@ -51,6 +45,7 @@ from jetpointnet.evaluation.pflow.templates import (
     eflowrec_reference,
     load_templates,
 )
+from jetpointnet.io.prep_folder import stage1_rows
 
 __all__ = [
     "EventGroup",
@@ -192,12 +187,12 @@ def run_pflow(
     labels = load_labels(data_dir, split=split)
     stage1 = load_stage1(data_dir, split=split)
     cell_pred, info = pflow_on_stage1(stage1, tpl, params=params, progress=progress)
-    idx = align_points(labels, stage1)
+    s1 = stage1_rows(labels, stage1.sample)
+    idx = point_cells(labels, stage1, s1)
     pred = np.where(idx >= 0, cell_pred[np.maximum(idx, 0)], 0.0).astype(np.float32)
     is_cell = labels["point_type"] == int(PointType.CELL)
     out = {"pred": pred, "offsets": labels["offsets"]}
     out.update({k: labels[k] for k in PER_SAMPLE if k in labels})
-    s1 = match_samples(labels, stage1)
     for key in ("status", "e_exp", "sigma"):
         out[f"pflow_{key}"] = np.where(s1 >= 0, info[key][np.maximum(s1, 0)], -1)
     out["n_unaligned"] = np.array(int(np.sum(is_cell & (idx < 0))))

@@ -15,19 +15,12 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from jetpointnet.errors import UserError
 from jetpointnet.evaluation.inputs import load_stage1
 from jetpointnet.evaluation.pflow.adapter import measure_templates
 from jetpointnet.evaluation.pflow.templates import Templates, save_templates
+from jetpointnet.io.prep_folder import stage_files
 
 __all__ = ["build_templates", "write_templates"]
-
-
-def _stage1_files(folder: Path) -> list[Path]:
-    files = sorted(f for f in (folder / "samples").glob("*/*.parquet") if ".partial-" not in f.name)
-    if not files:
-        raise UserError(f"{folder}: no stage-1 samples (samples/*/*.parquet)")
-    return files
 
 
 def build_templates(
@@ -40,7 +33,7 @@ def build_templates(
     """Measure templates from pion-gun ROOT files (globs) or one preprocessed folder."""
     if len(inputs) == 1 and Path(inputs[0]).is_dir():
         folder = Path(inputs[0])
-        stage1 = load_stage1(files=_stage1_files(folder))
+        stage1 = load_stage1(files=stage_files(folder, stage="samples"))
         return measure_templates(stage1, min_count=min_count, source=str(folder), progress=progress)
     from jetpointnet.data.config import PreprocessConfig
     from jetpointnet.data.preprocess import preprocess
@@ -54,7 +47,7 @@ def build_templates(
             stage="samples",
             progress=progress,
         )
-        stage1 = load_stage1(files=_stage1_files(Path(tmp)))
+        stage1 = load_stage1(files=stage_files(tmp, stage="samples"))
         source = ", ".join(str(i) for i in inputs)
         return measure_templates(stage1, min_count=min_count, source=source, progress=progress)
 

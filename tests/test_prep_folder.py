@@ -1,0 +1,101 @@
+"""The reader of a preprocess output folder (io/prep_folder.py) on the hand-made file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mltree_handmade import write_handmade
+
+from jetpointnet.data.arrays import build_arrays
+from jetpointnet.data.config import ArraysConfig, SelectionConfig
+from jetpointnet.data.geometry import CellTable
+from jetpointnet.data.samples import EVENT_BRANCHES_OPTIONAL, EVENT_BRANCHES_REQUIRED, build_samples
+from jetpointnet.data.schema import PER_SAMPLE
+from jetpointnet.errors import UserError
+from jetpointnet.io.mltree_reader import read_events, read_geometry
+from jetpointnet.io.prep_folder import (
+    read_chunk,
+    read_metadata,
+    read_stage1_keys,
+    split_files,
+    stage1_path,
+    stage1_rows,
+    stage_files,
+)
+from jetpointnet.io.sample_files import read_parquet, write_npz, write_parquet
+
+POINTS = ("point_type", "energy", "label_mask", "y_energy", "y_binary", "y_class")
+#: stage-1 rows in a shuffled order, so that the link cannot be the row position
+ORDER = [2, 0, 3, 1]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A preprocess-shaped folder: stage 1 (4 tracks), stage 2 without the 2 tracks that
+    have too few cells, a partial file from an interrupted writer, metadata.json."""
+    tmp = tmp_path_factory.mktemp("prep")
+    path = write_handmade(tmp / "hand.root")
+    events = read_events(
+        path, EVENT_BRANCHES_REQUIRED, optional=EVENT_BRANCHES_OPTIONAL, entry_start=0, entry_stop=2
+    )
+    table = CellTable.from_geometry(read_geometry(path))
+    samples, _ = build_samples(events, table, selection=SelectionConfig(), source=str(path))
+    out = tmp / "data"
+    s1 = write_parquet(samples[ORDER], out / "samples" / "test" / "c0.parquet")
+    cfg = ArraysConfig(features=["energy", "dist_track"], scaling={}, min_cells=2)
+    arrays, stats = build_arrays(read_parquet(s1), config=cfg, length=100)
+    assert stats["too_few_cells"] == 2
+    write_npz(out / "arrays" / "test" / "c0.npz", arrays)
+    write_npz(out / "arrays" / "test" / "c1.partial-12345.npz", arrays)  # interrupted
+    (out / "samples" / "test" / "c1.partial-12345.parquet").write_bytes(b"half")
+    (out / "metadata.json").write_text(json.dumps({"layout": "ragged", "features": cfg.features}))
+    return out
+
+
+def test_split_listing_ignores_partial_files(folder: Path) -> None:
+    assert split_files(folder, "test") == [folder / "arrays" / "test" / "c0.npz"]
+    assert split_files(folder, "test", stage="samples") == [
+        folder / "samples" / "test" / "c0.parquet"
+    ]
+    assert stage_files(folder, stage="samples") == [folder / "samples" / "test" / "c0.parquet"]
+    with pytest.raises(UserError, match=r"split 'tset'.*closest: 'test'"):
+        split_files(folder, "tset")
+    assert read_metadata(folder)["features"] == ["energy", "dist_track"]
+    with pytest.raises(UserError, match=r"metadata.json: not found"):
+        read_metadata(folder / "arrays")
+
+
+def test_chunk_stage1_keys_lead_back_to_the_stage1_row(folder: Path) -> None:
+    path = split_files(folder, "test")[0]
+    chunk = read_chunk(path, points=POINTS, per_sample=PER_SAMPLE)
+    assert chunk.n == 2 and chunk.x.shape == (chunk.offsets[-1], 2)
+    assert stage1_path(path) == folder / "samples" / "test" / "c0.parquet"
+    rows = stage1_rows(chunk.keys, read_stage1_keys(stage1_path(path)))
+    assert rows.tolist() == [1, 3]  # stage-1 rows of the two tracks kept
+    stage1 = read_parquet(stage1_path(path))
+    for i, r in enumerate(rows):
+        assert int(stage1.event_number[r]) == int(chunk.per_sample["event_number"][i])
+        assert int(stage1.track_index[r]) == int(chunk.per_sample["track_index"][i])
+        assert np.float32(stage1.track.p[r]) == chunk.per_sample["track_p"][i]
+        assert int(stage1.n_cells[r]) >= 2
+    # a sample of another event (or a stage-1 file that lost it) has no row
+    other = {k: v + (100 if k == "entry" else 0) for k, v in chunk.keys.items()}
+    assert stage1_rows(other, read_stage1_keys(stage1_path(path))).tolist() == [-1, -1]
+
+
+def test_chunk_without_x_reads_labels_only(folder: Path) -> None:
+    path = split_files(folder, "test")[0]
+    full = read_chunk(path, points=POINTS, optional=("cell_id", "y_nope"), per_sample=PER_SAMPLE)
+    labels = read_chunk(path, points=POINTS, per_sample=("n_points",), with_x=False)
+    assert (
+        labels.x.shape == (full.offsets[-1], 0)
+        and "cell_id" in full.points
+        and "y_nope" not in full.points
+    )
+    assert np.array_equal(labels.points["y_energy"], full.points["y_energy"])
+    assert list(labels.per_sample) == ["n_points"]
+    with pytest.raises(UserError, match=r"c0.npz: no array 'd_eta' \(preprocess with arrays.extra"):
+        read_chunk(path, points=POINTS, extras=("d_eta",))
