@@ -7,9 +7,9 @@ import pytest
 import torch
 from synthetic_events import write_event_dataset
 
+from jetpointnet.io.prep_folder import split_files
 from jetpointnet.models.event_pflow import EventPflow, EventPflowConfig
 from jetpointnet.training.config import TaskConfig
-from jetpointnet.training.dataset import split_files
 from jetpointnet.training.event_stream import EventStream
 from jetpointnet.training.event_task import EventTask
 

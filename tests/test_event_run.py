@@ -14,6 +14,7 @@ from jetpointnet.data.event_preprocess import EventPreprocessConfig, preprocess_
 from jetpointnet.data.event_samples import RegionConfig
 from jetpointnet.errors import UserError
 from jetpointnet.io.particles import PARTICLE_CLASSES, read_particles
+from jetpointnet.io.prep_folder import split_files
 from jetpointnet.io.sample_files import read_json, read_npz, write_json
 from jetpointnet.predict.event import (
     EventPredictConfig,
@@ -22,7 +23,6 @@ from jetpointnet.predict.event import (
     predict_event_folder,
 )
 from jetpointnet.training import TrainConfig, train
-from jetpointnet.training.dataset import split_files
 from jetpointnet.training.event_kind import MODEL_INPUTS
 from jetpointnet.training.event_stream import EventStream
 

@@ -30,7 +30,6 @@ import torch
 from tqdm.auto import tqdm
 
 from jetpointnet.config import from_dict, load_config
-from jetpointnet.data.arrays import read_metadata
 from jetpointnet.data.event_inputs import EVENT_KIND_OPTIONAL, EVENT_KIND_REQUIRED, event_view
 from jetpointnet.data.event_particles import concat_tables
 from jetpointnet.data.event_samples import RegionConfig, SampleArrays, event_samples
@@ -42,11 +41,11 @@ from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.mltree_reader import close_cached, inspect_mltree, read_events, read_geometry
 from jetpointnet.io.particles import write_particles
 from jetpointnet.io.paths import folder_files, refuse_overlap
+from jetpointnet.io.prep_folder import read_metadata, split_files
 from jetpointnet.io.sample_files import read_json, write_parquet
 from jetpointnet.predict.event_particles import particles_from_outputs
 from jetpointnet.training.checkpoint import load_checkpoint
 from jetpointnet.training.config import TrainConfig
-from jetpointnet.training.dataset import split_files
 from jetpointnet.training.distributed import resolve_device
 from jetpointnet.training.event_kind import MODEL_INPUTS, build_event_model, check_event_metadata
 from jetpointnet.training.event_stream import collate, read_event_chunk

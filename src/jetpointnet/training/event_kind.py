@@ -20,9 +20,9 @@ from torch import nn
 
 from jetpointnet.config import from_dict
 from jetpointnet.errors import UserError, did_you_mean
+from jetpointnet.io.prep_folder import split_files
 from jetpointnet.models.event_pflow import EVENT_MODELS
 from jetpointnet.training.config import TrainConfig
-from jetpointnet.training.dataset import split_files
 from jetpointnet.training.event_stream import EventStream
 from jetpointnet.training.event_task import EventTask
 from jetpointnet.training.kinds import Kind, register_kind
