@@ -1,11 +1,13 @@
 """Loading a trained run and predicting on a split: the API evaluation calls.
 
 :func:`load_run` rebuilds the model of a run folder from its ``config.yaml`` and a
-checkpoint; :func:`predict` runs it over the chunk files of a split.
+checkpoint; :func:`predict` runs it over the chunk files of a split, one chunk at a time
+through :func:`predict_points`, the batched loop that ``jetpointnet predict`` uses too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,7 @@ from jetpointnet.training.checkpoint import load_checkpoint
 from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.dataset import (
     EXTRA_FILL,
+    Chunk,
     collate,
     feature_indices,
     feature_names,
@@ -29,9 +32,9 @@ from jetpointnet.training.dataset import (
     split_files,
 )
 from jetpointnet.training.distributed import resolve_device
-from jetpointnet.training.tasks import make_task
+from jetpointnet.training.tasks import Task, make_task
 
-__all__ = ["load_run", "predict"]
+__all__ = ["load_run", "predict", "predict_points"]
 
 
 def load_run(
@@ -102,26 +105,18 @@ def predict(
     offsets: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
     per_sample: dict[str, list[np.ndarray]] = {}
     n_points = 0
+    extras = [k for k in model.inputs if k in EXTRA_FILL]
+    use_amp = dev.type == "cuda" and cfg.train.amp
+
+    def forward(batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        batch = {name: t.to(dev) for name, t in batch.items()}
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
+            more = {k: batch[k] for k in extras}
+            return model(batch["x"], batch["mask"], batch["energy"], **more)["pred"]
+
     for path in tqdm(files, desc=f"predict {split}", disable=not progress):
-        extras = [k for k in model.inputs if k in EXTRA_FILL]
         chunk = load_chunk(path, features=features, extras=extras)
-        lengths = np.diff(chunk.offsets)
-        order = np.argsort(lengths, kind="stable")
-        k = 4 if cfg.task.name == "multiclass" else 1
-        flat = np.zeros((int(chunk.offsets[-1]), k), dtype=np.float32)
-        for lo in range(0, chunk.n, batch_size):
-            idx = order[lo : lo + batch_size]
-            batch = collate({0: chunk}, [(0, int(i)) for i in idx], idx)
-            batch = {name: t.to(dev) for name, t in batch.items()}
-            use_amp = dev.type == "cuda" and cfg.train.amp
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
-                more = {k: batch[k] for k in extras}
-                out = model(batch["x"], batch["mask"], batch["energy"], **more)["pred"]
-            p = task.predict(out).float().cpu().numpy().reshape(len(idx), -1, k)
-            for row, i in enumerate(idx):
-                a, b = chunk.offsets[i], chunk.offsets[i + 1]
-                flat[a:b] = p[row, : b - a]
-        preds.append(flat if k > 1 else flat[:, 0])
+        preds.append(predict_points(forward, task, chunk, batch_size=batch_size))
         offsets.append(chunk.offsets[1:] + n_points)
         n_points += int(chunk.offsets[-1])
         for name, values in chunk.per_sample.items():
@@ -130,3 +125,33 @@ def predict(
     result["pred"] = np.concatenate(preds)
     result["offsets"] = np.concatenate(offsets)
     return result
+
+
+def predict_points(
+    forward: Callable[[dict[str, torch.Tensor]], torch.Tensor | np.ndarray],
+    task: Task,
+    chunk: Chunk,
+    *,
+    batch_size: int,
+) -> np.ndarray:
+    """Per-point predictions of one ragged chunk, in its point order.
+
+    Samples are sorted by length and batched ``batch_size`` at a time, each batch padded
+    to its longest sample (:func:`~jetpointnet.training.dataset.collate`, which carries
+    the chunk's extra arrays); ``forward(batch)`` returns the head's raw output ``(B, N)``
+    or ``(B, N, 4)`` (a tensor or numpy array), which the task turns into predictions:
+    regression: GeV, ``(P,)``; binary: probabilities ``(P,)``; multiclass ``(P, 4)``.
+    """
+    lengths = np.diff(chunk.offsets)
+    order = np.argsort(lengths, kind="stable")
+    k = 4 if task.name == "multiclass" else 1
+    flat = np.zeros((int(chunk.offsets[-1]), k), dtype=np.float32)
+    for lo in range(0, chunk.n, batch_size):
+        idx = order[lo : lo + batch_size]
+        batch = collate({0: chunk}, [(0, int(i)) for i in idx], idx)
+        out = torch.as_tensor(forward(batch))
+        p = task.predict(out).float().cpu().numpy().reshape(len(idx), -1, k)
+        for row, i in enumerate(idx):
+            a, b = chunk.offsets[i], chunk.offsets[i + 1]
+            flat[a:b] = p[row, : b - a]
+    return flat if k > 1 else flat[:, 0]
