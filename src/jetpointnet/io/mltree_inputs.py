@@ -46,6 +46,7 @@ __all__ = [
     "ChunkReader",
     "EventChunk",
     "MLTreeInputs",
+    "check_files",
     "check_inputs",
     "expand_inputs",
     "plan_chunks",
@@ -157,7 +158,20 @@ def check_inputs(
     holding ``geometry_tree`` for inputs that lack it. ``links``: the geometry must
     also have the CellGeo neighbour links. Reads directories and branch lists only.
     """
-    paths = expand_inputs(patterns)
+    return check_files(expand_inputs(patterns), branches=branches, geometry=geometry,
+                       event_tree=event_tree, geometry_tree=geometry_tree, links=links)  # fmt: skip
+
+
+def check_files(
+    paths: Sequence[Path],
+    *,
+    branches: Iterable[str] = (),
+    geometry: str | os.PathLike[str] | None = None,
+    event_tree: str = EVENT_TREE,
+    geometry_tree: str = CELL_GEO_TREE,
+    links: bool = False,
+) -> MLTreeInputs:
+    """:func:`check_inputs` of already expanded files (:func:`expand_inputs`)."""
     wanted = list(branches)
     geo = Path(geometry).resolve() if geometry is not None else None
     infos = []

@@ -49,7 +49,7 @@ from jetpointnet.evaluation.pflow.adapter import resolve_templates
 from jetpointnet.evaluation.pflow.algorithm import TrackStatus
 from jetpointnet.io.atomic import remove_stale_partials
 from jetpointnet.io.lock import output_lock
-from jetpointnet.io.mltree_inputs import Chunk, MLTreeInputs, check_inputs, expand_inputs
+from jetpointnet.io.mltree_inputs import Chunk, MLTreeInputs, check_files, expand_inputs
 from jetpointnet.io.mltree_layout import CELL_GEO_TREE, EVENT_TREE
 from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.io.sample_files import write_json, write_parquet
@@ -195,8 +195,8 @@ def _run_jets(cfg: JetsConfig, paths: list[Path], out: Path, runs, templates, ge
               progress: bool) -> JetsResult:  # fmt: skip
     ml_names = _names([Path(r) for r in runs])
     preds, live = _run_predictions(cfg, paths, out, runs, ml_names)
-    source = check_inputs(
-        [str(p) for p in paths], branches=JET_BRANCHES_REQUIRED, geometry=geometry,
+    source = check_files(
+        paths, branches=JET_BRANCHES_REQUIRED, geometry=geometry,
         event_tree=cfg.event_tree, geometry_tree=cfg.geometry_tree,
         links=any(lp.links for lp in live.values()),
     )  # fmt: skip

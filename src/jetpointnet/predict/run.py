@@ -60,7 +60,7 @@ from jetpointnet.data.samples import EVENT_BRANCHES_OPTIONAL, EVENT_BRANCHES_REQ
 from jetpointnet.data.schema import CellClass, PointType
 from jetpointnet.errors import UserError
 from jetpointnet.io.atomic import remove_stale_partials
-from jetpointnet.io.mltree_inputs import Chunk, MLTreeInputs, check_inputs, expand_inputs
+from jetpointnet.io.mltree_inputs import Chunk, MLTreeInputs, check_files, expand_inputs
 from jetpointnet.io.mltree_reader import read_events
 from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.io.prediction_files import PredictionWriter, output_format
@@ -226,18 +226,22 @@ class ChunkPredictor:
         where = f"{run_dir}/metadata.json"
         self.data_cfg, self.length = data_config_from_metadata(metadata, where=where)
         self.features = feature_indices(metadata, tcfg.data.features, where=str(run_dir))
-        self.backend = _backend(run_dir, cfg, model, self.extras, amp=tcfg.train.amp)
+        self._run = (run_dir, model, tcfg.train.amp)
         self.config = cfg
         self.observers = list(cfg.observers)
         self.batch_size = cfg.batch_size
         sel = dataclasses.replace(self.data_cfg.selection, require_truth=False)
         self.no_truth_cfg = dataclasses.replace(self.data_cfg, selection=sel)
-        self.props = {"run": str(Path(run_dir).resolve()), "backend": self.backend.name}
+        self.backend: Backend  # made by bind(), after the inputs are checked
         self.with_truth: list[bool] = []
         self.dtypes: dict[str, np.dtype] = {}
+        self.props: dict[str, str] = {}
 
     def bind(self, inputs: MLTreeInputs) -> None:
-        """Set the per-input truth flags and the output columns for ``inputs``."""
+        """Make the backend; set the per-input truth flags and output columns of ``inputs``."""
+        run_dir, model, amp = self._run
+        self.backend = _backend(run_dir, self.config, model, self.extras, amp=amp)
+        self.props = {"run": str(Path(run_dir).resolve()), "backend": self.backend.name}
         self.with_truth = [has_truth(i.branches) for i in inputs.infos]
         self.dtypes = self._dtypes(inputs.paths[0], inputs.event_tree)
 
@@ -353,8 +357,8 @@ def predict_files(
         torch.set_num_threads(cfg.threads)
     predictor = ChunkPredictor(run_dir, cfg)
     data_cfg = predictor.data_cfg
-    source = check_inputs(
-        [str(p) for p in paths], branches=[*EVENT_BRANCHES_REQUIRED, *cfg.observers],
+    source = check_files(
+        paths, branches=[*EVENT_BRANCHES_REQUIRED, *cfg.observers],
         geometry=geometry, event_tree=data_cfg.event_tree,
         geometry_tree=data_cfg.geometry_tree, links=predictor.links,
     )  # fmt: skip
