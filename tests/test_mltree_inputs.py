@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from mltree_handmade import write_handmade
+from mltree_rename import rename_trees
 
 from jetpointnet.config import load_config
 from jetpointnet.data.config import PreprocessConfig
@@ -15,31 +16,9 @@ from jetpointnet.data.geometry import CellTable
 from jetpointnet.data.preprocess import preprocess
 from jetpointnet.errors import UserError
 from jetpointnet.io import mltree_reader
-from jetpointnet.io.mltree_inputs import ChunkReader, check_inputs
+from jetpointnet.io.mltree_inputs import check_inputs
 
 ROOT_DIR = Path(__file__).parents[1]
-
-
-def rename_trees(src: Path, dst: Path, names: dict[str, str]) -> Path:
-    """Copy ``src`` with its trees renamed (``{"EventTree": "Events", ...}``), via PyROOT."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "ROOT is in alpha stage"
-        import ROOT
-
-    fin = ROOT.TFile.Open(str(src))
-    fout = ROOT.TFile(str(dst), "RECREATE")
-    for old, new in names.items():
-        tree = fin.Get(old)
-        fout.cd()
-        copy = tree.CloneTree(-1)
-        copy.SetName(new)
-        copy.SetTitle(new)
-        copy.Write()
-    fout.Close()
-    fin.Close()
-    return dst
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +53,11 @@ def test_check_inputs_gives_one_line_per_problem(files: dict[str, Path], tmp_pat
         ([str(files["nogeo"])], {}, "no tree 'CellGeo' (pass --geometry GEO.root)"),
         ([str(files["hand"])], {"event_tree": "Events"}, "no tree 'Events' (closest: 'EventTree'"),
         ([str(files["renamed"])], {"event_tree": "Events"}, "no tree 'CellGeo' (pass --geometry"),
-        ([str(files["hand"])], {"links": True}, "tree 'CellGeo' has no branch 'cell_geo_prevInEta'"),
+        (
+            [str(files["hand"])],
+            {"links": True},
+            "tree 'CellGeo' has no branch 'cell_geo_prevInEta'",
+        ),
     ]
     for patterns, options, needle in cases:
         with pytest.raises(UserError) as exc:
