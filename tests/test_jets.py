@@ -297,6 +297,7 @@ def test_ml_pt_cap_leaves_high_pt_tracks_to_the_calorimeter(simulated) -> None:
     np.testing.assert_array_equal(charged, ~high)
 
 
+@pytest.mark.slow
 def test_jets_read_the_configured_tree_names(simulated, tmp_path: Path) -> None:
     from mltree_rename import rename_trees
 
@@ -309,7 +310,7 @@ def test_jets_read_the_configured_tree_names(simulated, tmp_path: Path) -> None:
     cfg_b = JetsConfig(algorithms=["calo"], n_boot=5, event_tree="Events", geometry_tree="Geo")
     b = run_jets([str(renamed)], tmp_path / "b", config=cfg_b, progress=False)
     assert a.summary["events"] == b.summary["events"] == 4
-    assert a.summary["response"] == b.summary["response"]
+    assert json.dumps(a.summary["response"]) == json.dumps(b.summary["response"])  # NaN alike
     ja, jb = (
         ak.from_parquet(tmp_path / "a" / "jets.parquet"),
         ak.from_parquet(tmp_path / "b" / "jets.parquet"),

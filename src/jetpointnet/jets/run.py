@@ -2,7 +2,10 @@
 
 For every chunk of events of the inputs:
 
-1. read the whole events (:mod:`.events`);
+1. read the whole events once (:mod:`jetpointnet.io.mltree_inputs`, :mod:`.events`; tree
+   names ``event_tree`` / ``geometry_tree``); each ML run predicts on that same read
+   (:class:`~jetpointnet.jets.predictions.LivePredictions`) unless an earlier call's
+   predictions can be reused;
 2. per algorithm, the constituents (:mod:`.objects`): ``calo`` = topo-clusters;
    ``classical`` and each ML run = charged tracks + neutral remnants after the event-level
    subtraction of the tracks' claims (:mod:`.algorithms`, reconciled by :mod:`.reconcile`),
