@@ -348,7 +348,8 @@ def _stage2(
     quantile = acfg.length_quantile if acfg.truncate else 1.0
     length = length_from_counts(n_points, quantile=quantile, fixed=acfg.max_length)
 
-    todo, done = [], []
+    todo: list[tuple[str, str, str]] = []
+    done: list[tuple[str, str, str]] = []
     for r in records:
         for split, fname in sorted(r["files"].items()):
             src = out / "samples" / split / fname

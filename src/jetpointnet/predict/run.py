@@ -220,7 +220,9 @@ class ChunkPredictor:
     """
 
     def __init__(self, run_dir: str | os.PathLike[str], cfg: PredictConfig) -> None:
-        model, tcfg, metadata = load_run(run_dir, checkpoint=cfg.checkpoint, device=cfg.device)
+        model, tcfg, metadata = load_run(
+            Path(run_dir), checkpoint=cfg.checkpoint, device=cfg.device
+        )
         self.extras = extra_inputs(model, where=str(run_dir))
         self.task = make_task(tcfg.task)
         where = f"{run_dir}/metadata.json"
