@@ -142,3 +142,15 @@ def test_preprocess_reads_the_configured_tree_names(files: dict[str, Path], tmp_
     assert a.metadata["drops"] == b.metadata["drops"]
     meta = json.loads((tmp_path / "b" / "metadata.json").read_text())
     assert meta["config"]["event_tree"] == "Events" and meta["config"]["geometry_tree"] == "Geo"
+
+
+def test_worker_tasks_are_runs_of_one_file_and_keep_the_pool_balanced() -> None:
+    from jetpointnet.data.pipeline import group_tasks
+
+    items = [("a", k) for k in range(7)] + [("b", k) for k in range(5)]
+    one = group_tasks(items, lambda i: i[0], workers=1)
+    assert one == [items[:7], items[7:]]  # one worker: one task (one reader) per file
+    two = group_tasks(items, lambda i: i[0], workers=2)
+    assert [i for g in two for i in g] == items  # every chunk once, in order
+    assert all(len({i[0] for i in g}) == 1 for g in two)  # never across files
+    assert len(two) >= 8 and max(len(g) for g in two) <= 2

@@ -20,6 +20,7 @@ dropped in stage 1, per reason), ``truncation`` (``samples_truncated``,
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -58,15 +59,19 @@ def group_tasks(items: Sequence[Any], key: Callable[[Any], Any], *, workers: int
 
     A worker reads the chunks of a task with one open file and one geometry
     (:class:`~jetpointnet.io.mltree_inputs.ChunkReader`). One worker gets whole runs;
-    more get pieces of at most ``len(items) / (4 * workers)`` (rounded up) for balance.
+    ``workers`` > 1 get ``4 * workers`` near-equal pieces (cut again where ``key``
+    changes), so that the pool stays balanced.
     """
-    size = len(items) if workers <= 1 else max(1, math.ceil(len(items) / (4 * workers)))
+    n = len(items)
+    pieces = 1 if workers <= 1 else max(1, min(n, 4 * workers))
+    bounds = [round(k * n / pieces) for k in range(pieces + 1)]
     groups: list[list] = []
-    for item in items:
-        if groups and len(groups[-1]) < size and key(groups[-1][-1]) == key(item):
-            groups[-1].append(item)
-        else:
-            groups.append([item])
+    for lo, hi in itertools.pairwise(bounds):
+        for k in range(lo, hi):
+            if k > lo and key(items[k - 1]) == key(items[k]):
+                groups[-1].append(items[k])
+            else:
+                groups.append([items[k]])
     return groups
 
 
