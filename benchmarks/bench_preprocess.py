@@ -70,21 +70,20 @@ def _cli(args: list[str]) -> tuple[float, float]:
 def _io_floor(files: list[Path], out: Path, chunk: int) -> float:
     """Seconds to read the stage-1 branches of all events and write the stage-2 arrays."""
     from jetpointnet.data.samples import EVENT_BRANCHES_OPTIONAL, EVENT_BRANCHES_REQUIRED
-    from jetpointnet.io.mltree_reader import close_cached, inspect_mltree, read_events
+    from jetpointnet.io.mltree_reader import EventFile, inspect_mltree
     from jetpointnet.io.sample_files import read_npz, write_npz
 
-    close_cached()
     t0 = time.perf_counter()
     for f in files:
         n = inspect_mltree(f).num_entries
-        for start in range(0, n, chunk):
-            read_events(
-                f,
-                EVENT_BRANCHES_REQUIRED,
-                optional=EVENT_BRANCHES_OPTIONAL,
-                entry_start=start,
-                entry_stop=min(start + chunk, n),
-            )
+        with EventFile(f) as ef:
+            for start in range(0, n, chunk):
+                ef.read(
+                    EVENT_BRANCHES_REQUIRED,
+                    optional=EVENT_BRANCHES_OPTIONAL,
+                    entry_start=start,
+                    entry_stop=min(start + chunk, n),
+                )
     t_read = time.perf_counter() - t0
     arrays = [read_npz(p) for p in sorted((out / "arrays").rglob("*.npz"))]
     tmp = Path(tempfile.mkdtemp())

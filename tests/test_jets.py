@@ -295,3 +295,56 @@ def test_ml_pt_cap_leaves_high_pt_tracks_to_the_calorimeter(simulated) -> None:
     kept, charged = ml_pt_cap(ev, claims, np.ones(n, bool), 10.0)
     np.testing.assert_array_equal(kept.track, np.flatnonzero(~high))
     np.testing.assert_array_equal(charged, ~high)
+
+
+@pytest.mark.slow
+def test_jets_read_the_configured_tree_names(simulated, tmp_path: Path) -> None:
+    from mltree_rename import rename_trees
+
+    src = simulated("dijet-jz2", 4, 3)[0]
+    (tmp_path / "renamed").mkdir()
+    renamed = rename_trees(src, tmp_path / "renamed" / src.name,
+                           {"EventTree": "Events", "CellGeo": "Geo"})  # fmt: skip
+    cfg = JetsConfig(algorithms=["calo"], n_boot=5)
+    a = run_jets([str(src)], tmp_path / "a", config=cfg, progress=False)
+    cfg_b = JetsConfig(algorithms=["calo"], n_boot=5, event_tree="Events", geometry_tree="Geo")
+    b = run_jets([str(renamed)], tmp_path / "b", config=cfg_b, progress=False)
+    assert a.summary["events"] == b.summary["events"] == 4
+    assert json.dumps(a.summary["response"]) == json.dumps(b.summary["response"])  # NaN alike
+    ja, jb = (
+        ak.from_parquet(tmp_path / "a" / "jets.parquet"),
+        ak.from_parquet(tmp_path / "b" / "jets.parquet"),
+    )
+    assert ak.to_list(ja) == ak.to_list(jb) and len(ja) > 0
+    with pytest.raises(Exception, match="no tree 'EventTree'"):
+        run_jets([str(renamed)], tmp_path / "c", config=cfg, progress=False)
+
+
+@pytest.mark.slow
+def test_jets_read_each_file_once_for_jets_and_predictions(
+    simulated, tiny_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every entry of the input is read once, by one open file, for the run and the jets."""
+    from jetpointnet.io import mltree_reader
+
+    files = simulated("dijet-jz2", 4, 3)
+    opened, ranges = [], []
+    init, read = mltree_reader.EventFile.__init__, mltree_reader.EventFile.read
+
+    def count_open(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        opened.append(self)
+
+    def count_read(self, branches, *, entry_start, entry_stop, optional=()):
+        ranges.append((str(self.path), entry_start, entry_stop))
+        return read(self, branches, entry_start=entry_start, entry_stop=entry_stop,
+                    optional=optional)  # fmt: skip
+
+    monkeypatch.setattr(mltree_reader.EventFile, "__init__", count_open)
+    monkeypatch.setattr(mltree_reader.EventFile, "read", count_read)
+    cfg = JetsConfig(algorithms=["calo", "ml"], events_per_chunk=3, n_boot=5)
+    res = run_jets([str(files[0])], tmp_path / "j", runs=[tiny_run], config=cfg, progress=False)
+    assert res.summary["events"] == 4
+    assert ranges == [(str(files[0].resolve()), 0, 3), (str(files[0].resolve()), 3, 4)]
+    assert len(opened) == 1 and opened[0].closed
+    assert (tmp_path / "j" / "predictions" / f"{tiny_run.name}.parquet").is_file()

@@ -18,7 +18,7 @@ from jetpointnet.data.geometry import CellTable
 from jetpointnet.data.samples import EVENT_BRANCHES_OPTIONAL, EVENT_BRANCHES_REQUIRED, build_samples
 from jetpointnet.errors import UserError
 from jetpointnet.io.mltree_layout import CELL_GEO_BRANCHES, CELL_GEO_TREE, EVENT_TREE
-from jetpointnet.io.mltree_reader import close_cached, inspect_mltree, read_events, read_geometry
+from jetpointnet.io.mltree_reader import inspect_mltree, read_events, read_geometry
 from jetpointnet.io.mltree_writer import read_tree_arrays
 
 
@@ -215,7 +215,6 @@ def test_lz4_file_reads_with_this_uproot(files: dict[str, Path], lz4_file: Path)
     ],
 )
 def test_missing_decompressor_is_one_line(lz4_file: Path, monkeypatch, read) -> None:
-    close_cached()  # read_events keeps the last file open: start from a fresh one
     refuse_decompression(monkeypatch, "LZ4")
     with pytest.raises(UserError) as exc:
         read(lz4_file)
@@ -224,16 +223,13 @@ def test_missing_decompressor_is_one_line(lz4_file: Path, monkeypatch, read) -> 
     assert text.endswith(
         "needs the 'lz4' package to read it: pip install lz4 xxhash (or upgrade uproot)"
     )
-    close_cached()
 
 
 def test_missing_decompressor_in_preprocess(lz4_file: Path, tmp_path: Path, monkeypatch, capsys):
-    close_cached()
     refuse_decompression(monkeypatch, "LZ4")
     rc = main(
         ["preprocess", "--no-progress", "--input", str(lz4_file), "--out", str(tmp_path / "o")]
     )
     err = capsys.readouterr().err.strip()
-    close_cached()
     assert rc == 2 and len(err.splitlines()) == 1, err
     assert str(lz4_file) in err and "pip install lz4 xxhash" in err and "corrupt" not in err

@@ -205,3 +205,30 @@ def test_a_partial_left_by_a_killed_predict_is_removed(setup, tmp_path) -> None:
     argv = ["predict", "--quiet", "--run", str(setup["run"]), "--input", str(setup["files"][0])]
     assert main([*argv, "--out", str(out)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.parquet"]
+
+
+def test_the_runs_tree_names_reach_predict(setup, tmp_path: Path) -> None:
+    """A run preprocessed from files with other tree names predicts on such files."""
+    import json
+    import shutil
+
+    from mltree_rename import rename_trees
+
+    run = shutil.copytree(setup["run"], tmp_path / "run")
+    meta = json.loads((run / "metadata.json").read_text())
+    meta["config"].update(event_tree="Events", geometry_tree="Geo")
+    (run / "metadata.json").write_text(json.dumps(meta))
+    src = setup["files"][0]
+    (tmp_path / "renamed").mkdir()
+    renamed = rename_trees(src, tmp_path / "renamed" / src.name,
+                           {"EventTree": "Events", "CellGeo": "Geo"})  # fmt: skip
+    out = tmp_path / "renamed.parquet"
+    res = predict_files(run, [str(renamed)], out, progress=False)
+    want = read_predictions(setup["out"])
+    got = read_predictions(out)
+    assert res.rows == setup["result"].rows > 0
+    assert set(got) == set(want)
+    for name in want:
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    with pytest.raises(UserError, match="no tree 'Events' \\(closest: 'EventTree'"):
+        predict_files(run, [str(src)], tmp_path / "x.parquet", progress=False)

@@ -63,6 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--checkpoint", default="best", help="best, last or a .pt file")
     parser.add_argument("--events-per-chunk", type=int, default=200)
+    parser.add_argument("--event-tree", default="EventTree", help="the inputs' event tree")
+    parser.add_argument("--geometry-tree", default="CellGeo", help="the inputs' CellGeo tree")
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap errors")
     parser.add_argument("--overwrite", action="store_true", help="replace existing results")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -84,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
         oracle=args.oracle,
         checkpoint=args.checkpoint,
         events_per_chunk=args.events_per_chunk,
+        event_tree=args.event_tree,
+        geometry_tree=args.geometry_tree,
         seed=args.seed,
     )
     result = run_jets(

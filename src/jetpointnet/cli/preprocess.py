@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--workers must be >= 1, got {args.workers}")
     if args.measure_radius:
         from jetpointnet.data.measure import measure_radius
-        from jetpointnet.data.preprocess import expand_inputs
+        from jetpointnet.io.mltree_inputs import expand_inputs
         from jetpointnet.io.paths import refuse_overlap
 
         refuse_overlap([*expand_inputs(args.input), args.geometry], args.measure_radius)

@@ -39,7 +39,7 @@ def measure_radius(
     """Measure, fit and write the radius parameters to ``out``; returns them."""
     from tqdm.auto import tqdm
 
-    from jetpointnet.data.preprocess import expand_inputs
+    from jetpointnet.io.mltree_inputs import expand_inputs
 
     fraction = config.radius.fraction
     if not 0 < fraction < 1:

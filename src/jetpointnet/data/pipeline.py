@@ -20,6 +20,7 @@ dropped in stage 1, per reason), ``truncation`` (``samples_truncated``,
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -30,26 +31,17 @@ from typing import Any, Literal
 
 import numpy as np
 
+from jetpointnet import __version__
 from jetpointnet.config import to_dict
 from jetpointnet.data.config import PreprocessConfig
+from jetpointnet.data.samples import DROP_REASONS
 from jetpointnet.data.splits import SPLITS
 from jetpointnet.errors import UserError, missing_extra
+from jetpointnet.io.sample_files import read_parquet_columns
 
-__all__ = ["Chunk", "PreprocessResult", "plan_chunks", "run_parallel"]
+__all__ = ["PreprocessResult", "group_tasks", "metadata_record", "run_parallel"]
 
 Executor = Literal["local", "dask"]
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """One work unit of stage 1: entries ``[start, stop)`` of one input file."""
-
-    file_index: int
-    path: str
-    geometry: str
-    start: int
-    stop: int
-    name: str  # output name: <stem>_<index:05d>
 
 
 @dataclass
@@ -62,74 +54,76 @@ class PreprocessResult:
     chunks_skipped: int = 0
 
 
-def plan_chunks(
-    inputs: Sequence[Path],
-    entries: Sequence[int],
-    geometries: Sequence[Path],
-    *,
-    events_per_chunk: int,
-) -> list[Chunk]:
-    """Chunks of every input; output names are unique even when file stems repeat."""
-    if events_per_chunk < 1:
-        raise UserError(f"events_per_chunk must be >= 1, got {events_per_chunk}")
-    stems: dict[str, int] = {}
-    chunks = []
-    for i, (path, n, geo) in enumerate(zip(inputs, entries, geometries, strict=True)):
-        stem = path.stem
-        if stem in stems:
-            stem = f"{stem}-{i}"
-        stems[stem] = i
-        for k, start in enumerate(range(0, n, events_per_chunk)):
-            stop = min(start + events_per_chunk, n)
-            chunks.append(Chunk(i, str(path), str(geo), start, stop, f"{stem}_{k:05d}"))
-    return chunks
+def group_tasks(items: Sequence[Any], key: Callable[[Any], Any], *, workers: int) -> list[list]:
+    """Runs of consecutive ``items`` sharing ``key`` (their input files), one task each.
+
+    A worker reads the chunks of a task with one open file and one geometry
+    (:class:`~jetpointnet.io.mltree_inputs.ChunkReader`). One worker gets whole runs;
+    ``workers`` > 1 get ``4 * workers`` near-equal pieces (cut again where ``key``
+    changes), so that the pool stays balanced.
+    """
+    n = len(items)
+    pieces = 1 if workers <= 1 else max(1, min(n, 4 * workers))
+    bounds = [round(k * n / pieces) for k in range(pieces + 1)]
+    groups: list[list] = []
+    for lo, hi in itertools.pairwise(bounds):
+        for k in range(lo, hi):
+            if k > lo and key(items[k - 1]) == key(items[k]):
+                groups[-1].append(items[k])
+            else:
+                groups.append([items[k]])
+    return groups
 
 
 def run_parallel(
-    fn: Callable[..., dict[str, Any]],
+    fn: Callable[..., list[dict[str, Any]]],
     tasks: Sequence[tuple[Any, ...]],
     *,
+    total: int,
     workers: int,
     executor: Executor,
     scheduler: str | None,
     progress: bool,
     desc: str,
 ) -> Iterable[dict[str, Any]]:
-    """Run ``fn(*task)`` for every task and yield the results as they complete.
+    """Run ``fn(*task)`` for every task; yield the per-chunk results of each as it completes.
 
-    ``local`` with one worker runs in this process; more workers use a
-    ``ProcessPoolExecutor``; ``dask`` submits the same function to a Dask cluster
-    (``scheduler`` address, or a local cluster of ``workers`` processes).
+    ``fn`` returns a list, one result per chunk of its task (``total`` chunks in all, the
+    length of the progress bar). ``local`` with one worker runs in this process; more
+    workers use a ``ProcessPoolExecutor``; ``dask`` submits the same function to a Dask
+    cluster (``scheduler`` address, or a local cluster of ``workers`` processes).
     """
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(tasks), desc=desc, unit="chunk", disable=not progress, leave=False)
+    bar = tqdm(total=total, desc=desc, unit="chunk", disable=not progress, leave=False)
     try:
         if not tasks:
             return
         if executor == "dask":
-            yield from _run_dask(fn, tasks, workers=workers, scheduler=scheduler, bar=bar)
+            results = _run_dask(fn, tasks, workers=workers, scheduler=scheduler)
         elif workers <= 1:
-            for task in tasks:
-                result = fn(*task)
-                bar.update()
-                yield result
+            results = (fn(*task) for task in tasks)
         else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                futures = [pool.submit(fn, *task) for task in tasks]
-                try:
-                    for fut in as_completed(futures):
-                        result = fut.result()
-                        bar.update()
-                        yield result
-                finally:
-                    for fut in futures:
-                        fut.cancel()
+            results = _run_pool(fn, tasks, workers=workers)
+        for result in results:
+            bar.update(len(result))
+            yield from result
     finally:
         bar.close()
 
 
-def _run_dask(fn, tasks, *, workers, scheduler, bar):
+def _run_pool(fn, tasks, *, workers):
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(fn, *task) for task in tasks]
+        try:
+            for fut in as_completed(futures):
+                yield fut.result()
+        finally:
+            for fut in futures:
+                fut.cancel()
+
+
+def _run_dask(fn, tasks, *, workers, scheduler):
     try:
         from distributed import Client, LocalCluster
         from distributed import as_completed as dask_completed
@@ -146,9 +140,7 @@ def _run_dask(fn, tasks, *, workers, scheduler, bar):
     try:
         futures = [client.submit(fn, *task, pure=False) for task in tasks]
         for fut in dask_completed(futures):
-            result = fut.result()
-            bar.update()
-            yield result
+            yield fut.result()
     finally:
         client.close()
         if cluster is not None:
@@ -191,3 +183,49 @@ def cpu_count() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover (macOS)
         return os.cpu_count() or 1
+
+
+def metadata_record(
+    out: Path, config: PreprocessConfig, records: list[dict], length: int
+) -> dict[str, Any]:
+    """metadata.json from the chunk markers and the stage-1 lengths (resume-independent)."""
+    acfg = config.arrays
+    drops = {reason: 0 for reason in DROP_REASONS}
+    counts = {
+        s: {"samples": 0, "points": 0, "events": 0, "files": 0, "bytes": 0, "stage1_samples": 0}
+        for s in SPLITS
+    }
+    trunc = {"samples_truncated": 0, "points_dropped": 0, "too_few_cells": 0}
+    for r in records:
+        for k, v in r["drops"].items():
+            drops[k] = drops.get(k, 0) + v
+        for s in SPLITS:
+            counts[s]["events"] += r["events"][s]
+            counts[s]["stage1_samples"] += r["samples"][s]
+        for split, fname in r["files"].items():
+            cols = read_parquet_columns(out / "samples" / split / fname, ["n_points", "n_cells"])
+            ok = cols["n_cells"] >= acfg.min_cells
+            n = cols["n_points"][ok].astype(np.int64)
+            trunc["too_few_cells"] += int((~ok).sum())
+            trunc["samples_truncated"] += int((n > length).sum())
+            trunc["points_dropped"] += int(np.maximum(n - length, 0).sum())
+            c = counts[split]
+            c["samples"] += len(n)
+            c["points"] += int(np.minimum(n, length).sum())
+            c["files"] += 1
+            c["bytes"] += output_name(out, "arrays", split, Path(fname).stem, ".npz").stat().st_size
+    return {
+        "package_version": __version__,
+        "layout": acfg.layout,
+        "features": list(acfg.features),
+        "extra": list(acfg.extra),
+        "scaling": {k: to_dict(v) for k, v in acfg.scaling.items() if k in acfg.features},
+        "length": length,
+        "length_quantile": (
+            acfg.length_quantile if acfg.max_length is None and acfg.truncate else None
+        ),
+        "counts": counts,
+        "drops": drops,
+        "truncation": trunc,
+        "radius": to_dict(config.radius),
+    }

@@ -7,7 +7,6 @@ for the contents.
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +14,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-from jetpointnet import __version__
 from jetpointnet.config import to_dict
 from jetpointnet.data.arrays import STAGE2_COLUMNS, build_arrays
 from jetpointnet.data.config import (
@@ -27,19 +25,18 @@ from jetpointnet.data.config import (
 from jetpointnet.data.extras import NeighbourTable
 from jetpointnet.data.geometry import CellTable
 from jetpointnet.data.pipeline import (
-    Chunk,
     Executor,
     PreprocessResult,
     config_record,
+    group_tasks,
     length_from_counts,
+    metadata_record,
     output_name,
-    plan_chunks,
     run_parallel,
 )
 from jetpointnet.data.radius import make_radius
 from jetpointnet.data.resume import check_run_folder, chunk_sources, drop_changed
 from jetpointnet.data.samples import (
-    DROP_REASONS,
     EVENT_BRANCHES_OPTIONAL,
     EVENT_BRANCHES_REQUIRED,
     build_samples,
@@ -51,12 +48,8 @@ from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.atomic import remove_stale_partials
 from jetpointnet.io.fingerprint import fingerprint
 from jetpointnet.io.lock import output_lock
-from jetpointnet.io.mltree_reader import (
-    file_sha256,
-    inspect_mltree,
-    read_events,
-    read_geometry,
-)
+from jetpointnet.io.mltree_inputs import Chunk, ChunkReader, MLTreeInputs, check_inputs
+from jetpointnet.io.mltree_reader import file_sha256
 from jetpointnet.io.paths import refuse_overlap
 from jetpointnet.io.sample_files import (
     read_json,
@@ -67,20 +60,9 @@ from jetpointnet.io.sample_files import (
     write_parquet,
 )
 
-__all__ = ["expand_inputs", "preprocess", "validate_config"]
+__all__ = ["preprocess", "validate_config"]
 
 Stage = Literal["all", "samples", "arrays"]
-
-
-def expand_inputs(patterns: Sequence[str]) -> list[Path]:
-    """Files matching the glob patterns, sorted, each resolved once."""
-    out: list[Path] = []
-    for pat in patterns:
-        hits = sorted(glob.glob(os.path.expanduser(pat)))
-        if not hits:
-            raise UserError(f"--input {pat!r}: no file matches")
-        out += [Path(h).resolve() for h in hits]
-    return list(dict.fromkeys(out))
 
 
 def validate_config(config: PreprocessConfig) -> None:
@@ -121,35 +103,36 @@ def validate_config(config: PreprocessConfig) -> None:
 
 # ------------------------------------------------------------------- stage 1 (worker)
 
-_TABLES: dict[tuple[str, str], CellTable] = {}
 
+def samples_chunks(
+    chunks: Sequence[Chunk], config: PreprocessConfig, out: str, sources: Sequence[dict | None]
+) -> list[dict[str, Any]]:
+    """Stage 1 of consecutive chunks (one worker task), one open file and geometry for all.
 
-def _table(path: str, tree: str) -> CellTable:
-    key = (path, tree)
-    if key not in _TABLES:
-        _TABLES.clear()  # one geometry per worker at a time keeps memory bounded
-        _TABLES[key] = CellTable.from_geometry(read_geometry(path, tree=tree))
-    return _TABLES[key]
+    ``sources``: per chunk, the fingerprints of its input and geometry files, recorded in
+    its marker so that a resumed run reuses the chunk only while they are unchanged.
+    """
+    reader = ChunkReader(event_tree=config.event_tree, geometry_tree=config.geometry_tree,
+                         build_geometry=CellTable.from_geometry)  # fmt: skip
+    with reader:
+        return [
+            samples_chunk(c, config, out, src, reader=reader)
+            for c, src in zip(chunks, sources, strict=True)
+        ]
 
 
 def samples_chunk(
-    chunk: Chunk, config: PreprocessConfig, out: str, sources: dict | None = None
+    chunk: Chunk,
+    config: PreprocessConfig,
+    out: str,
+    sources: dict | None = None,
+    *,
+    reader: ChunkReader[CellTable],
 ) -> dict[str, Any]:
-    """Stage 1 of one chunk: read, build samples, split by event, write; returns counts.
-
-    ``sources``: the fingerprints of the chunk's input and geometry files, recorded in its
-    marker so that a resumed run reuses the chunk only while they are unchanged.
-    """
+    """Stage 1 of one chunk: read, build samples, split by event, write; returns counts."""
     outp = Path(out)
-    table = _table(chunk.geometry, config.geometry_tree)
-    events = read_events(
-        chunk.path,
-        EVENT_BRANCHES_REQUIRED,
-        optional=EVENT_BRANCHES_OPTIONAL,
-        entry_start=chunk.start,
-        entry_stop=chunk.stop,
-        event_tree=config.event_tree,
-    )
+    table = reader.geometry(chunk.geometry)
+    events = reader.events(chunk, EVENT_BRANCHES_REQUIRED, optional=EVENT_BRANCHES_OPTIONAL)
     samples, drops = build_samples(
         events,
         table,
@@ -194,29 +177,31 @@ def samples_chunk(
 # ------------------------------------------------------------------- stage 2 (worker)
 
 
-_LINKS: dict[tuple[str, str], NeighbourTable] = {}
+def arrays_chunks(
+    items: Sequence[tuple[str, str]], config: PreprocessConfig, length: int, geometry: str | None
+) -> list[dict[str, Any]]:
+    """Stage 2 of stage-1 files ``(src, dst)`` that share ``geometry`` (one worker task).
 
-
-def _links(path: str, tree: str) -> NeighbourTable:
-    key = (path, tree)
-    if key not in _LINKS:
-        _LINKS.clear()
-        _LINKS[key] = NeighbourTable.from_geometry(read_geometry(path, tree=tree, links=True))
-    return _LINKS[key]
+    ``geometry``: the file holding the CellGeo tree, read once (links only) when
+    ``arrays.extra`` asks for ``neighbours``.
+    """
+    reader = ChunkReader(geometry_tree=config.geometry_tree, links=True,
+                         build_geometry=NeighbourTable.from_geometry)  # fmt: skip
+    with reader:
+        table = None
+        if "neighbours" in config.arrays.extra and geometry is not None:
+            table = reader.geometry(geometry)
+        return [arrays_chunk(src, dst, config, length, table) for src, dst in items]
 
 
 def arrays_chunk(
-    src: str, dst: str, config: PreprocessConfig, length: int, geometry: str | None = None
+    src: str, dst: str, config: PreprocessConfig, length: int, table: NeighbourTable | None
 ) -> dict[str, Any]:
     """Stage 2 of one stage-1 file; returns truncation statistics and counts.
 
-    ``geometry``: the file holding the CellGeo tree, read (links only) when
-    ``arrays.extra`` asks for ``neighbours``.
+    ``table``: the CellGeo links, when ``arrays.extra`` asks for ``neighbours``.
     """
     samples = read_parquet(src, columns=STAGE2_COLUMNS)
-    table = None
-    if "neighbours" in config.arrays.extra and geometry is not None:
-        table = _links(geometry, config.geometry_tree)
     arrays, stats = build_arrays(samples, config=config.arrays, length=length, neighbours=table)
     write_npz(dst, arrays, compress=config.arrays.compress, overwrite=True)
     stats["samples"] = len(arrays["n_points"])
@@ -250,20 +235,25 @@ def preprocess(
     The folder is locked for the job (:mod:`jetpointnet.io.lock`).
     """
     validate_config(config)
-    paths = expand_inputs([str(p) for p in inputs])
+    inputs_ = check_inputs(
+        [str(p) for p in inputs],
+        branches=EVENT_BRANCHES_REQUIRED,
+        geometry=geometry,
+        event_tree=config.event_tree,
+        geometry_tree=config.geometry_tree,
+        links="neighbours" in config.arrays.extra,
+    )
     outp = Path(out).resolve()
-    geo = Path(geometry).resolve() if geometry is not None else None
-    refuse_overlap([*paths, geo], out)
+    refuse_overlap([*inputs_.paths, inputs_.geometry], out)
     with output_lock(outp, "preprocess"):
         return _preprocess(
-            paths, outp, geo, config, stage, workers, executor, scheduler, progress, overwrite
+            inputs_, outp, config, stage, workers, executor, scheduler, progress, overwrite
         )
 
 
 def _preprocess(
-    paths: list[Path],
+    inputs: MLTreeInputs,
     outp: Path,
-    geo: Path | None,
     config: PreprocessConfig,
     stage: Stage,
     workers: int,
@@ -272,67 +262,68 @@ def _preprocess(
     progress: bool,
     overwrite: bool,
 ) -> PreprocessResult:
-    infos = [inspect_mltree(p, event_tree=config.event_tree) for p in paths]
-    for info in infos:
-        missing = [b for b in EVENT_BRANCHES_REQUIRED if b not in info.branches]
-        if missing:
-            raise UserError(
-                f"{info.path}: tree '{config.event_tree}' has no branch '{missing[0]}'"
-                + did_you_mean(missing[0], info.branches)
-            )
-        if geo is None and not info.has_geometry:
-            raise UserError(
-                f"{info.path}: no tree '{config.geometry_tree}' (pass --geometry GEO.root)"
-            )
-    links = "neighbours" in config.arrays.extra
-    for g in [geo] if geo is not None else (paths if links else []):
-        read_geometry(g, tree=config.geometry_tree, links=links)  # fail early, one line
-    check_run_folder(outp, config_record(config, paths, geo))
+    paths, geos = list(inputs.paths), inputs.geometries
+    check_run_folder(outp, config_record(config, paths, inputs.geometry))
     remove_stale_partials(outp, recursive=True, locked=True)
-    geos = [geo or p for p in paths]
-    chunks = plan_chunks(
-        paths, [i.num_entries for i in infos], geos, events_per_chunk=config.events_per_chunk
-    )
+    chunks = inputs.chunks(config.events_per_chunk)
     result = PreprocessResult(out=outp)
     opts = {"workers": workers, "executor": executor, "scheduler": scheduler, "progress": progress}
-    marker_dir = outp / "samples" / "_chunks"
     prints = {str(p): fingerprint(p) for p in dict.fromkeys([*paths, *geos])}
     sources = {c.name: chunk_sources(c, prints) for c in chunks}
     drop_changed(outp, chunks, sources, overwrite=overwrite)
     if stage in ("all", "samples"):
-        todo = [c for c in chunks if not (marker_dir / f"{c.name}.json").exists()]
-        result.chunks_skipped += len(chunks) - len(todo)
-        result.chunks_run += len(todo)
-        tasks = [(c, config, str(outp), sources[c.name]) for c in todo]
-        for _ in run_parallel(samples_chunk, tasks, desc="samples", **opts):
-            pass
+        _stage1(outp, config, chunks, sources, opts, result)
     records = []
     for c in chunks:
-        marker = marker_dir / f"{c.name}.json"
+        marker = outp / "samples" / "_chunks" / f"{c.name}.json"
         if not marker.exists():
             raise UserError(f"{outp}: stage 1 not finished for {c.name} (run --stage samples)")
         records.append(read_json(marker))
     meta: dict[str, Any] = {}
     if stage in ("all", "arrays"):
         meta = _stage2(outp, config, records, opts, result, [str(g) for g in geos])
-        meta["sources"] = [
-            {
-                "path": str(i.path),
-                "size": i.size,
-                "entries": i.num_entries,
-                "sha256": next(
-                    (r.get("sha256") for r in records if r["file_index"] == k and "sha256" in r),
-                    None,
-                ),
-                "has_truth": has_truth(i.branches),
-            }
-            for k, i in enumerate(infos)
-        ]
+        meta["sources"] = _sources(inputs, records)
         meta["has_truth"] = any(s["has_truth"] for s in meta["sources"])
         meta["config"] = to_dict(config)
         write_json(outp / METADATA_FILE, meta)
     result.metadata = meta
     return result
+
+
+def _stage1(
+    out: Path,
+    config: PreprocessConfig,
+    chunks: list[Chunk],
+    sources: dict[str, dict],
+    opts: dict,
+    result: PreprocessResult,
+) -> None:
+    """Run :func:`samples_chunk` on every chunk without a marker."""
+    marker_dir = out / "samples" / "_chunks"
+    todo = [c for c in chunks if not (marker_dir / f"{c.name}.json").exists()]
+    result.chunks_skipped += len(chunks) - len(todo)
+    result.chunks_run += len(todo)
+    groups = group_tasks(todo, lambda c: (c.path, c.geometry), workers=opts["workers"])
+    tasks = [(g, config, str(out), [sources[c.name] for c in g]) for g in groups]
+    for _ in run_parallel(samples_chunks, tasks, total=len(todo), desc="samples", **opts):
+        pass
+
+
+def _sources(inputs: MLTreeInputs, records: list[dict]) -> list[dict[str, Any]]:
+    """metadata.json's ``sources``: per input its path, size, entries, SHA-256 and truth."""
+    return [
+        {
+            "path": str(i.path),
+            "size": i.size,
+            "entries": i.num_entries,
+            "sha256": next(
+                (r.get("sha256") for r in records if r["file_index"] == k and "sha256" in r),
+                None,
+            ),
+            "has_truth": has_truth(i.branches),
+        }
+        for k, i in enumerate(inputs.infos)
+    ]
 
 
 def _stage2(
@@ -357,61 +348,18 @@ def _stage2(
     quantile = acfg.length_quantile if acfg.truncate else 1.0
     length = length_from_counts(n_points, quantile=quantile, fixed=acfg.max_length)
 
-    tasks, done = [], []
+    todo: list[tuple[str, str, str]] = []
+    done: list[tuple[str, str, str]] = []
     for r in records:
         for split, fname in sorted(r["files"].items()):
             src = out / "samples" / split / fname
             dst = output_name(out, "arrays", split, Path(fname).stem, ".npz")
-            task = (str(src), str(dst), config, length, geos[r["file_index"]])
-            (done if dst.exists() else tasks).append(task)
-    result.chunks_run += len(tasks)
+            item = (str(src), str(dst), geos[r["file_index"]])
+            (done if dst.exists() else todo).append(item)
+    result.chunks_run += len(todo)
     result.chunks_skipped += len(done)
-    for _ in run_parallel(arrays_chunk, tasks, desc="arrays", **opts):
+    groups = group_tasks(todo, lambda item: item[2], workers=opts["workers"])
+    tasks = [([(a, b) for a, b, _ in g], config, length, g[0][2]) for g in groups]
+    for _ in run_parallel(arrays_chunks, tasks, total=len(todo), desc="arrays", **opts):
         pass
-    return _metadata(out, config, records, length)
-
-
-def _metadata(
-    out: Path, config: PreprocessConfig, records: list[dict], length: int
-) -> dict[str, Any]:
-    """metadata.json from the chunk markers and the stage-1 lengths (resume-independent)."""
-    acfg = config.arrays
-    drops = {reason: 0 for reason in DROP_REASONS}
-    counts = {
-        s: {"samples": 0, "points": 0, "events": 0, "files": 0, "bytes": 0, "stage1_samples": 0}
-        for s in SPLITS
-    }
-    trunc = {"samples_truncated": 0, "points_dropped": 0, "too_few_cells": 0}
-    for r in records:
-        for k, v in r["drops"].items():
-            drops[k] = drops.get(k, 0) + v
-        for s in SPLITS:
-            counts[s]["events"] += r["events"][s]
-            counts[s]["stage1_samples"] += r["samples"][s]
-        for split, fname in r["files"].items():
-            cols = read_parquet_columns(out / "samples" / split / fname, ["n_points", "n_cells"])
-            ok = cols["n_cells"] >= acfg.min_cells
-            n = cols["n_points"][ok].astype(np.int64)
-            trunc["too_few_cells"] += int((~ok).sum())
-            trunc["samples_truncated"] += int((n > length).sum())
-            trunc["points_dropped"] += int(np.maximum(n - length, 0).sum())
-            c = counts[split]
-            c["samples"] += len(n)
-            c["points"] += int(np.minimum(n, length).sum())
-            c["files"] += 1
-            c["bytes"] += output_name(out, "arrays", split, Path(fname).stem, ".npz").stat().st_size
-    return {
-        "package_version": __version__,
-        "layout": acfg.layout,
-        "features": list(acfg.features),
-        "extra": list(acfg.extra),
-        "scaling": {k: to_dict(v) for k, v in acfg.scaling.items() if k in acfg.features},
-        "length": length,
-        "length_quantile": (
-            acfg.length_quantile if acfg.max_length is None and acfg.truncate else None
-        ),
-        "counts": counts,
-        "drops": drops,
-        "truncation": trunc,
-        "radius": to_dict(config.radius),
-    }
+    return metadata_record(out, config, records, length)

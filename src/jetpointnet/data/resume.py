@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jetpointnet.data.pipeline import Chunk, output_name
+from jetpointnet.data.pipeline import output_name
 from jetpointnet.errors import UserError
 from jetpointnet.io.lock import LOCK_NAME
+from jetpointnet.io.mltree_inputs import Chunk
 from jetpointnet.io.sample_files import read_json, write_json
 
 __all__ = ["RUN_FILE", "check_run_folder", "chunk_sources", "drop_changed"]

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import awkward as ak
 import numpy as np
@@ -36,8 +36,9 @@ __all__ = [
     "GEOMETRY_LINKS",
     "GEOMETRY_OPTIONAL",
     "GEOMETRY_REQUIRED",
+    "EventFile",
     "MLTreeInfo",
-    "close_cached",
+    "check_geometry",
     "file_sha256",
     "has_tree",
     "inspect_mltree",
@@ -177,8 +178,16 @@ def has_tree(path: str | os.PathLike[str], name: str) -> bool:
         return name in {k.split(";")[0] for k in f.keys(recursive=False)}
 
 
-def inspect_mltree(path: str | os.PathLike[str], *, event_tree: str = EVENT_TREE) -> MLTreeInfo:
-    """Open ``path``, check that ``event_tree`` exists, return its size and branch names."""
+def inspect_mltree(
+    path: str | os.PathLike[str],
+    *,
+    event_tree: str = EVENT_TREE,
+    geometry_tree: str = CELL_GEO_TREE,
+) -> MLTreeInfo:
+    """Open ``path``, check that ``event_tree`` exists, return its size and branch names.
+
+    ``has_geometry``: the file also holds ``geometry_tree``.
+    """
     p = Path(path)
     with _open(p) as f:
         tree = _tree(f, p, event_tree)
@@ -187,9 +196,22 @@ def inspect_mltree(path: str | os.PathLike[str], *, event_tree: str = EVENT_TREE
             path=p,
             num_entries=int(tree.num_entries),
             branches=tuple(_branch_names(tree)),
-            has_geometry=CELL_GEO_TREE in keys,
+            has_geometry=geometry_tree in keys,
             size=p.stat().st_size,
         )
+
+
+def check_geometry(
+    path: str | os.PathLike[str], *, tree: str = CELL_GEO_TREE, links: bool = False
+) -> None:
+    """Check that ``path`` holds ``tree`` with the geometry branches, reading no data.
+
+    ``links``: the :data:`GEOMETRY_LINKS` branches are required too.
+    """
+    p = Path(path)
+    with _open(p) as f:
+        names = _branch_names(_tree(f, p, tree))
+    _check_branches(p, tree, names, (*GEOMETRY_REQUIRED, *(GEOMETRY_LINKS if links else ())))
 
 
 def _check_branches(
@@ -253,6 +275,54 @@ def read_geometry(
     return out
 
 
+class EventFile:
+    """One MLTree file's event tree, open until :meth:`close` (or the end of a ``with``).
+
+    Opening a TTree (deserialising its branch list) costs ~0.1 s: a reader of many
+    chunks of one file keeps one :class:`EventFile` for all of them.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, event_tree: str = EVENT_TREE) -> None:
+        self.path = Path(path)
+        self.event_tree = event_tree
+        self._file = _open(self.path)
+        try:
+            self._tree = _tree(self._file, self.path, event_tree)
+            self.branches = _branch_names(self._tree)
+        except BaseException:
+            self._file.close()
+            raise
+
+    def read(
+        self,
+        branches: Sequence[str],
+        *,
+        entry_start: int,
+        entry_stop: int,
+        optional: Sequence[str] = (),
+    ) -> dict[str, ak.Array]:
+        """Branches for entries ``[entry_start, entry_stop)`` (see :func:`read_events`)."""
+        _check_branches(self.path, self.event_tree, self.branches, branches)
+        have = set(self.branches)
+        wanted = list(dict.fromkeys([*branches, *(b for b in optional if b in have)]))
+        arrays = _arrays(self._tree, self.path, self.event_tree, wanted,
+                         entry_start=entry_start, entry_stop=entry_stop)  # fmt: skip
+        return {name: arrays[name] for name in wanted}
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._file.closed)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def read_events(
     path: str | os.PathLike[str],
     branches: Sequence[str],
@@ -265,46 +335,11 @@ def read_events(
     """Branches of ``event_tree`` for entries ``[entry_start, entry_stop)`` as awkward arrays.
 
     A missing branch of ``branches`` is an error naming the closest existing ones; a
-    missing branch of ``optional`` is simply absent from the result.
+    missing branch of ``optional`` is simply absent from the result. Opens and closes
+    the file; use an :class:`EventFile` to read many ranges of one file.
     """
-    p = Path(path)
-    t, names = _cached_tree(p, event_tree)
-    _check_branches(p, event_tree, names, branches)
-    have = set(names)
-    wanted = list(dict.fromkeys([*branches, *(b for b in optional if b in have)]))
-    arrays = _arrays(t, p, event_tree, wanted, entry_start=entry_start, entry_stop=entry_stop)
-    return {name: arrays[name] for name in wanted}
-
-
-# One open file per process: a worker reads many chunks of the same file in a row, and
-# opening a TTree (deserialising its branch list) costs ~0.1 s.
-_OPEN: dict[tuple[str, str, int, int], tuple[Any, Any, list[str]]] = {}
-
-
-def _cached_tree(path: Path, name: str) -> tuple[Any, list[str]]:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise UserError(f"{path}: file not found") from None
-    key = (str(path.resolve()), name, st.st_size, st.st_mtime_ns)
-    if key not in _OPEN:
-        close_cached()
-        f = _open(path)
-        try:
-            t = _tree(f, path, name)
-        except BaseException:
-            f.close()
-            raise
-        _OPEN[key] = (f, t, _branch_names(t))
-    _, t, names = _OPEN[key]
-    return t, names
-
-
-def close_cached() -> None:
-    """Close the file kept open by :func:`read_events`."""
-    for f, _, _ in _OPEN.values():
-        f.close()
-    _OPEN.clear()
+    with EventFile(path, event_tree=event_tree) as f:
+        return f.read(branches, entry_start=entry_start, entry_stop=entry_stop, optional=optional)
 
 
 def file_sha256(path: str | os.PathLike[str], *, block: int = 1 << 22) -> str:

@@ -2,7 +2,10 @@
 
 For every chunk of events of the inputs:
 
-1. read the whole events (:mod:`.events`);
+1. read the whole events once (:mod:`jetpointnet.io.mltree_inputs`, :mod:`.events`; tree
+   names ``event_tree`` / ``geometry_tree``); each ML run predicts on that same read
+   (:class:`~jetpointnet.jets.predictions.LivePredictions`) unless an earlier call's
+   predictions can be reused;
 2. per algorithm, the constituents (:mod:`.objects`): ``calo`` = topo-clusters;
    ``classical`` and each ML run = charged tracks + neutral remnants after the event-level
    subtraction of the tracks' claims (:mod:`.algorithms`, reconciled by :mod:`.reconcile`),
@@ -28,6 +31,7 @@ unmatched), ``summary.json`` (response tables and counts), ``figures/`` and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections import defaultdict
@@ -41,21 +45,21 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from jetpointnet.config import check_choices
+from jetpointnet.data.extras import NeighbourTable
 from jetpointnet.data.geometry import CellTable
-from jetpointnet.data.pipeline import plan_chunks
-from jetpointnet.data.preprocess import expand_inputs
 from jetpointnet.data.samples import has_truth, missing_truth
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.evaluation.pflow.adapter import resolve_templates
 from jetpointnet.evaluation.pflow.algorithm import TrackStatus
 from jetpointnet.io.atomic import remove_stale_partials
 from jetpointnet.io.lock import output_lock
-from jetpointnet.io.mltree_reader import close_cached, inspect_mltree, read_events, read_geometry
+from jetpointnet.io.mltree_inputs import Chunk, MLTreeInputs, check_files, expand_inputs
+from jetpointnet.io.mltree_layout import CELL_GEO_TREE, EVENT_TREE
 from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.io.sample_files import write_json, write_parquet
 from jetpointnet.jets.algorithms import classical_claims, ml_charged, ml_claims, ml_pt_cap
 from jetpointnet.jets.ceilings import CEILINGS, calibrated_remnant, oracle_claims, oracle_tracks
-from jetpointnet.jets.clustering import Jets, cluster_jets, match_jets
+from jetpointnet.jets.clustering import cluster_jets, match_jets
 from jetpointnet.jets.event import (
     EVENT_ALGORITHMS,
     EVENT_BRANCHES,
@@ -73,7 +77,9 @@ from jetpointnet.jets.objects import (
     truth_objects,
 )
 from jetpointnet.jets.reconcile import Claims, reconcile
-from jetpointnet.jets.response import PT_BINS, response_table
+from jetpointnet.jets.response import PT_BINS
+from jetpointnet.jets.tables import jet_columns, matched_columns, stack
+from jetpointnet.jets.tables import summary as summary_table
 
 __all__ = [
     "ALGORITHMS",
@@ -106,6 +112,8 @@ class JetsConfig:
     oracle: bool = False  # per run also "oracle:RUN": its samples with the true focal energies
     min_neutral_energy: float = 0.0
     events_per_chunk: int = 200
+    event_tree: str = EVENT_TREE  # the inputs' tree names
+    geometry_tree: str = CELL_GEO_TREE
     checkpoint: str = "best"
     batch_size: int = 256
     n_boot: int = 200
@@ -119,18 +127,6 @@ class JetsConfig:
 class JetsResult:
     out: Path
     summary: dict[str, Any]
-
-
-def _check_inputs(paths: Sequence[Path], geometry: Path | None) -> list:
-    infos = [inspect_mltree(p) for p in paths]
-    for info in infos:
-        for name in JET_BRANCHES_REQUIRED:
-            if name not in info.branches:
-                raise UserError(f"{info.path}: tree 'EventTree' has no branch '{name}'"
-                                + did_you_mean(name, info.branches))  # fmt: skip
-        if geometry is None and not info.has_geometry:
-            raise UserError(f"{info.path}: no tree 'CellGeo' (pass --geometry GEO.root)")
-    return infos
 
 
 def _names(runs: Sequence[Path]) -> list[str]:
@@ -220,79 +216,112 @@ def run_jets(
 
 def _run_jets(cfg: JetsConfig, paths: list[Path], out: Path, runs, templates, geometry,
               progress: bool) -> JetsResult:  # fmt: skip
-    geo = Path(geometry) if geometry is not None else None
-    infos = _check_inputs(paths, geo)
-    with_truth = [has_truth(i.branches) for i in infos]
-    chosen = _algorithms(cfg, runs, infos, with_truth)
-    tpl = resolve_templates(templates) if "classical" in chosen else None
     ml_names = _names([Path(r) for r in runs])
-    preds = {}
-    if runs:
-        from jetpointnet.jets.predictions import load_run_predictions
-
-        for name, run in zip(ml_names, runs, strict=True):
-            preds[name] = load_run_predictions(
-                run, paths, out / "predictions", name=name[3:], checkpoint=cfg.checkpoint,
-                geometry=geo, batch_size=cfg.batch_size, truth=cfg.oracle, progress=progress,
-            )  # fmt: skip
+    preds, live = _run_predictions(cfg, paths, out, runs, ml_names)
+    source = check_files(
+        paths, branches=JET_BRANCHES_REQUIRED, geometry=geometry,
+        event_tree=cfg.event_tree, geometry_tree=cfg.geometry_tree,
+        links=any(lp.links for lp in live.values()),
+    )  # fmt: skip
+    for lp in live.values():
+        lp.predictor.bind(source)
+    with_truth = [has_truth(i.branches) for i in source.infos]
+    chosen = _algorithms(cfg, runs, list(source.infos), with_truth)
+    tpl = resolve_templates(templates) if "classical" in chosen else None
     oracles = [f"oracle:{n[3:]}" for n in ml_names] if cfg.oracle else []
+    geo = Path(geometry) if geometry is not None else None
     particles = {event_algorithm_name(a): load_event_particles(
         a, paths, out / "predictions", checkpoint=cfg.checkpoint, geometry=geo,
         progress=progress) for a in chosen if a.startswith(EVENT_PREFIX)}  # fmt: skip
     chosen = [event_algorithm_name(a) if a.startswith(EVENT_PREFIX) else a for a in chosen]
     algos = ([a for a in chosen if a not in ("ml", *CEILINGS)] + ml_names + oracles
              + [a for a in chosen if a in CEILINGS])  # fmt: skip
-
-    chunks = plan_chunks(paths, [i.num_entries for i in infos], [geo or p for p in paths],
-                         events_per_chunk=cfg.events_per_chunk)  # fmt: skip
-    jets_rows: dict[str, list] = defaultdict(list)
-    matched_rows: dict[str, list] = defaultdict(list)
     ctx = ObjectContext(cfg=cfg, templates=tpl, preds=preds, with_truth=with_truth,
                         event_algos=any(a in EVENT_ALGORITHMS for a in algos),
                         particles=particles)  # fmt: skip
-    counts, seconds = ctx.counts, ctx.seconds
-    table, table_key = None, None
-    for chunk in tqdm(chunks, desc="jets", unit="chunk", disable=not progress):
-        if table_key != chunk.geometry:
-            table, table_key = (
-                CellTable.from_geometry(read_geometry(chunk.geometry)),
-                chunk.geometry,
-            )
-        optional = JET_BRANCHES_OPTIONAL + (EVENT_BRANCHES if ctx.event_algos else ())
-        events = read_events(chunk.path, JET_BRANCHES_REQUIRED, optional=optional,
-                             entry_start=chunk.start, entry_stop=chunk.stop)  # fmt: skip
-        ctx.events = events
-        ev = jet_events(events, table, entry_start=chunk.start, source=chunk.path)
-        counts["events"] += ev.n_events
-        counts["tracks"] += len(ev.tracks)
-        use_chs = cfg.chs == "on" or (cfg.chs == "auto" and bool(np.nanmax(ev.mu, initial=0) > 0))
-        chs = hard_scatter_tracks(ev) if use_chs else np.ones(len(ev.tracks), bool)
-        counts["tracks_pileup"] += int((~chs).sum())
-        objects: dict[str, Objects] = {}
-        if ev.truth is not None:
-            objects["truth"] = truth_objects(ev.truth)
-        objects.update(chunk_objects(ctx, algos, ev, chunk, table, chs))
-        jets = {}
-        for algo, obj in objects.items():
-            t0 = time.perf_counter()
-            jets[algo] = cluster_jets(obj, ev.n_events, radius=cfg.radius, min_pt=cfg.reco_min_pt)
-            seconds["fastjet"] += time.perf_counter() - t0
-            counts[f"{algo}_objects"] += len(obj)
-            jets_rows[algo].append(_jet_columns(jets[algo], ev, chunk.file_index))
-        if "truth" not in jets:
-            continue
-        tj = jets["truth"]
-        tj = tj.select((tj.pt > cfg.min_pt) & (np.abs(tj.eta) < cfg.max_abs_eta))
-        for algo in algos:
-            idx, dr = match_jets(tj, jets[algo], max_dr=cfg.match_dr)
-            matched_rows[algo].append(
-                _matched_columns(tj, jets[algo], idx, dr, ev, chunk.file_index)
-            )
-    close_cached()
-    matched_tab = _stack(matched_rows)
-    summary = _summary(cfg, paths, algos, matched_tab, counts, seconds, ctx.status, with_truth)
-    _write_outputs(out, _stack(jets_rows), matched_tab, summary)
+    jets_rows, matched_rows = _read_and_build(ctx, algos, source, live, progress)
+    matched_tab = stack(matched_rows)
+    summary = summary_table(cfg, paths, algos, matched_tab, ctx.counts, ctx.seconds, ctx.status,
+                       with_truth)  # fmt: skip
+    _write_outputs(out, stack(jets_rows), matched_tab, summary)
     return JetsResult(out=out, summary=summary)
+
+
+def _run_predictions(cfg: JetsConfig, paths: list[Path], out: Path, runs, ml_names) -> tuple:
+    """Per ML run, its cached predictions (a finished earlier call) or a live predictor."""
+    if not runs:
+        return {}, {}
+    from jetpointnet.jets.predictions import LivePredictions, cached_predictions
+
+    preds, live = {}, {}
+    for name, run in zip(ml_names, runs, strict=True):
+        cached = cached_predictions(run, paths, out / "predictions", name=name[3:],
+                                    checkpoint=cfg.checkpoint, truth=cfg.oracle)  # fmt: skip
+        if cached is not None:
+            preds[name] = cached
+        else:
+            live[name] = LivePredictions(
+                run, paths, out / "predictions", name=name[3:], checkpoint=cfg.checkpoint,
+                batch_size=cfg.batch_size, truth=cfg.oracle,
+            )  # fmt: skip
+    return preds, live
+
+
+def _tables(geo: dict, *, links: bool) -> tuple[CellTable, NeighbourTable | None]:
+    return CellTable.from_geometry(geo), NeighbourTable.from_geometry(geo) if links else None
+
+
+def _read_and_build(ctx: ObjectContext, algos: list[str], source: MLTreeInputs, live: dict,
+                    progress: bool) -> tuple[dict[str, list], dict[str, list]]:  # fmt: skip
+    """Read every chunk once: the live runs predict on it, then every algorithm's jets."""
+    jets_rows: dict[str, list] = defaultdict(list)
+    matched_rows: dict[str, list] = defaultdict(list)
+    links = any(lp.links for lp in live.values())
+    chunks = source.chunks(ctx.cfg.events_per_chunk)
+    with contextlib.ExitStack() as stack:
+        for lp in live.values():
+            stack.enter_context(lp)
+        reader = stack.enter_context(
+            source.reader(build_geometry=lambda g: _tables(g, links=links), links=links)
+        )
+        todo = tqdm(chunks, desc="jets", unit="chunk", disable=not progress)
+        optional = JET_BRANCHES_OPTIONAL + (EVENT_BRANCHES if ctx.event_algos else ())
+        for ec in reader.read(todo, JET_BRANCHES_REQUIRED, optional=optional):
+            ctx.events = ec.events
+            for name, lp in live.items():
+                ctx.preds[name] = lp.chunk(ec.events, ec.geometry, ec.chunk)
+            _chunk_jets(ctx, algos, ec.events, ec.geometry[0], ec.chunk, jets_rows, matched_rows)
+    return jets_rows, matched_rows
+
+
+def _chunk_jets(ctx: ObjectContext, algos: list[str], events: dict, table: CellTable, chunk: Chunk,
+                jets_rows: dict[str, list], matched_rows: dict[str, list]) -> None:  # fmt: skip
+    """Objects, jets and truth matching of one chunk, appended to the row lists."""
+    cfg, counts, seconds = ctx.cfg, ctx.counts, ctx.seconds
+    ev = jet_events(events, table, entry_start=chunk.start, source=chunk.path)
+    counts["events"] += ev.n_events
+    counts["tracks"] += len(ev.tracks)
+    use_chs = cfg.chs == "on" or (cfg.chs == "auto" and bool(np.nanmax(ev.mu, initial=0) > 0))
+    chs = hard_scatter_tracks(ev) if use_chs else np.ones(len(ev.tracks), bool)
+    counts["tracks_pileup"] += int((~chs).sum())
+    objects: dict[str, Objects] = {}
+    if ev.truth is not None:
+        objects["truth"] = truth_objects(ev.truth)
+    objects.update(chunk_objects(ctx, algos, ev, chunk, table, chs))
+    jets = {}
+    for algo, obj in objects.items():
+        t0 = time.perf_counter()
+        jets[algo] = cluster_jets(obj, ev.n_events, radius=cfg.radius, min_pt=cfg.reco_min_pt)
+        seconds["fastjet"] += time.perf_counter() - t0
+        counts[f"{algo}_objects"] += len(obj)
+        jets_rows[algo].append(jet_columns(jets[algo], ev, chunk.file_index))
+    if "truth" not in jets:
+        return
+    tj = jets["truth"]
+    tj = tj.select((tj.pt > cfg.min_pt) & (np.abs(tj.eta) < cfg.max_abs_eta))
+    for algo in algos:
+        idx, dr = match_jets(tj, jets[algo], max_dr=cfg.match_dr)
+        matched_rows[algo].append(matched_columns(tj, jets[algo], idx, dr, ev, chunk.file_index))
 
 
 def _write_outputs(out: Path, jets_tab: dict, matched_tab: dict, summary: dict) -> None:
@@ -366,83 +395,3 @@ def chunk_objects(
             objects[algo], _ = _pflow(ev, claims, charged, chs, cfg)
         ctx.seconds[algo] += time.perf_counter() - t0
     return objects
-
-
-def _jet_columns(j: Jets, ev, file_index: int) -> dict[str, np.ndarray]:
-    return {
-        "file_index": np.full(len(j), file_index, np.int32),
-        "entry": ev.entry[j.event],
-        "event_number": ev.event_number[j.event],
-        "mu": ev.mu[j.event].astype(np.float32),
-        "pt": j.pt, "eta": j.eta, "phi": j.phi, "mass": j.mass, "energy": j.energy,
-        "n_constituents": j.n_constituents,
-    }  # fmt: skip
-
-
-def _matched_columns(tj: Jets, rj: Jets, idx, dr, ev, file_index: int) -> dict[str, np.ndarray]:
-    ok = idx >= 0
-    safe = np.maximum(idx, 0)
-
-    def reco(x: np.ndarray) -> np.ndarray:
-        return np.where(ok, x[safe], np.nan) if len(x) else np.full(len(tj), np.nan)
-
-    return {
-        "file_index": np.full(len(tj), file_index, np.int32),
-        "entry": ev.entry[tj.event],
-        "mu": ev.mu[tj.event].astype(np.float32),
-        "truth_pt": tj.pt, "truth_eta": tj.eta, "truth_phi": tj.phi, "truth_energy": tj.energy,
-        "reco_pt": reco(rj.pt), "reco_eta": reco(rj.eta), "reco_energy": reco(rj.energy),
-        "dr": dr,
-    }  # fmt: skip
-
-
-def _stack(rows: dict[str, list]) -> dict[str, np.ndarray]:
-    """Concatenate per-chunk columns of every algorithm, with an ``algorithm`` column."""
-    cols: dict[str, list] = defaultdict(list)
-    names: list[np.ndarray] = []
-    for algo, parts in rows.items():
-        for part in parts:
-            n = len(next(iter(part.values())))
-            names.append(np.full(n, algo, dtype=object))
-            for k, v in part.items():
-                cols[k].append(v)
-    out = {"algorithm": np.concatenate(names).astype(str) if names else np.zeros(0, str)}
-    out.update({k: np.concatenate(v) for k, v in cols.items()})
-    return out
-
-
-def _summary(cfg, paths, algos, matched, counts, seconds, status_counts, with_truth) -> dict:
-    from jetpointnet.config import to_dict
-
-    n_ev = max(int(counts["events"]), 1)
-    table = {}
-    for algo in algos:
-        m = matched["algorithm"] == algo if len(matched.get("algorithm", [])) else np.zeros(0, bool)
-        if not m.any():
-            continue
-        table[algo] = response_table(
-            matched["truth_pt"][m], matched["truth_energy"][m], matched["reco_pt"][m],
-            matched["reco_energy"][m], edges=cfg.pt_bins, n_boot=cfg.n_boot, seed=cfg.seed,
-        )  # fmt: skip
-    mu = None
-    if "mu" in matched and len(matched["mu"]):
-        mu = float(np.nanmean(matched["mu"])) if np.isfinite(matched["mu"]).any() else None
-    return {
-        "null": "not computable: too few matched jets in the bin (or no event at all)",
-        "config": to_dict(cfg),
-        "inputs": [str(p) for p in paths],
-        "truth": all(with_truth),
-        "events": int(counts["events"]),
-        "mean_mu": mu,
-        "algorithms": algos,
-        "response": table,
-        "objects_per_event": {
-            k[:-8]: v / n_ev for k, v in counts.items() if k.endswith("_objects")
-        },
-        "ms_per_event": {k: 1e3 * v / n_ev for k, v in seconds.items()},
-        "tracks_per_event": counts["tracks"] / n_ev,
-        "oracle_tracks_per_event": counts["oracle_tracks"] / n_ev,
-        "pileup_tracks_per_event": counts["tracks_pileup"] / n_ev,
-        "classical_status": {s.name.lower(): int(status_counts[s]) for s in TrackStatus},
-        "ml_rows_not_in_event": {k: int(v) for k, v in counts.items() if k.endswith("_event")},
-    }

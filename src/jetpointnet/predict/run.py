@@ -57,23 +57,22 @@ from tqdm.auto import tqdm
 from jetpointnet.config import check_choices
 from jetpointnet.data.extras import NeighbourTable
 from jetpointnet.data.geometry import CellTable
-from jetpointnet.data.pipeline import plan_chunks
-from jetpointnet.data.preprocess import expand_inputs
 from jetpointnet.data.samples import EVENT_BRANCHES_OPTIONAL, EVENT_BRANCHES_REQUIRED, has_truth
 from jetpointnet.data.schema import CellClass, PointType
-from jetpointnet.errors import UserError, did_you_mean
+from jetpointnet.errors import UserError
 from jetpointnet.io.atomic import remove_stale_partials
-from jetpointnet.io.mltree_reader import close_cached, inspect_mltree, read_events, read_geometry
+from jetpointnet.io.mltree_inputs import Chunk, MLTreeInputs, check_files, expand_inputs
+from jetpointnet.io.mltree_reader import read_events
 from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.io.prediction_files import PredictionWriter, output_format
 from jetpointnet.predict.backends import Backend, OnnxBackend, TorchBackend
 from jetpointnet.predict.chunks import ChunkArrays, data_config_from_metadata, prepare_chunk
 from jetpointnet.predict.export import extra_inputs, temporary_export
-from jetpointnet.training.dataset import EXTRA_FILL, feature_indices
-from jetpointnet.training.inference import load_run
+from jetpointnet.training.dataset import feature_indices
+from jetpointnet.training.inference import infer, load_run, padded_batches
 from jetpointnet.training.tasks import Task, make_task
 
-__all__ = ["PredictConfig", "PredictResult", "infer_points", "predict_files"]
+__all__ = ["ChunkPredictor", "PredictConfig", "PredictResult", "infer_points", "predict_files"]
 
 _PER_SAMPLE_COLUMNS = {
     "event_number": np.int64,
@@ -146,35 +145,14 @@ def infer_points(
 ) -> np.ndarray:
     """Per-point predictions ``(P,)`` or ``(P, 4)`` of ragged samples (``offsets``).
 
-    Samples are sorted by length and batched (padded to the longest in the batch); the
-    output is in the input's point order. Regression: GeV; otherwise probabilities.
+    The batched loop of :func:`jetpointnet.training.inference.infer` (samples
+    sorted by length, each batch padded to its longest), with ``backend`` as the model;
+    the output is in the input's point order. Regression: GeV; otherwise probabilities.
     ``extras``: ragged stage-2 arrays (``(P,)`` or ``(P, K)``, keys of ``EXTRA_FILL``)
     padded like ``x`` and passed to the backend.
     """
-    extras = extras or {}
-    lengths = np.diff(offsets)
-    order = np.argsort(lengths, kind="stable")
-    k = 4 if task.name == "multiclass" else 1
-    flat = np.zeros((len(x), k), dtype=np.float32)
-    for lo in range(0, len(order), batch_size):
-        idx = order[lo : lo + batch_size]
-        n = max(1, int(lengths[idx].max()))
-        pos = np.arange(n)
-        mask = pos[None, :] < lengths[idx, None]  # (B, N)
-        src = (offsets[idx, None] + pos[None, :])[mask]  # rows of the real points
-        xb = np.zeros((len(idx), n, x.shape[1]), np.float32)
-        eb = np.zeros((len(idx), n), np.float32)
-        xb[mask] = x[src]
-        eb[mask] = energy[src]
-        more = {}
-        for name, arr in extras.items():
-            dtype, fill = EXTRA_FILL[name]
-            more[name] = np.full((len(idx), n, *arr.shape[1:]), fill, dtype=dtype)
-            more[name][mask] = arr[src]  # (B, N) or (B, N, K); indices are sample-local
-        raw = backend(xb, mask, eb, extras=more)
-        pred = task.predict(torch.from_numpy(np.asarray(raw))).numpy()
-        flat[src] = pred.reshape(len(idx), n, k)[mask]
-    return flat if k > 1 else flat[:, 0]
+    batches = padded_batches(x, energy, offsets, batch_size=batch_size, extras=extras)
+    return infer(backend, task, batches, n_points=len(x))
 
 
 def _rows(
@@ -220,6 +198,127 @@ def _observer_values(events: dict[str, ak.Array], names: Sequence[str], path: st
     return out
 
 
+class ChunkPredictor:
+    """A run made ready to predict chunks of MLTree events: backend, task, data config.
+
+    After :meth:`bind` to the inputs, ``rows(events, tables, chunk)`` turns one chunk's
+    events into the output rows (module docstring) and its number of samples; ``dtypes``
+    are the output columns.
+    """
+
+    def __init__(self, run_dir: str | os.PathLike[str], cfg: PredictConfig) -> None:
+        model, tcfg, metadata = load_run(
+            Path(run_dir), checkpoint=cfg.checkpoint, device=cfg.device
+        )
+        self.extras = extra_inputs(model, where=str(run_dir))
+        self.task = make_task(tcfg.task)
+        where = f"{run_dir}/metadata.json"
+        self.data_cfg, self.length = data_config_from_metadata(metadata, where=where)
+        self.features = feature_indices(metadata, tcfg.data.features, where=str(run_dir))
+        self._run = (run_dir, model, tcfg.train.amp)
+        self.config = cfg
+        self.observers = list(cfg.observers)
+        self.batch_size = cfg.batch_size
+        sel = dataclasses.replace(self.data_cfg.selection, require_truth=False)
+        self.no_truth_cfg = dataclasses.replace(self.data_cfg, selection=sel)
+        self.backend: Backend  # made by bind(), after the inputs are checked
+        self.with_truth: list[bool] = []
+        self.dtypes: dict[str, np.dtype] = {}
+        self.props: dict[str, str] = {}
+
+    def bind(self, inputs: MLTreeInputs) -> None:
+        """Make the backend; set the per-input truth flags and output columns of ``inputs``."""
+        run_dir, model, amp = self._run
+        self.backend = _backend(run_dir, self.config, model, self.extras, amp=amp)
+        self.props = {"run": str(Path(run_dir).resolve()), "backend": self.backend.name}
+        self.with_truth = [has_truth(i.branches) for i in inputs.infos]
+        self.dtypes = self._dtypes(inputs.paths[0], inputs.event_tree)
+
+    @property
+    def pred_columns(self) -> list[str]:
+        """The prediction columns of the output (``pred_focal_energy`` or ``_prob`` first)."""
+        return list(_pred_columns(self.task))
+
+    @property
+    def links(self) -> bool:
+        """True if the model reads the CellGeo neighbour links."""
+        return "neighbours" in self.extras
+
+    def tables(self, geo: dict[str, np.ndarray]) -> tuple[CellTable, NeighbourTable | None]:
+        """The geometry a chunk needs, from the CellGeo arrays."""
+        links = NeighbourTable.from_geometry(geo) if self.links else None
+        return CellTable.from_geometry(geo), links
+
+    def _dtypes(self, first_file: Path, event_tree: str) -> dict[str, np.dtype]:
+        dtypes: dict[str, np.dtype] = {k: np.dtype(v) for k, v in _PER_SAMPLE_COLUMNS.items()}
+        dtypes.update(cell_id=np.dtype(np.uint64), cell_energy=np.dtype(np.float32))
+        if any(self.with_truth):
+            dtypes["truth_focal_energy"] = np.dtype(np.float32)
+        dtypes.update({k: np.dtype(v) for k, v in _pred_columns(self.task).items()})
+        if self.observers:
+            first = read_events(first_file, self.observers, entry_start=0, entry_stop=1,
+                                event_tree=event_tree)  # fmt: skip
+            for name in self.observers:
+                if name in dtypes:
+                    raise UserError(f"observer '{name}' clashes with an output column")
+                dtypes[name] = np.dtype(str(ak.type(first[name]).content))
+        return dtypes
+
+    def rows(
+        self,
+        events: dict[str, ak.Array],
+        tables: tuple[CellTable, NeighbourTable | None],
+        chunk: Chunk,
+    ) -> tuple[dict[str, np.ndarray], int]:
+        """The output rows of one chunk of events and its number of samples."""
+        table, links_table = tables
+        arrays = prepare_chunk(
+            events,
+            table,
+            config=self.data_cfg if self.with_truth[chunk.file_index] else self.no_truth_cfg,
+            length=self.length,
+            entry_start=chunk.start,
+            file_index=chunk.file_index,
+            source=chunk.path,
+            extras=self.extras,
+            neighbours=links_table,
+        )
+        x = arrays.arrays["X"]
+        if self.features is not None:
+            x = np.ascontiguousarray(x[:, self.features])
+        pred = infer_points(self.backend, self.task, x, arrays.arrays["energy"],
+                            arrays.arrays["offsets"], batch_size=self.batch_size,
+                            extras=arrays.extras(self.extras))  # fmt: skip
+        observers = _observer_values(events, self.observers, chunk.path)
+        rows = _rows(arrays, pred, self.task, observers, truth=any(self.with_truth))
+        return rows, arrays.n_samples
+
+
+def _backend(run_dir, cfg: PredictConfig, model, extras: Sequence[str], *, amp: bool) -> Backend:
+    """The inference backend of ``cfg.backend`` (an ONNX file must take ``extras``)."""
+    if cfg.backend == "onnx":
+        onnx_file = cfg.onnx_file or temporary_export(run_dir, checkpoint=cfg.checkpoint)
+        backend: Backend = OnnxBackend(onnx_file, threads=cfg.threads)
+        if set(backend.extras) != set(extras):
+            raise UserError(
+                f"{onnx_file}: takes the extra inputs {list(backend.extras)}, but the run's "
+                f"model reads {list(extras)} (export this run with `jetpointnet export`)"
+            )
+        return backend
+    return TorchBackend(model, amp=amp)
+
+
+def _check_out(out: Path, cfg: PredictConfig) -> None:
+    """Refuse a bad option or output path before any work."""
+    if cfg.batch_size < 1:
+        raise UserError(f"batch_size must be >= 1, got {cfg.batch_size}")
+    output_format(out)
+    if out.is_dir():
+        raise UserError(f"{out}: is a folder; --out must be a FILE.parquet or FILE.root")
+    if out.exists() and not cfg.overwrite:
+        raise FileExistsError(f"{out}: exists (pass --overwrite to replace it)")
+
+
 def predict_files(
     run_dir: str | os.PathLike[str],
     inputs: Sequence[str | os.PathLike[str]],
@@ -236,131 +335,32 @@ def predict_files(
     line); an existing ``out`` is refused unless ``config.overwrite``.
     """
     cfg = config or PredictConfig()
-    if cfg.batch_size < 1:
-        raise UserError(f"batch_size must be >= 1, got {cfg.batch_size}")
     out = Path(out)
-    output_format(out)
-    if out.is_dir():
-        raise UserError(f"{out}: is a folder; --out must be a FILE.parquet or FILE.root")
-    if out.exists() and not cfg.overwrite:
-        raise FileExistsError(f"{out}: exists (pass --overwrite to replace it)")
+    _check_out(out, cfg)
     paths = expand_inputs([str(p) for p in inputs])
     refuse_overlap([*paths, *folder_files(run_dir), geometry, cfg.onnx_file], out)
     remove_stale_partials(out.parent, stem=out.stem)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    model, tcfg, metadata = load_run(run_dir, checkpoint=cfg.checkpoint, device=cfg.device)
-    extras = extra_inputs(model, where=str(run_dir))
-    links = "neighbours" in extras
-    task = make_task(tcfg.task)
-    data_cfg, length = data_config_from_metadata(metadata, where=f"{run_dir}/metadata.json")
-    features = feature_indices(metadata, tcfg.data.features, where=str(run_dir))
-
-    wanted = [*EVENT_BRANCHES_REQUIRED, *cfg.observers]
-    infos = [inspect_mltree(p, event_tree=data_cfg.event_tree) for p in paths]
-    for info in infos:
-        for name in wanted:
-            if name not in info.branches:
-                raise UserError(
-                    f"{info.path}: tree '{data_cfg.event_tree}' has no branch '{name}'"
-                    + did_you_mean(name, info.branches)
-                )
-        if geometry is None and not info.has_geometry:
-            raise UserError(
-                f"{info.path}: no tree '{data_cfg.geometry_tree}' (pass --geometry GEO.root)"
-            )
-    geo = Path(geometry) if geometry is not None else None
-    if links:  # the gnn's links: every geometry file needs the CellGeo link branches
-        for g in dict.fromkeys([geo] if geo is not None else paths):
-            read_geometry(g, tree=data_cfg.geometry_tree, links=True)  # fail early, one line
-    if cfg.backend == "onnx":
-        onnx_file = cfg.onnx_file or temporary_export(run_dir, checkpoint=cfg.checkpoint)
-        backend: Backend = OnnxBackend(onnx_file, threads=cfg.threads)
-        if set(backend.extras) != set(extras):
-            raise UserError(
-                f"{onnx_file}: takes the extra inputs {list(backend.extras)}, but the run's "
-                f"model reads {list(extras)} (export this run with `jetpointnet export`)"
-            )
-    else:
-        backend = TorchBackend(model, amp=tcfg.train.amp)
-
-    per_chunk = cfg.events_per_chunk or data_cfg.events_per_chunk
-    chunks = plan_chunks(
-        paths,
-        [i.num_entries for i in infos],
-        [geo or p for p in paths],
-        events_per_chunk=per_chunk,
-    )
-    dtypes: dict[str, np.dtype] = {k: np.dtype(v) for k, v in _PER_SAMPLE_COLUMNS.items()}
-    dtypes.update(cell_id=np.dtype(np.uint64), cell_energy=np.dtype(np.float32))
-    with_truth = [has_truth(i.branches) for i in infos]
-    if any(with_truth):
-        dtypes["truth_focal_energy"] = np.dtype(np.float32)
-    no_truth_cfg = dataclasses.replace(
-        data_cfg, selection=dataclasses.replace(data_cfg.selection, require_truth=False)
-    )
-    dtypes.update({k: np.dtype(v) for k, v in _pred_columns(task).items()})
-    if cfg.observers:
-        first = read_events(paths[0], cfg.observers, entry_start=0, entry_stop=1,
-                            event_tree=data_cfg.event_tree)  # fmt: skip
-        for name in cfg.observers:
-            if name in dtypes:
-                raise UserError(f"observer '{name}' clashes with an output column")
-            dtypes[name] = np.dtype(str(ak.type(first[name]).content))
-    props = {"run": str(Path(run_dir).resolve()), "backend": backend.name}
+    predictor = ChunkPredictor(run_dir, cfg)
+    data_cfg = predictor.data_cfg
+    source = check_files(
+        paths, branches=[*EVENT_BRANCHES_REQUIRED, *cfg.observers],
+        geometry=geometry, event_tree=data_cfg.event_tree,
+        geometry_tree=data_cfg.geometry_tree, links=predictor.links,
+    )  # fmt: skip
+    predictor.bind(source)
+    chunks = source.chunks(cfg.events_per_chunk or data_cfg.events_per_chunk)
+    writer = PredictionWriter(out, predictor.dtypes, overwrite=cfg.overwrite,
+                              tree_name=cfg.tree_name, root_format=cfg.root_format,
+                              metadata=predictor.props)  # fmt: skip
     n_samples = 0
-    table: CellTable | None = None
-    links_table: NeighbourTable | None = None
-    table_key: str | None = None
-    writer = PredictionWriter(out, dtypes, overwrite=cfg.overwrite, tree_name=cfg.tree_name,
-                              root_format=cfg.root_format, metadata=props)  # fmt: skip
-    with writer:
-        for chunk in tqdm(chunks, desc="predict", unit="chunk", disable=not progress):
-            if table_key != chunk.geometry:
-                geo_arrays = read_geometry(chunk.geometry, tree=data_cfg.geometry_tree, links=links)
-                table = CellTable.from_geometry(geo_arrays)
-                links_table = NeighbourTable.from_geometry(geo_arrays) if links else None
-                table_key = chunk.geometry
-            assert table is not None
-            events = read_events(
-                chunk.path,
-                [*EVENT_BRANCHES_REQUIRED, *cfg.observers],
-                optional=EVENT_BRANCHES_OPTIONAL,
-                entry_start=chunk.start,
-                entry_stop=chunk.stop,
-                event_tree=data_cfg.event_tree,
-            )
-            arrays = prepare_chunk(
-                events,
-                table,
-                config=data_cfg if with_truth[chunk.file_index] else no_truth_cfg,
-                length=length,
-                entry_start=chunk.start,
-                file_index=chunk.file_index,
-                source=chunk.path,
-                extras=extras,
-                neighbours=links_table,
-            )
-            x = arrays.arrays["X"]
-            if features is not None:
-                x = np.ascontiguousarray(x[:, features])
-            pred = infer_points(
-                backend,
-                task,
-                x,
-                arrays.arrays["energy"],
-                arrays.arrays["offsets"],
-                batch_size=cfg.batch_size,
-                extras=arrays.extras(extras),
-            )
-            observers = _observer_values(events, cfg.observers, chunk.path)
-            writer.write(_rows(arrays, pred, task, observers, truth=any(with_truth)))
-            n_samples += arrays.n_samples
-    close_cached()
-    return PredictResult(
-        out=out,
-        rows=writer.rows,
-        samples=n_samples,
-        events=sum(i.num_entries for i in infos),
-        backend=backend.name,
-    )
+    with writer, source.reader(build_geometry=predictor.tables, links=predictor.links) as reader:
+        todo = tqdm(chunks, desc="predict", unit="chunk", disable=not progress)
+        for ec in reader.read(todo, [*EVENT_BRANCHES_REQUIRED, *cfg.observers],
+                              optional=EVENT_BRANCHES_OPTIONAL):  # fmt: skip
+            rows, n = predictor.rows(ec.events, ec.geometry, ec.chunk)
+            writer.write(rows)
+            n_samples += n
+    return PredictResult(out=out, rows=writer.rows, samples=n_samples,
+                         events=sum(source.entries), backend=predictor.backend.name)  # fmt: skip
