@@ -5,7 +5,9 @@
 - ``tasks`` / ``losses``: what is learned per point and its masked loss;
 - ``loop``: :func:`train`; ``checkpoint``, ``logging``, ``run_folder``: the run folder;
 - ``distributed``: torchrun / DistributedDataParallel (gloo on CPU, NCCL on CUDA);
-- ``inference``: :func:`load_run` and :func:`predict` for evaluation.
+- ``inference``: :func:`load_run` and :func:`predict` for evaluation;
+- ``kinds``: what differs between data kinds (per-track clouds; per-cloud and
+  event-level kinds register themselves from their own modules, imported below).
 """
 
 from __future__ import annotations
@@ -13,5 +15,7 @@ from __future__ import annotations
 from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.inference import load_run, predict
 from jetpointnet.training.loop import TrainingDiverged, TrainResult, train
+
+# registered data kinds beyond "track" (each module calls kinds.register_kind at import)
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "load_run", "predict", "train"]

@@ -38,15 +38,20 @@ class TaskConfig:
     - ``binary``: ``y_binary``; energy-weighted BCE (``energy_weight``: none, E, E2).
     - ``multiclass``: ``y_class`` (4 ``CellClass`` values); cross-entropy with optional
       ``class_weights`` (4 numbers) and ``energy_weight``.
+    - ``tagging`` (one label per cloud) and ``event`` (event-level particle flow): tasks of
+      the data kinds ``jet`` and ``event`` (:mod:`jetpointnet.training.kinds`).
+
+    ``options``: task-specific options, validated by the task into its own dataclass.
     """
 
-    name: Literal["regression", "binary", "multiclass"] = "regression"
+    name: Literal["regression", "binary", "multiclass", "tagging", "event"] = "regression"
     regression_loss: Literal["mse", "mae"] = "mse"
     energy_weight: Literal["none", "E", "E2"] = "none"
     class_weights: list[float] | None = None
     tssr_a: float = 0.05
     tssr_b: float = 0.1
     ortho_weight: float = 0.001
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -17,7 +17,6 @@ import contextlib
 import math
 import random
 import time
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,19 +34,13 @@ from jetpointnet.io.atomic import remove_stale_partials
 from jetpointnet.io.lock import output_lock
 from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.models.layers import MaskedBatchNorm
-from jetpointnet.models.registry import build_model, count_parameters, options_dict
+from jetpointnet.models.registry import count_parameters, options_dict
 from jetpointnet.training import distributed
 from jetpointnet.training.checkpoint import load_checkpoint, save_checkpoint, set_rng_state, unwrap
 from jetpointnet.training.config import TrainConfig
-from jetpointnet.training.dataset import (
-    EXTRA_FILL,
-    ChunkStream,
-    feature_indices,
-    feature_names,
-    split_files,
-)
+from jetpointnet.training.kinds import Kind, kind_of
 from jetpointnet.training.logging import RunLogger, read_log
-from jetpointnet.training.replay import ReplayStream, check_schedule
+from jetpointnet.training.replay import check_schedule
 from jetpointnet.training.run_folder import write_run_files
 from jetpointnet.training.tasks import Task, make_task
 from jetpointnet.training.transfer import apply_freeze, frozen_norms, init_from_run
@@ -153,22 +146,13 @@ def _train(
     if not resume and (out / "last.pt").exists():
         raise UserError(f"{out}: already holds a run (pass --resume to continue it)")
     metadata = read_metadata(data_dir)
-    features = feature_indices(metadata, cfg.data.features, where="config")
-    train_files = split_files(data_dir, cfg.data.train_split)
-    val_files = split_files(data_dir, cfg.data.val_split)
-    in_features = len(features) if features is not None else _n_features(train_files[0])
+    kind = kind_of(metadata, where=str(data_dir))
 
     random.seed(tc.seed)
     np.random.seed(tc.seed)
     torch.manual_seed(tc.seed)
     task = make_task(cfg.task)
-    model = build_model(
-        cfg.model.name,
-        cfg.model.options,
-        in_features=in_features,
-        head=task.head,
-        feature_names=feature_names(metadata, cfg.data.features),
-    )
+    model, in_features = kind.build_model(cfg, metadata, task, data_dir=data_dir)
     cfg.model.options = options_dict(cfg.model.name, cfg.model.options)
     xfer = cfg.transfer
     if xfer.init_from is not None and not resume:
@@ -214,28 +198,8 @@ def _train(
     if tc.compile:
         net = torch.compile(net, dynamic=True)
 
-    common: dict[str, Any] = {
-        "batch_size": cfg.data.batch_size,
-        "seed": tc.seed,
-        "features": features,
-        "extras": [k for k in model.inputs if k in EXTRA_FILL],
-        "rank": info.rank,
-        "world_size": info.world_size,
-    }
-    train_ds = ChunkStream(
-        train_files,
-        shuffle=True,
-        buffer_size=cfg.data.shuffle_buffer,
-        bucketing=cfg.data.bucketing,
-        bucket_batches=cfg.data.bucket_batches,
-        max_samples=tc.samples_per_epoch,
-        equal_shares=True,
-        **common,
-    )
-    if xfer.replay_data is not None:
-        train_ds = _replay_stream(train_ds, cfg, metadata, common)
-    val_ds = ChunkStream(
-        val_files, shuffle=False, bucketing=cfg.data.bucketing, max_samples=tc.val_samples, **common
+    train_ds, val_ds = kind.make_streams(
+        cfg, data_dir, metadata, model=model, rank=info.rank, world_size=info.world_size
     )
     logger = RunLogger(out, keep_epochs=start, tensorboard=tc.tensorboard) if info.is_main else None
     if logger is not None and logger.note and progress:
@@ -253,6 +217,7 @@ def _train(
             t0 = time.perf_counter()
             train_loss, n_seen = _run_epoch(
                 net,
+                kind,
                 task,
                 cfg,
                 train_ds,
@@ -263,13 +228,14 @@ def _train(
                 keep_eval=keep_eval,
             )
             elapsed = time.perf_counter() - t0
-            val = _evaluate(net, task, cfg, val_ds, info)
+            val = _evaluate(net, kind, task, cfg, val_ds, info)
+            val_loss = val.pop("loss")
             lr = optimizer.param_groups[0]["lr"]
             scheduler.step()
             epochs_done = epoch + 1
-            improved = val["loss"] < state["best_val_loss"] - tc.min_delta
+            improved = val_loss < state["best_val_loss"] - tc.min_delta
             if improved:
-                state.update(best_val_loss=val["loss"], best_epoch=epochs_done, bad_epochs=0)
+                state.update(best_val_loss=val_loss, best_epoch=epochs_done, bad_epochs=0)
             else:
                 state["bad_epochs"] += 1
             if info.is_main:
@@ -279,11 +245,10 @@ def _train(
                 row = {
                     "epoch": epochs_done,
                     "train_loss": train_loss,
-                    "val_loss": val["loss"],
+                    "val_loss": val_loss,
                     "lr": lr,
                     "samples_per_s": n_seen / max(elapsed, 1e-9),
-                    "frac_pred_focal": val["frac_pred_focal"],
-                    "frac_true_focal": val["frac_true_focal"],
+                    **val,
                     "bn_momentum": momentum,
                     "epoch_time_s": elapsed,
                 }
@@ -298,7 +263,7 @@ def _train(
                 )
             distributed.barrier(info)
             if epoch_callback is not None:
-                epoch_callback(epochs_done, {"train_loss": train_loss, "val_loss": val["loss"]})
+                epoch_callback(epochs_done, {"train_loss": train_loss, "val_loss": val_loss})
             if tc.early_stopping and state["bad_epochs"] >= tc.early_stopping:
                 if info.is_main and progress:
                     print(f"early stopping after epoch {epochs_done}")
@@ -316,40 +281,6 @@ def _train(
         history=read_log(out / "log.csv") if info.is_main else [],
         model=model,
     )
-
-
-def _n_features(path: Path) -> int:
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            return int(f["X"].shape[-1])
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        raise UserError(
-            f"{path}: not a readable npz file ({type(exc).__name__}); re-run preprocess"
-        ) from None
-
-
-def _replay_stream(
-    target: ChunkStream, cfg: TrainConfig, metadata: dict, common: dict[str, Any]
-) -> ReplayStream:
-    """The target stream with the source dataset's training split replayed into it."""
-    src_dir = Path(cfg.transfer.replay_data or "")
-    src_meta = read_metadata(src_dir)
-    if list(src_meta.get("features") or []) != list(metadata.get("features") or []):
-        raise UserError(
-            f"{src_dir}: replay data has features {src_meta.get('features')}, "
-            f"the training data {metadata.get('features')}"
-        )
-    source = ChunkStream(
-        split_files(src_dir, cfg.data.train_split),
-        shuffle=True,
-        buffer_size=cfg.data.shuffle_buffer,
-        bucketing=cfg.data.bucketing,
-        bucket_batches=cfg.data.bucket_batches,
-        max_samples=0,
-        equal_shares=True,
-        **{**common, "seed": cfg.train.seed + 1_000_003},
-    )
-    return ReplayStream(target, source, schedule=cfg.transfer.replay_schedule, seed=cfg.train.seed)
 
 
 def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -386,16 +317,15 @@ def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
-def _forward(net: nn.Module, batch: dict[str, torch.Tensor], cfg: TrainConfig, device):
+def _forward(
+    net: nn.Module, kind: Kind, batch: dict[str, torch.Tensor], cfg: TrainConfig, device
+) -> dict[str, Any]:
     use_amp = cfg.train.amp and device.type == "cuda"
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
-        extras = {k: batch[k] for k in EXTRA_FILL if k in batch}
-        return net(batch["x"], batch["mask"], batch["energy"], **extras)
+        return kind.forward(net, batch)
 
 
-def _loader(
-    ds: ChunkStream | ReplayStream, cfg: TrainConfig, info: distributed.DistInfo
-) -> DataLoader:
+def _loader(ds: Any, cfg: TrainConfig, info: distributed.DistInfo) -> DataLoader:
     return DataLoader(
         ds,
         batch_size=None,
@@ -406,9 +336,10 @@ def _loader(
 
 def _run_epoch(
     net: nn.Module,
+    kind: Kind,
     task: Task,
     cfg: TrainConfig,
-    ds: ChunkStream | ReplayStream,
+    ds: Any,
     optimizer: torch.optim.Optimizer,
     info: distributed.DistInfo,
     epoch: int,
@@ -433,8 +364,8 @@ def _run_epoch(
     )
     for step, cpu_batch in enumerate(bar):
         batch = _to(cpu_batch, info.device)
-        out = _forward(net, batch, cfg, info.device)
-        loss = task.loss(out["pred"], batch) + cfg.task.ortho_weight * out["aux_loss"].float()
+        out = _forward(net, kind, batch, cfg, info.device)
+        loss = task.loss_from(out, batch) + cfg.task.ortho_weight * out["aux_loss"].float()
         bad = torch.tensor([0.0 if torch.isfinite(loss) else 1.0], device=info.device)
         if info.world_size > 1:
             torch.distributed.all_reduce(bad)
@@ -448,9 +379,9 @@ def _run_epoch(
         if cfg.train.grad_clip:
             nn.utils.clip_grad_norm_(net.parameters(), cfg.train.grad_clip)
         optimizer.step()
-        w = Task.valid(batch).sum()
+        w = task.batch_weight(batch)
         total += torch.stack(
-            [loss.detach().double() * w, w.double(), total.new_tensor(len(batch["x"]))]
+            [loss.detach().double() * w, w.double(), total.new_tensor(len(batch["sample_id"]))]
         )
         if step % 20 == 0 and not bar.disable:
             bar.set_postfix(loss=f"{loss.item():.4g}")
@@ -461,24 +392,28 @@ def _run_epoch(
 
 @torch.no_grad()
 def _evaluate(
-    net: nn.Module, task: Task, cfg: TrainConfig, ds: ChunkStream, info: distributed.DistInfo
+    net: nn.Module, kind: Kind, task: Task, cfg: TrainConfig, ds: Any, info: distributed.DistInfo
 ) -> dict[str, float]:
-    """Validation loss (valid-point-weighted mean of batch losses) and focal fractions."""
+    """Validation ``loss`` (batch-weight-weighted mean of batch losses) and the task's
+    :meth:`~jetpointnet.training.tasks.Task.val_counts`, each divided by the summed weight."""
     net.eval()
-    total = torch.zeros(4, dtype=torch.float64, device=info.device)
     model = unwrap(net)
+    names: list[str] = []
+    total: torch.Tensor | None = None
     for cpu_batch in _loader(ds, cfg, info):
         batch = _to(cpu_batch, info.device)
-        out = _forward(model, batch, cfg, info.device)
-        loss = task.loss(out["pred"], batch)
-        valid = Task.valid(batch)
-        w = valid.sum().double()
-        pred_focal = (task.predicted_focal(out["pred"], batch) & valid).sum().double()
-        true_focal = ((batch["y_binary"] == 1) & valid).sum().double()
-        total += torch.stack([loss.double() * w, w, pred_focal, true_focal])
-    loss_w, w, pf, tf = distributed.all_reduce_sum(total.tolist(), info)
+        out = _forward(model, kind, batch, cfg, info.device)
+        loss = task.loss_from(out, batch)
+        w = task.batch_weight(batch).double()
+        counts = task.val_counts(out["pred"], batch)
+        names = list(counts)
+        row = torch.stack([loss.double() * w, w, *(c.double() for c in counts.values())])
+        total = row if total is None else total + row
+    if total is None:  # an empty validation split: zeros with the task's names
+        names = list(task.val_keys)
+        total = torch.zeros(2 + len(names), dtype=torch.float64, device=info.device)
+    loss_w, w, *sums = distributed.all_reduce_sum(total.tolist(), info)
     return {
         "loss": loss_w / max(w, 1.0),
-        "frac_pred_focal": pf / max(w, 1.0),
-        "frac_true_focal": tf / max(w, 1.0),
+        **{k: v / max(w, 1.0) for k, v in zip(names, sums, strict=True)},
     }

@@ -13,11 +13,12 @@ Batches are dicts of tensors (see :mod:`jetpointnet.training.dataset`): ``x``, `
 from __future__ import annotations
 
 import abc
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 
 from jetpointnet.data.schema import CellClass
+from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.models.heads import HeadSpec
 from jetpointnet.training.config import TaskConfig
 from jetpointnet.training.losses import (
@@ -28,7 +29,15 @@ from jetpointnet.training.losses import (
     masked_mse,
 )
 
-__all__ = ["TASKS", "BinaryTask", "MulticlassTask", "RegressionTask", "Task", "make_task"]
+__all__ = [
+    "TASKS",
+    "BinaryTask",
+    "MulticlassTask",
+    "RegressionTask",
+    "Task",
+    "make_task",
+    "register_task",
+]
 
 Batch = dict[str, torch.Tensor]
 
@@ -38,6 +47,8 @@ class Task(abc.ABC):
 
     name: ClassVar[str] = ""
     target: ClassVar[str] = ""
+    #: The names :meth:`val_counts` returns (logged per epoch).
+    val_keys: ClassVar[tuple[str, ...]] = ("frac_pred_focal", "frac_true_focal")
 
     def __init__(self, cfg: TaskConfig) -> None:
         self.cfg = cfg
@@ -63,6 +74,23 @@ class Task(abc.ABC):
     def valid(batch: Batch) -> torch.Tensor:
         """Points that carry a label (never padding)."""
         return batch["label_mask"] & batch["mask"]
+
+    def loss_from(self, out: dict[str, Any], batch: Batch) -> torch.Tensor:
+        """The loss from the model's whole output dict (per-point tasks: its ``pred``)."""
+        return self.loss(out["pred"], batch)
+
+    def batch_weight(self, batch: Batch) -> torch.Tensor:
+        """What a batch's mean loss is weighted by in the epoch mean: valid points here."""
+        return self.valid(batch).sum()
+
+    def val_counts(self, out: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
+        """Sums logged per validation epoch, divided by the summed :meth:`batch_weight`:
+        here the fractions of valid points predicted and truly focal."""
+        valid = self.valid(batch)
+        return {
+            "frac_pred_focal": (self.predicted_focal(out, batch) & valid).sum(),
+            "frac_true_focal": ((batch["y_binary"] == 1) & valid).sum(),
+        }
 
 
 class RegressionTask(Task):
@@ -138,6 +166,16 @@ class MulticlassTask(Task):
 TASKS: dict[str, type[Task]] = {t.name: t for t in (RegressionTask, BinaryTask, MulticlassTask)}
 
 
+def register_task(cls: type[Task]) -> type[Task]:
+    """Add a task class to :data:`TASKS` under ``cls.name`` (usable as a decorator)."""
+    if cls.name in TASKS:
+        raise ValueError(f"task {cls.name!r} is already registered")
+    TASKS[cls.name] = cls
+    return cls
+
+
 def make_task(cfg: TaskConfig) -> Task:
     """The task object for ``cfg.name``."""
+    if cfg.name not in TASKS:
+        raise UserError(f"config: unknown task {cfg.name!r}" + did_you_mean(cfg.name, TASKS))
     return TASKS[cfg.name](cfg)
