@@ -23,7 +23,8 @@ import torch
 from torch import nn
 
 from jetpointnet.errors import UserError
-from jetpointnet.models.taggers import build_tagger
+from jetpointnet.config import to_dict
+from jetpointnet.models.taggers import build_tagger, resolve_tagger_options
 from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.dataset import feature_indices, feature_names, split_files
 from jetpointnet.training.jet_stream import JetStream
@@ -42,7 +43,13 @@ def _classes(metadata: dict, *, where: str) -> list[str]:
 
 
 def make_jet_streams(
-    cfg: TrainConfig, data_dir: Path, metadata: dict, *, rank: int, world_size: int
+    cfg: TrainConfig,
+    data_dir: Path,
+    metadata: dict,
+    *,
+    rank: int,
+    world_size: int,
+    model: nn.Module | None = None,
 ) -> tuple[JetStream, JetStream]:
     """The training and validation streams of a jet folder."""
     n_classes = len(_classes(metadata, where=str(data_dir)))
@@ -71,8 +78,14 @@ def make_jet_streams(
     return train, val
 
 
-def build_jet_model(cfg: TrainConfig, metadata: dict, task) -> tuple[nn.Module, int]:
-    """The tagger of ``cfg.model`` for the data's features; binds ``task`` to the classes."""
+def build_jet_model(
+    cfg: TrainConfig, metadata: dict, task, *, data_dir: Path | None = None
+) -> tuple[nn.Module, int]:
+    """The tagger of ``cfg.model`` for the data's features; binds ``task`` to the classes.
+
+    ``cfg.model.options`` is replaced by the fully resolved options (for the run's
+    config.yaml); ``data_dir`` is not needed (the features are named in the metadata).
+    """
     if not isinstance(task, TaggingTask):
         raise UserError(f"config: data of kind 'jet' needs task.name 'tagging', not {task.name!r}")
     task.bind(_classes(metadata, where="metadata.json"), where="config")
@@ -80,9 +93,11 @@ def build_jet_model(cfg: TrainConfig, metadata: dict, task) -> tuple[nn.Module, 
     if not names:
         raise UserError("metadata.json of kind 'jet' lists no 'features'")
     feature_indices(metadata, cfg.data.features, where="config")  # checks the names
+    options = resolve_tagger_options(cfg.model.name, cfg.model.options, where="config")
+    cfg.model.options = to_dict(options)
     model = build_tagger(
         cfg.model.name,
-        cfg.model.options,
+        options,
         in_features=len(names),
         n_outputs=task.n_outputs,
         feature_names=names,

@@ -121,10 +121,14 @@ def collate_jets(
 class JetStream(IterableDataset):
     """Batches of jets over the chunk files of a split (see the module docstring).
 
+    ``stats_keys``: the names :meth:`epoch_stats` returns (columns of the run's log).
+
     ``shuffle``: random order per ``(seed, epoch)`` (call :meth:`set_epoch`), otherwise
     the files' order; ``max_samples``: a random subset of that size per epoch;
     ``equal_shares``: every rank gets the same number of jets (DDP).
     """
+
+    stats_keys = ("class_frac_min", "class_frac_max")
 
     def __init__(
         self,

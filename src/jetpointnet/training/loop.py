@@ -39,7 +39,7 @@ from jetpointnet.training import distributed
 from jetpointnet.training.checkpoint import load_checkpoint, save_checkpoint, set_rng_state, unwrap
 from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.kinds import Kind, kind_of
-from jetpointnet.training.logging import RunLogger, read_log
+from jetpointnet.training.logging import LOG_COLUMNS, RunLogger, read_log
 from jetpointnet.training.replay import check_schedule
 from jetpointnet.training.run_folder import write_run_files
 from jetpointnet.training.tasks import Task, make_task
@@ -153,7 +153,8 @@ def _train(
     torch.manual_seed(tc.seed)
     task = make_task(cfg.task)
     model, in_features = kind.build_model(cfg, metadata, task, data_dir=data_dir)
-    cfg.model.options = options_dict(cfg.model.name, cfg.model.options)
+    if kind.name == "track":  # other kinds resolve cfg.model.options in their build_model
+        cfg.model.options = options_dict(cfg.model.name, cfg.model.options)
     xfer = cfg.transfer
     if xfer.init_from is not None and not resume:
         init_from_run(
@@ -201,7 +202,12 @@ def _train(
     train_ds, val_ds = kind.make_streams(
         cfg, data_dir, metadata, model=model, rank=info.rank, world_size=info.world_size
     )
-    logger = RunLogger(out, keep_epochs=start, tensorboard=tc.tensorboard) if info.is_main else None
+    columns = [*LOG_COLUMNS[:5], *task.val_keys, *getattr(train_ds, "stats_keys", ()), *LOG_COLUMNS[-2:]]
+    logger = (
+        RunLogger(out, keep_epochs=start, tensorboard=tc.tensorboard, columns=columns)
+        if info.is_main
+        else None
+    )
     if logger is not None and logger.note and progress:
         print(logger.note)
 
@@ -249,6 +255,7 @@ def _train(
                     "lr": lr,
                     "samples_per_s": n_seen / max(elapsed, 1e-9),
                     **val,
+                    **getattr(train_ds, "epoch_stats", dict)(),  # e.g. per-batch class mix
                     "bn_momentum": momentum,
                     "epoch_time_s": elapsed,
                 }

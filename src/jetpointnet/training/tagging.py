@@ -47,6 +47,7 @@ class TaggingTask(Task):
 
     name = "tagging"
     target = "y_cloud"
+    val_keys = ("accuracy", "frac_pred_signal", "frac_true_signal")
 
     def __init__(self, cfg) -> None:  # cfg: TaskConfig
         super().__init__(cfg)

@@ -1,0 +1,206 @@
+"""``evaluate`` on tagging runs: the same metrics for every tagger and the cut-based baselines.
+
+On one split of a preprocessed ``jet`` folder (default ``test``), for each run and for
+the cut-based taggers of :mod:`jetpointnet.evaluation.tagging_baseline` (fitted on the
+``train`` split): accuracy (argmax), AUC and the background rejection ``1/eps_B`` at
+signal efficiencies 30 %, 50 % and 80 % with bootstrap errors
+(:mod:`jetpointnet.evaluation.tagging_metrics`), the confusion matrix normalised per
+true class, the AUC in bins of reco jet pT. The signal is the last class of the data's
+``classes`` (``wz`` in ["qcd", "wz"]); every other class is background. ROC quantities
+use the per-jet ``weight`` when ``weighted`` (default: background pT reweighted to the
+signal's, so the rejection does not follow the pT spectrum); accuracy and confusion
+matrices count jets.
+
+Outputs in ``out_dir``: ``metrics.json``, ``roc.png`` (every tagger and baseline on one
+plot), ``auc_vs_pt.png``, ``scores.png``, ``confusion_<run>.png``, ``tagging.html`` (the
+report section, an HTML fragment) and ``report.html`` (that section as a page).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jetpointnet.config import to_dict
+from jetpointnet.errors import UserError
+from jetpointnet.evaluation.report import html_figure, html_table
+from jetpointnet.evaluation.tagging_baseline import BASELINES, baseline_scores, fit_mass_window
+from jetpointnet.evaluation.tagging_metrics import (
+    WORKING_POINTS,
+    auc_in_bins,
+    binary_summary,
+    normalised_confusion,
+    tagging_roc,
+)
+from jetpointnet.io.atomic import atomic_output
+from jetpointnet.io.jsonio import strict_dumps
+from jetpointnet.io.paths import folder_files, refuse_overlap
+
+__all__ = ["TaggingEvalConfig", "evaluate_tagging", "is_tagging_run", "tagging_section"]
+
+
+@dataclass
+class TaggingEvalConfig:
+    """Options of :func:`evaluate_tagging` (pT edges in GeV)."""
+
+    n_boot: int = 100
+    seed: int = 0
+    weighted: bool = True
+    containment: float = 0.8
+    pt_edges: list[float] = field(default_factory=lambda: [200, 300, 400, 600, 800, 1200, 3000])
+    train_split: str = "train"
+    baselines: list[str] = field(default_factory=lambda: list(BASELINES))
+
+
+def is_tagging_run(run_dir: str | os.PathLike[str]) -> bool:
+    """True when the run folder was trained on data of kind ``jet``."""
+    from jetpointnet.io.sample_files import read_json
+
+    meta = Path(run_dir) / "metadata.json"
+    return meta.is_file() and dict(read_json(meta)).get("kind") == "jet"  # type: ignore[arg-type]
+
+
+def _row(name, is_signal, score, w, cfg, *, y=None, pred=None) -> dict[str, Any]:
+    row: dict[str, Any] = {"name": name}
+    row.update(binary_summary(is_signal, score, weights=w, n_boot=cfg.n_boot, seed=cfg.seed))
+    row["accuracy"] = float((pred == y).mean()) if pred is not None else None
+    return row
+
+
+def evaluate_tagging(
+    runs: Sequence[str | os.PathLike[str]],
+    data_dir: str | os.PathLike[str],
+    *,
+    split: str = "test",
+    out_dir: str | os.PathLike[str] | None = None,
+    cfg: TaggingEvalConfig | None = None,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """Evaluate the tagging ``runs`` and the baselines on ``split`` of ``data_dir``.
+
+    Returns the metrics (also written to ``out_dir/metrics.json``; default
+    ``FIRST_RUN/eval``): ``summary`` (name -> row), ``confusion``, ``auc_vs_pt``,
+    ``baseline_window``, ``classes``, ``n_test``, ``n_train`` and ``config``.
+    """
+    from jetpointnet.plotting.style import save
+    from jetpointnet.plotting.tagging import (
+        auc_vs_pt_figure,
+        confusion_figure,
+        rejection_roc_figure,
+        score_figure,
+    )
+    from jetpointnet.training.tagging_inference import jet_table, load_tagging_run, score_split
+
+    cfg = cfg or TaggingEvalConfig()
+    if not runs:
+        raise UserError("evaluate: no tagging run given")
+    out = Path(out_dir) if out_dir is not None else Path(runs[0]) / "eval"
+    refuse_overlap([data_dir, *(f for r in runs for f in folder_files(r))], out)
+    if (out / "metrics.json").exists() and not overwrite:
+        raise UserError(f"{out}: holds an evaluation (pass --overwrite to replace it)")
+    out.mkdir(parents=True, exist_ok=True)
+    test = jet_table(data_dir, split)
+    train = jet_table(data_dir, cfg.train_split)
+    loaded = [(Path(r).name, load_tagging_run(r)) for r in runs]
+    classes = loaded[0][1].classes
+    sig = len(classes) - 1
+    is_signal = test["y_cloud"] == sig
+    w = test["weight"].astype(np.float64) if cfg.weighted else None
+    summary, confusion, curves, scores, by_pt = {}, {}, {}, {}, {}
+    for name, run in loaded:
+        probs = score_split(run, data_dir, split=split, progress=progress)
+        pred = probs.argmax(axis=1)
+        summary[name] = _row(name, is_signal, probs[:, sig], w, cfg, y=test["y_cloud"], pred=pred)
+        summary[name]["model"] = run.cfg.model.name
+        cm = normalised_confusion(test["y_cloud"], pred, n_classes=len(classes))
+        confusion[name] = cm.tolist()
+        save(confusion_figure(cm, classes, title=name), out / f"confusion_{name}", pdf=False)
+        curves[name], scores[name] = tagging_roc(is_signal, probs[:, sig], weights=w), probs[:, sig]
+        by_pt[name] = auc_in_bins(is_signal, probs[:, sig], test["jet_pt"], cfg.pt_edges,
+                                  weights=w, n_boot=min(cfg.n_boot, 30), seed=cfg.seed)  # fmt: skip
+    window = fit_mass_window(train["jet_m"][train["y_cloud"] == sig], containment=cfg.containment)
+    for base in cfg.baselines:
+        s = baseline_scores(base, window, mass=test["jet_m"], tau21=test["tau21"], d2=test["d2"])
+        key = f"cut:{base}"
+        summary[key] = _row(key, is_signal, s, w, cfg)
+        curves[key] = tagging_roc(is_signal, s, weights=w)
+        by_pt[key] = auc_in_bins(is_signal, s, test["jet_pt"], cfg.pt_edges, weights=w,
+                                 n_boot=min(cfg.n_boot, 30), seed=cfg.seed)  # fmt: skip
+    extra = f"{split}: {is_signal.sum()} signal, {(~is_signal).sum()} background jets"
+    save(rejection_roc_figure(curves, working_points=WORKING_POINTS, extra=extra), out / "roc", pdf=False)
+    save(auc_vs_pt_figure(by_pt, extra=extra), out / "auc_vs_pt", pdf=False)
+    save(score_figure(scores, is_signal, weights=w), out / "scores", pdf=False)
+    metrics = {
+        "kind": "jet",
+        "split": split,
+        "classes": classes,
+        "signal": classes[sig],
+        "n_test": int(len(is_signal)),
+        "n_train": int(len(train["y_cloud"])),
+        "summary": summary,
+        "confusion": confusion,
+        "auc_vs_pt": by_pt,
+        "baseline_window": {"lo": window.lo, "hi": window.hi, "containment": window.containment},
+        "runs": [str(Path(r)) for r in runs],
+        "config": to_dict(cfg),
+    }
+    section = tagging_section(metrics, out)
+    for fname, text in (("tagging.html", section), ("report.html", _page(section))):
+        with atomic_output(out / fname, overwrite=True) as tmp:
+            tmp.write_text(text)
+    with atomic_output(out / "metrics.json", overwrite=True) as tmp:
+        tmp.write_text(strict_dumps(metrics, indent=2, sort_keys=True) + "\n")
+    return metrics
+
+
+def _pm(row: dict[str, Any], key: str) -> str:
+    v, e = row.get(key), row.get(f"{key}_err")
+    if v is None:
+        return "n/a"
+    if not np.isfinite(v):
+        return "inf (no background passes)" if v > 0 else "n/a"
+    digits = 4 if key == "auc" else 1
+    return f"{v:.{digits}f} ± {e:.{digits}f}" if e is not None and np.isfinite(e) else f"{v:.{digits}f}"
+
+
+def tagging_section(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) -> str:
+    """The report section (an HTML fragment): the table, the ROC, AUC vs pT, confusions."""
+    out = Path(out_dir)
+    header = ["tagger", "accuracy", "AUC", *(f"1/eps_B at {round(100 * wp)} %" for wp in WORKING_POINTS)]
+    rows = []
+    for name, row in metrics["summary"].items():
+        rej = [_pm(row, f"rejection_{round(100 * wp)}") for wp in WORKING_POINTS]
+        rows.append([name, row.get("accuracy"), _pm(row, "auc"), *rej])
+    win = metrics["baseline_window"]
+    parts = [
+        "<section><h2>Tagging</h2>",
+        f'<p class="note">{html.escape(metrics["split"])} split: {metrics["n_test"]} jets '
+        f"(signal: {html.escape(metrics['signal'])}); {metrics['n_train']} training jets; "
+        f"mass window {win['lo']:.1f}-{win['hi']:.1f} GeV ({100 * win['containment']:.0f} % of "
+        "training signal); errors: bootstrap standard deviations.</p>",
+        html_table(header, rows, cls="metrics"),
+        html_figure(out / "roc.png", "background rejection against signal efficiency"),
+        html_figure(out / "auc_vs_pt.png", "AUC in bins of reco jet pT"),
+        html_figure(out / "scores.png", "signal probability of signal and background jets"),
+    ]
+    for name in metrics["confusion"]:
+        parts.append(html_figure(out / f"confusion_{name}.png", f"confusion matrix of {name}"))
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _page(section: str) -> str:
+    return (
+        '<!doctype html><html><head><meta charset="utf-8"><title>jetpointnet tagging</title>'
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px}"
+        "img{max-width:100%}.note{color:#555}</style></head><body>"
+        f"{section}</body></html>\n"
+    )
