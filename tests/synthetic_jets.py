@@ -88,7 +88,9 @@ def make_jets(rng: np.random.Generator, n: int, *, length: int = 48) -> dict[str
         c = _constituents(rng, int(label), pt_jet)[:length]
         pt, deta, dphi = c[:, 0], c[:, 1], c[:, 2]
         eta, phi = eta_j + deta, phi_j + dphi
-        p4 = np.column_stack([pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta), pt * np.cosh(eta)])
+        p4 = np.column_stack(
+            [pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta), pt * np.cosh(eta)]
+        )
         tot = p4.sum(axis=0)
         m = float(np.sqrt(max(tot[3] ** 2 - (tot[:3] ** 2).sum(), 0.0)))
         k = len(pt)
@@ -137,7 +139,10 @@ def write_jet_folder(
             entry += m
             per_class += np.bincount(arrays["y_cloud"], minlength=len(CLASSES))
             write_npz(root / "arrays" / split / f"synthetic_{c:05d}.npz", arrays)
-        counts[split] = {"samples": n, "per_class": dict(zip(CLASSES, per_class.tolist(), strict=True))}
+        counts[split] = {
+            "samples": n,
+            "per_class": dict(zip(CLASSES, per_class.tolist(), strict=True)),
+        }
     meta = {
         "kind": "jet",
         "layout": "padded",

@@ -39,7 +39,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from jetpointnet.config import load_config
     from jetpointnet.evaluation.evaluate import EvaluateConfig, evaluate_run
-
     from jetpointnet.evaluation.tagging import TaggingEvalConfig, evaluate_tagging, is_tagging_run
 
     out = args.out or args.run / "eval"

@@ -57,10 +57,15 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"{res.out}: {res.rows} jets ({res.backend})")
         return 0
-    if not args.input:
-        from jetpointnet.errors import UserError
+    from jetpointnet.errors import UserError
+    from jetpointnet.training.tagging_inference import is_tagging_run
 
-        raise UserError("predict: give --input (MLTree files) or --data (a preprocessed jet folder)")
+    if not args.input:
+        raise UserError(
+            "predict: give --input (MLTree files) or --data (a preprocessed jet folder)"
+        )
+    if is_tagging_run(args.run):
+        raise UserError(f"predict: {args.run} is a tagging run: give --data (a jet folder)")
 
     cfg = PredictConfig(
         checkpoint=args.checkpoint,

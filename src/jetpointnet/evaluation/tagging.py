@@ -41,6 +41,7 @@ from jetpointnet.evaluation.tagging_metrics import (
 from jetpointnet.io.atomic import atomic_output
 from jetpointnet.io.jsonio import strict_dumps
 from jetpointnet.io.paths import folder_files, refuse_overlap
+from jetpointnet.training.tagging_inference import is_tagging_run
 
 __all__ = ["TaggingEvalConfig", "evaluate_tagging", "is_tagging_run", "tagging_section"]
 
@@ -58,19 +59,40 @@ class TaggingEvalConfig:
     baselines: list[str] = field(default_factory=lambda: list(BASELINES))
 
 
-def is_tagging_run(run_dir: str | os.PathLike[str]) -> bool:
-    """True when the run folder was trained on data of kind ``jet``."""
-    from jetpointnet.io.sample_files import read_json
+class _Tables:
+    """The per-tagger results, filled tagger by tagger (networks, then baselines)."""
 
-    meta = Path(run_dir) / "metadata.json"
-    return meta.is_file() and dict(read_json(meta)).get("kind") == "jet"  # type: ignore[arg-type]
+    def __init__(self, test: dict[str, np.ndarray], sig: int, cfg: TaggingEvalConfig) -> None:
+        self.test, self.cfg = test, cfg
+        self.is_signal = test["y_cloud"] == sig
+        self.w = test["weight"].astype(np.float64) if cfg.weighted else None
+        self.summary: dict[str, dict[str, Any]] = {}
+        self.curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.scores: dict[str, np.ndarray] = {}
+        self.by_pt: dict[str, list[dict[str, float]]] = {}
+
+    def add(self, name: str, score: np.ndarray, *, pred: np.ndarray | None = None) -> dict:
+        cfg, y, w = self.cfg, self.is_signal, self.w
+        row: dict[str, Any] = {"name": name}
+        row.update(binary_summary(y, score, weights=w, n_boot=cfg.n_boot, seed=cfg.seed))
+        row["accuracy"] = float((pred == self.test["y_cloud"]).mean()) if pred is not None else None
+        self.summary[name] = row
+        self.curves[name] = tagging_roc(y, score, weights=w)
+        self.by_pt[name] = auc_in_bins(y, score, self.test["jet_pt"], cfg.pt_edges, weights=w,
+                                       n_boot=min(cfg.n_boot, 30), seed=cfg.seed)  # fmt: skip
+        return row
 
 
-def _row(name, is_signal, score, w, cfg, *, y=None, pred=None) -> dict[str, Any]:
-    row: dict[str, Any] = {"name": name}
-    row.update(binary_summary(is_signal, score, weights=w, n_boot=cfg.n_boot, seed=cfg.seed))
-    row["accuracy"] = float((pred == y).mean()) if pred is not None else None
-    return row
+def _figures(tables: _Tables, out: Path, split: str) -> None:
+    from jetpointnet.plotting.style import save
+    from jetpointnet.plotting.tagging import auc_vs_pt_figure, rejection_roc_figure, score_figure
+
+    y = tables.is_signal
+    extra = f"{split}: {y.sum()} signal, {(~y).sum()} background jets"
+    roc = rejection_roc_figure(tables.curves, working_points=WORKING_POINTS, extra=extra)
+    save(roc, out / "roc", pdf=False)
+    save(auc_vs_pt_figure(tables.by_pt, extra=extra), out / "auc_vs_pt", pdf=False)
+    save(score_figure(tables.scores, y, weights=tables.w), out / "scores", pdf=False)
 
 
 def evaluate_tagging(
@@ -90,12 +112,7 @@ def evaluate_tagging(
     ``baseline_window``, ``classes``, ``n_test``, ``n_train`` and ``config``.
     """
     from jetpointnet.plotting.style import save
-    from jetpointnet.plotting.tagging import (
-        auc_vs_pt_figure,
-        confusion_figure,
-        rejection_roc_figure,
-        score_figure,
-    )
+    from jetpointnet.plotting.tagging import confusion_figure
     from jetpointnet.training.tagging_inference import jet_table, load_tagging_run, score_split
 
     cfg = cfg or TaggingEvalConfig()
@@ -106,47 +123,34 @@ def evaluate_tagging(
     if (out / "metrics.json").exists() and not overwrite:
         raise UserError(f"{out}: holds an evaluation (pass --overwrite to replace it)")
     out.mkdir(parents=True, exist_ok=True)
-    test = jet_table(data_dir, split)
-    train = jet_table(data_dir, cfg.train_split)
+    test, train = jet_table(data_dir, split), jet_table(data_dir, cfg.train_split)
     loaded = [(Path(r).name, load_tagging_run(r)) for r in runs]
     classes = loaded[0][1].classes
     sig = len(classes) - 1
-    is_signal = test["y_cloud"] == sig
-    w = test["weight"].astype(np.float64) if cfg.weighted else None
-    summary, confusion, curves, scores, by_pt = {}, {}, {}, {}, {}
+    tables, confusion = _Tables(test, sig, cfg), {}
     for name, run in loaded:
         probs = score_split(run, data_dir, split=split, progress=progress)
         pred = probs.argmax(axis=1)
-        summary[name] = _row(name, is_signal, probs[:, sig], w, cfg, y=test["y_cloud"], pred=pred)
-        summary[name]["model"] = run.cfg.model.name
+        tables.add(name, probs[:, sig], pred=pred)["model"] = run.cfg.model.name
+        tables.scores[name] = probs[:, sig]
         cm = normalised_confusion(test["y_cloud"], pred, n_classes=len(classes))
         confusion[name] = cm.tolist()
         save(confusion_figure(cm, classes, title=name), out / f"confusion_{name}", pdf=False)
-        curves[name], scores[name] = tagging_roc(is_signal, probs[:, sig], weights=w), probs[:, sig]
-        by_pt[name] = auc_in_bins(is_signal, probs[:, sig], test["jet_pt"], cfg.pt_edges,
-                                  weights=w, n_boot=min(cfg.n_boot, 30), seed=cfg.seed)  # fmt: skip
     window = fit_mass_window(train["jet_m"][train["y_cloud"] == sig], containment=cfg.containment)
     for base in cfg.baselines:
-        s = baseline_scores(base, window, mass=test["jet_m"], tau21=test["tau21"], d2=test["d2"])
-        key = f"cut:{base}"
-        summary[key] = _row(key, is_signal, s, w, cfg)
-        curves[key] = tagging_roc(is_signal, s, weights=w)
-        by_pt[key] = auc_in_bins(is_signal, s, test["jet_pt"], cfg.pt_edges, weights=w,
-                                 n_boot=min(cfg.n_boot, 30), seed=cfg.seed)  # fmt: skip
-    extra = f"{split}: {is_signal.sum()} signal, {(~is_signal).sum()} background jets"
-    save(rejection_roc_figure(curves, working_points=WORKING_POINTS, extra=extra), out / "roc", pdf=False)
-    save(auc_vs_pt_figure(by_pt, extra=extra), out / "auc_vs_pt", pdf=False)
-    save(score_figure(scores, is_signal, weights=w), out / "scores", pdf=False)
+        tables.add(f"cut:{base}", baseline_scores(base, window, mass=test["jet_m"],
+                                                  tau21=test["tau21"], d2=test["d2"]))  # fmt: skip
+    _figures(tables, out, split)
     metrics = {
         "kind": "jet",
         "split": split,
         "classes": classes,
         "signal": classes[sig],
-        "n_test": int(len(is_signal)),
-        "n_train": int(len(train["y_cloud"])),
-        "summary": summary,
+        "n_test": len(tables.is_signal),
+        "n_train": len(train["y_cloud"]),
+        "summary": tables.summary,
         "confusion": confusion,
-        "auc_vs_pt": by_pt,
+        "auc_vs_pt": tables.by_pt,
         "baseline_window": {"lo": window.lo, "hi": window.hi, "containment": window.containment},
         "runs": [str(Path(r)) for r in runs],
         "config": to_dict(cfg),
@@ -165,15 +169,26 @@ def _pm(row: dict[str, Any], key: str) -> str:
     if v is None:
         return "n/a"
     if not np.isfinite(v):
-        return "inf (no background passes)" if v > 0 else "n/a"
+        return "n/a"
     digits = 4 if key == "auc" else 1
-    return f"{v:.{digits}f} ± {e:.{digits}f}" if e is not None and np.isfinite(e) else f"{v:.{digits}f}"
+    if row.get(f"{key}_lower_bound"):
+        return f"> {v:.0f} (no background passes)"
+    return (
+        f"{v:.{digits}f} ± {e:.{digits}f}"
+        if e is not None and np.isfinite(e)
+        else f"{v:.{digits}f}"
+    )
 
 
 def tagging_section(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) -> str:
     """The report section (an HTML fragment): the table, the ROC, AUC vs pT, confusions."""
     out = Path(out_dir)
-    header = ["tagger", "accuracy", "AUC", *(f"1/eps_B at {round(100 * wp)} %" for wp in WORKING_POINTS)]
+    header = [
+        "tagger",
+        "accuracy",
+        "AUC",
+        *(f"1/eps_B at {round(100 * wp)} %" for wp in WORKING_POINTS),
+    ]
     rows = []
     for name, row in metrics["summary"].items():
         rej = [_pm(row, f"rejection_{round(100 * wp)}") for wp in WORKING_POINTS]
@@ -181,10 +196,13 @@ def tagging_section(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) ->
     win = metrics["baseline_window"]
     parts = [
         "<section><h2>Tagging</h2>",
-        f'<p class="note">{html.escape(metrics["split"])} split: {metrics["n_test"]} jets '
-        f"(signal: {html.escape(metrics['signal'])}); {metrics['n_train']} training jets; "
-        f"mass window {win['lo']:.1f}-{win['hi']:.1f} GeV ({100 * win['containment']:.0f} % of "
-        "training signal); errors: bootstrap standard deviations.</p>",
+        (
+            f'<p class="note">{html.escape(metrics["split"])} split: {metrics["n_test"]} jets '
+            f"(signal: {html.escape(metrics['signal'])}); {metrics['n_train']} training jets; "
+            f"mass window {win['lo']:.1f}-{win['hi']:.1f} GeV "
+            f"({100 * win['containment']:.0f} % of training signal); "
+            "errors: bootstrap standard deviations.</p>"
+        ),
         html_table(header, rows, cls="metrics"),
         html_figure(out / "roc.png", "background rejection against signal efficiency"),
         html_figure(out / "auc_vs_pt.png", "AUC in bins of reco jet pT"),

@@ -5,13 +5,16 @@ class is background; the ROC is the signal efficiency ``eps_S`` (true-positive r
 against the background efficiency ``eps_B`` (false-positive rate) of a cut on the score,
 both optionally weighted per cloud; the background rejection at a working point is
 ``1 / eps_B`` at the cut where ``eps_S`` reaches it (``eps_B`` interpolated linearly in
-``eps_S`` between ROC points; ``inf`` when no background passes). Errors come from a
+``eps_S`` between ROC points; ``inf`` when no background passes, which
+:func:`binary_summary` reports as the bound ``n_background`` with
+``rejection_<wp>_lower_bound`` true). Errors come from a
 bootstrap over the clouds: the standard deviation of the metric over ``n_boot``
 resamples with replacement (a seeded generator), the finite ones.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -96,6 +99,12 @@ def binary_summary(
     row = _point(is_signal, score, weights)
     if n_boot > 0:
         row.update(bootstrap(is_signal, score, weights=weights, n_boot=n_boot, seed=seed))
+    n_bkg = int((~is_signal).sum())
+    for wp in WORKING_POINTS:  # no background passes: quote the bound 1/eps_B > n_background
+        key = f"rejection_{round(100 * wp)}"
+        row[f"{key}_lower_bound"] = bool(np.isinf(row[key]))
+        if np.isinf(row[key]):
+            row[key] = float(n_bkg)
     row["n_signal"] = int(is_signal.sum())
     row["n_background"] = int((~is_signal).sum())
     return row
@@ -125,7 +134,7 @@ def auc_in_bins(
     """
     is_signal = np.asarray(is_signal, bool)
     rows = []
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         sel = (values >= lo) & (values < hi)
         ns, nb = int((is_signal & sel).sum()), int((~is_signal & sel).sum())
         row = {"lo": float(lo), "hi": float(hi), "n_signal": ns, "n_background": nb}

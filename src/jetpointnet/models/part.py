@@ -66,7 +66,9 @@ def lorentz_pair_features(p4: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     pt = torch.sqrt(px * px + py * py).clamp(min=_EPS)  # (B, N)
     rap = 0.5 * torch.log((e + pz).clamp(min=_EPS) / (e - pz).clamp(min=_EPS))  # (B, N)
     ux, uy = px / pt, py / pt
-    chord = torch.sqrt((ux.unsqueeze(2) - ux.unsqueeze(1)) ** 2 + (uy.unsqueeze(2) - uy.unsqueeze(1)) ** 2)
+    chord = torch.sqrt(
+        (ux.unsqueeze(2) - ux.unsqueeze(1)) ** 2 + (uy.unsqueeze(2) - uy.unsqueeze(1)) ** 2
+    )
     dphi = 2 * torch.asin((0.5 * chord).clamp(max=1.0))  # (B, N, N)
     dy = rap.unsqueeze(2) - rap.unsqueeze(1)  # (B, N, N)
     delta = torch.sqrt(dy * dy + dphi * dphi)  # (B, N, N)
@@ -87,7 +89,7 @@ def lorentz_pair_features(p4: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def _mlp(c_in: int, widths: list[int], *, norm: bool) -> tuple[nn.Sequential, int]:
     layers: list[nn.Module] = []
     for c in widths:
-        layers += [nn.Linear(c_in, c), *( [nn.LayerNorm(c)] if norm else [] ), nn.GELU()]
+        layers += [nn.Linear(c_in, c), *([nn.LayerNorm(c)] if norm else []), nn.GELU()]
         c_in = c
     return nn.Sequential(*layers), c_in
 
@@ -113,7 +115,12 @@ class ParT(nn.Module):
         )
         self.blocks = nn.ModuleList(Block(block_cfg) for _ in range(cfg.depth))
         self.head = ClassAttentionHead(
-            cfg.dim, n_classes, heads=cfg.heads, blocks=cfg.class_blocks, fc=cfg.fc, dropout=cfg.dropout
+            cfg.dim,
+            n_classes,
+            heads=cfg.heads,
+            blocks=cfg.class_blocks,
+            fc=cfg.fc,
+            dropout=cfg.dropout,
         )
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, p4: torch.Tensor) -> torch.Tensor:

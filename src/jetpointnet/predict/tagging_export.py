@@ -119,7 +119,9 @@ def run_tagging_session(session: Any, batch: dict[str, np.ndarray | torch.Tensor
     feeds = {}
     for inp in session.get_inputs():
         value = np.asarray(batch[inp.name])
-        feeds[inp.name] = np.ascontiguousarray(value, dtype=bool if inp.name == "mask" else np.float32)
+        feeds[inp.name] = np.ascontiguousarray(
+            value, dtype=bool if inp.name == "mask" else np.float32
+        )
     return session.run(["prob"], feeds)[0]
 
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from jetpointnet.errors import UserError
 from jetpointnet.config import to_dict
+from jetpointnet.errors import UserError
 from jetpointnet.models.taggers import build_tagger, resolve_tagger_options
 from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.dataset import feature_indices, feature_names, split_files
@@ -122,5 +122,7 @@ def jet_forward(net: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, tor
 
 register_task(TaggingTask)
 register_kind(
-    Kind(name="jet", make_streams=make_jet_streams, build_model=build_jet_model, forward=jet_forward)
+    Kind(
+        name="jet", make_streams=make_jet_streams, build_model=build_jet_model, forward=jet_forward
+    )
 )

@@ -85,7 +85,9 @@ def read_labels(path: Path) -> np.ndarray:
     try:
         with np.load(path, allow_pickle=False) as f:
             if "y_cloud" not in f.files:
-                raise UserError(f"{path}: missing array 'y_cloud'" + did_you_mean("y_cloud", f.files))
+                raise UserError(
+                    f"{path}: missing array 'y_cloud'" + did_you_mean("y_cloud", f.files)
+                )
             return np.asarray(f["y_cloud"], dtype=np.int64)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise UserError(f"{path}: not a readable npz file ({exc})") from None
@@ -153,7 +155,12 @@ class JetStream(IterableDataset):
         self.starts = np.concatenate([[0], np.cumsum(counts)])
         if len(self.labels) and (self.labels.min() < 0 or self.labels.max() >= n_classes):
             raise UserError(f"{self.files[0].parent}: y_cloud outside [0, {n_classes})")
-        self.batch_size, self.n_classes, self.shuffle, self.seed = batch_size, n_classes, shuffle, seed
+        self.batch_size, self.n_classes, self.shuffle, self.seed = (
+            batch_size,
+            n_classes,
+            shuffle,
+            seed,
+        )
         self.buffer_size = max(1, buffer_size)
         self.features = list(features) if features is not None else None
         self.max_samples, self.rank, self.world_size = max_samples, rank, world_size
@@ -199,7 +206,9 @@ class JetStream(IterableDataset):
 
     def class_fractions(self) -> np.ndarray:
         """``(n_batches, n_classes)``: the fraction of each class in every batch of the epoch."""
-        rows = [np.bincount(self.labels[b], minlength=self.n_classes) / len(b) for b in self.batches()]
+        rows = [
+            np.bincount(self.labels[b], minlength=self.n_classes) / len(b) for b in self.batches()
+        ]
         return np.array(rows).reshape(-1, self.n_classes)
 
     def epoch_stats(self) -> dict[str, float]:
@@ -207,7 +216,10 @@ class JetStream(IterableDataset):
         frac = self.class_fractions()
         if not len(frac):
             return {"class_frac_min": float("nan"), "class_frac_max": float("nan")}
-        return {"class_frac_min": float(frac[:, -1].min()), "class_frac_max": float(frac[:, -1].max())}
+        return {
+            "class_frac_min": float(frac[:, -1].min()),
+            "class_frac_max": float(frac[:, -1].max()),
+        }
 
     def __len__(self) -> int:
         return len(self.batches())

@@ -202,7 +202,12 @@ def _train(
     train_ds, val_ds = kind.make_streams(
         cfg, data_dir, metadata, model=model, rank=info.rank, world_size=info.world_size
     )
-    columns = [*LOG_COLUMNS[:5], *task.val_keys, *getattr(train_ds, "stats_keys", ()), *LOG_COLUMNS[-2:]]
+    columns = [
+        *LOG_COLUMNS[:5],
+        *task.val_keys,
+        *getattr(train_ds, "stats_keys", ()),
+        *LOG_COLUMNS[-2:],
+    ]
     logger = (
         RunLogger(out, keep_epochs=start, tensorboard=tc.tensorboard, columns=columns)
         if info.is_main

@@ -29,7 +29,7 @@ from jetpointnet.training.jet_kind import build_jet_model, jet_forward
 from jetpointnet.training.jet_stream import LINKS, OBSERVERS, collate_jets, load_jet_chunk
 from jetpointnet.training.tagging import TaggingTask
 
-__all__ = ["TaggingRun", "jet_table", "load_tagging_run", "score_split"]
+__all__ = ["TaggingRun", "is_tagging_run", "jet_table", "load_tagging_run", "score_split"]
 
 
 @dataclass
@@ -45,6 +45,12 @@ class TaggingRun:
     @property
     def classes(self) -> list[str]:
         return list(self.task.classes)
+
+
+def is_tagging_run(run_dir: str | Path) -> bool:
+    """True when the run folder was trained on data of kind ``jet``."""
+    meta = Path(run_dir) / "metadata.json"
+    return meta.is_file() and dict(read_json(meta)).get("kind") == "jet"  # type: ignore[arg-type]
 
 
 def load_tagging_run(
