@@ -76,6 +76,7 @@ def auc_vs_pt_figure(rows: Mapping[str, Sequence[Mapping[str, float]]], *, extra
                     mfc="none" if name.startswith("cut:") else None, label=name)  # fmt: skip
     ax.set_xlabel(r"jet $p_T$ [GeV]")
     ax.set_ylabel("AUC")
+    ax.set_ylim(0.0, 1.15)  # room for the label; error bars of sparse bins are clipped
     ax.legend(loc="lower right", fontsize="x-small")
     label(ax, extra=extra)
     return fig
