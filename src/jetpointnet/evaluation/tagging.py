@@ -124,7 +124,12 @@ def evaluate_tagging(
         raise UserError(f"{out}: holds an evaluation (pass --overwrite to replace it)")
     out.mkdir(parents=True, exist_ok=True)
     test, train = jet_table(data_dir, split), jet_table(data_dir, cfg.train_split)
-    loaded = [(Path(r).name, load_tagging_run(r)) for r in runs]
+    names = [Path(r).name for r in runs]
+    if len(set(names)) != len(names):
+        raise UserError(
+            f"evaluate: the runs' folder names must differ (they name the rows): {names}"
+        )
+    loaded = [(name, load_tagging_run(r)) for name, r in zip(names, runs, strict=True)]
     classes = loaded[0][1].classes
     sig = len(classes) - 1
     tables, confusion = _Tables(test, sig, cfg), {}
