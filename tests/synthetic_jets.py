@@ -151,7 +151,7 @@ def write_jet_folder(
         "length": 48,
         "algorithm": "truth",
         "counts": counts,
-        "sources": [{"path": "synthetic.root", "entries": entry}],
+        "inputs": ["synthetic.root"],
     }
     write_json(root / "metadata.json", meta)
     return root

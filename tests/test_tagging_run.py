@@ -76,6 +76,10 @@ def test_predict_rows_lead_back_to_the_event(setup, tmp_path):
     root = tmp_path / "jets.root"  # weaver's --predict-output out.root
     assert main([*argv[:-3], "--out", str(root), "--quiet"]) == 0
     np.testing.assert_allclose(read_predictions(root, tree_name="jets")["prob_wz"], rows["prob_wz"])
+    onnx_out = tmp_path / "onnx.parquet"
+    assert main([*argv[:-3], "--out", str(onnx_out), "--backend", "onnx", "--quiet"]) == 0
+    onnx_rows = read_predictions(onnx_out, tree_name="jets")
+    np.testing.assert_allclose(onnx_rows["prob_wz"], rows["prob_wz"], atol=1e-4)
     bad = ["predict", "--run", str(run), "--input", "x.root", "--out", str(tmp_path / "x.parquet")]
     assert main(bad) != 0  # a tagging run needs --data
 

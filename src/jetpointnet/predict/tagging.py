@@ -8,7 +8,7 @@ Columns of the output (parquet or ROOT, by suffix, via
   weight), so the file alone gives ROC curves;
 - the observers ``jet_pt``, ``jet_eta``, ``jet_phi``, ``jet_m``, ``jet_m_ungroomed``,
   ``truth_jet_pt``, ``truth_jet_m`` (GeV), ``tau21``, ``d2``, ``n_constituents``;
-- the links ``file_index`` (into the data's metadata ``sources``), ``entry``,
+- the links ``file_index`` (into the data's metadata ``inputs``), ``entry``,
   ``event_number``, ``object_index``: every row leads back to its ROOT event.
 
 Rows follow the split's chunk files in sorted order, jets in file order. ``backend``
