@@ -23,11 +23,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--algorithm", action="append", metavar="ALGO",
-        choices=["calo", "classical", "ml", "oracle", "oracle-calibrated"],
+        choices=["calo", "classical", "ml", "oracle", "oracle-calibrated", "target",
+                 "target-visible"],
         help="calo, classical, ml, or the ceilings oracle (perfect attribution of every "
         "track's true deposits) and oracle-calibrated (also every neutral remnant at its "
         "true energy); repeatable; default: all, ml when --run is given, the ceilings when "
-        "the inputs have truth",
+        "the inputs have truth; on request (not in the default) target: event-level "
+        "particle flow with perfect targets (neutrals at true energy), target-visible: the "
+        "same with neutrals at their visible deposit (docs/contracts/event.md)",
     )  # fmt: skip
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument(

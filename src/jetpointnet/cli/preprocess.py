@@ -10,11 +10,21 @@ HELP = "MLTree ROOT files -> per-track samples (parquet) -> point-cloud arrays (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "--kind",
+        choices=("track", "event", "jet"),
+        default="track",
+        help="track: per-track point clouds (default); event: event-level samples for "
+        "particle flow of whole events (configs/data/event.yaml, docs/contracts/event.md); "
+        "jet: large-R jet clouds for W/Z tagging (configs/data/tagging-wz.yaml, "
+        "--input CLASS=GLOB)",
+    )
+    parser.add_argument(
         "--input",
         action="append",
-        required=True,
+        default=[],
         metavar="GLOB",
-        help="MLTree ROOT file(s); a glob in quotes; repeatable",
+        help="MLTree ROOT file(s); a glob in quotes; repeatable (--kind jet: CLASS=GLOB, "
+        "added to the config's inputs)",
     )
     parser.add_argument(
         "--geometry",
@@ -59,6 +69,12 @@ def run(args: argparse.Namespace) -> int:
     from jetpointnet.data.config import PreprocessConfig
     from jetpointnet.errors import UserError
 
+    if args.kind == "event":
+        return _run_event(args)
+    if args.kind == "jet":
+        return _run_jets(args)
+    if not args.input:
+        raise UserError("--input GLOB is required")
     config = load_config(PreprocessConfig, args.config, args.set)
     if args.workers < 1:
         raise UserError(f"--workers must be >= 1, got {args.workers}")
@@ -118,4 +134,55 @@ def run(args: argparse.Namespace) -> int:
             f"{t['points_dropped']} points dropped"
         )
         print(f"  metadata: {result.out / 'metadata.json'}")
+    return 0
+
+
+def _run_event(args: argparse.Namespace) -> int:
+    """``--kind event``: event-level samples (:mod:`jetpointnet.data.event_preprocess`)."""
+    from jetpointnet.config import load_config
+    from jetpointnet.data.event_preprocess import EventPreprocessConfig, preprocess_events
+    from jetpointnet.errors import UserError
+
+    if args.measure_radius or args.stage != "all" or args.executor != "local":
+        raise UserError("--kind event runs one stage locally: no --measure-radius, --stage "
+                        "or --executor dask")  # fmt: skip
+    if args.workers < 1:
+        raise UserError(f"--workers must be >= 1, got {args.workers}")
+    config = load_config(EventPreprocessConfig, args.config, args.set)
+    result = preprocess_events(args.input, args.out, config=config, geometry=args.geometry,
+                               workers=args.workers, progress=not args.no_progress,
+                               overwrite=args.overwrite)  # fmt: skip
+    meta = result.metadata
+    print(f"event samples in {result.out}: chunks run {result.chunks_run}, "
+          f"skipped (already done) {result.chunks_skipped}")  # fmt: skip
+    for split, c in meta["counts"].items():
+        print(f"  {split:5s} {c['events']:8d} events {c['samples']:9d} samples")
+    print(f"  Lc {meta['n_cells']}, Lt {meta['n_tracks']}, Kt {meta['n_neutral']}; "
+          f"truncation {meta['truncation']}")  # fmt: skip
+    print(f"  metadata: {result.out / 'metadata.json'}")
+    return 0
+
+
+def _run_jets(args: argparse.Namespace) -> int:
+    from jetpointnet.config import load_config
+    from jetpointnet.errors import UserError
+    from jetpointnet.tagging.config import JetPrepConfig
+    from jetpointnet.tagging.preprocess import parse_class_inputs, preprocess_jets
+
+    if args.measure_radius or args.stage != "all" or args.executor != "local":
+        raise UserError("--kind jet: --measure-radius, --stage and --executor are per-track only")
+    config = load_config(JetPrepConfig, args.config, args.set)
+    for name, globs in parse_class_inputs(args.input, config.classes).items():
+        config.inputs[name] = [*config.inputs.get(name, []), *globs]
+    if args.workers < 1:
+        raise UserError(f"--workers must be >= 1, got {args.workers}")
+    result = preprocess_jets(args.out, config=config, geometry=args.geometry,
+                             workers=args.workers, progress=not args.no_progress,
+                             overwrite=args.overwrite)  # fmt: skip
+    meta = result.metadata
+    print(f"jets in {result.out}: chunks run {result.chunks_run}, skipped {result.chunks_skipped}")
+    for split, c in meta["counts"].items():
+        per = ", ".join(f"{k} {v}" for k, v in c["per_class"].items())
+        print(f"  {split:5s} {c['jets']:8d} jets ({per}) in {c['files']} file(s)")
+    print(f"  metadata: {result.out / 'metadata.json'}")
     return 0

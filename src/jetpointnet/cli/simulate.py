@@ -27,6 +27,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="topo-clusters without the ATLAS splitter (no shared cells)",
     )
     p.add_argument(
+        "--no-event-truth",
+        action="store_true",
+        help="leave out the optional event-level truth branches (per-contributor visible "
+        "cell energy, particle calorimeter totals, parents; docs/simulation.md)",
+    )
+    p.add_argument(
         "--max-contributors",
         type=int,
         default=None,
@@ -70,6 +76,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="order of the CellGeo vectors: ascending cell ID (default) or shuffled "
         "(to test that a reader does not rely on the order)",
     )
+    p.add_argument(
+        "--slice-radius",
+        type=float,
+        default=0.6,
+        help="anti-kt R of the leading truth jet that defines a dijet JZ slice: 0.6 "
+        "(ATLAS's JZ, default) or 1.0 (large-R jets, the W/Z tagging background)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -84,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
         energy_range=tuple(args.energy_range) if args.energy_range else None,
         eta_range=tuple(args.eta_range), format=args.format, overwrite=args.overwrite,
         split_clusters=not args.no_split_clusters, compression=args.compression,
-        cell_order=args.cell_order,
+        cell_order=args.cell_order, event_truth=not args.no_event_truth,
+        slice_radius=args.slice_radius,
     )  # fmt: skip
     files = simulate(cfg, progress=not args.quiet)
     print(f"wrote {len(files)} file(s) to {cfg.out}/ ({cfg.events} events)")

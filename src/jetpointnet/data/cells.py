@@ -21,6 +21,7 @@ import numpy as np
 from jetpointnet.data.cone import ragged_arange
 from jetpointnet.data.geometry import CellTable
 from jetpointnet.data.tracks import Truth
+from jetpointnet.errors import UserError
 
 __all__ = ["CELL_BRANCHES", "CELL_TRUTH_BRANCHES", "Cells", "flat_cells"]
 
@@ -90,6 +91,44 @@ def flat_cells(
     infinite one (``cell_inf_energy``) and cells whose ID is not in the geometry
     (``cell_not_in_geometry``).
     """
+    ent = _entries(events, source)
+    keep, rows, drops = _placed_entries(ent, table)
+    rep, geo, energy, n_cl = _distinct_cells(ent, keep, rows, len(table))
+    cnt, agg = _contributors(ent, rep, truth)
+    cells = Cells(
+        event=ent.event[rep],
+        id=ent.ids[rep],
+        energy=energy.astype(np.float32),
+        cluster=ent.cl_local[ent.cluster[rep]].astype(np.int32),
+        n_clusters=n_cl.astype(np.int16),
+        geo=geo,
+        n_truth=cnt.astype(np.int16),
+        n_truth_rows=len(truth.pdg),
+        has_truth=ent.has_truth,
+        **agg,
+    )
+    return cells, drops
+
+
+@dataclass(frozen=True)
+class _Entries:
+    """The flat cluster-cell entries of a chunk (one per cell listed in a cluster)."""
+
+    ids: np.ndarray  # uint64 cell ID
+    e: np.ndarray  # float32 GeV, the cluster's share
+    event: np.ndarray  # int64 chunk-local event
+    cluster: np.ndarray  # int64 cluster (chunk-wide)
+    cl_local: np.ndarray  # int64 cluster index in its event, per chunk-wide cluster
+    hit_list: np.ndarray  # int64 the entry's truth hit list, -1 none
+    ncontrib: np.ndarray  # int64 contributors per hit list
+    contrib_start: np.ndarray  # int64 first contributor of each hit list
+    t_idx: np.ndarray  # int64 truth index of each contributor
+    t_e: np.ndarray  # float32 GeV of each contributor (NaN/inf as 0)
+    has_truth: bool
+
+
+def _entries(events: dict[str, ak.Array], source: str) -> _Entries:
+    """Flatten the cluster-cell branches; index every entry by event, cluster, hit list."""
     cid, ce = events["cluster_cell_ID"], events["cluster_cell_E"]
     n_events = len(cid)
     ncl = np.asarray(ak.to_numpy(ak.num(cid, axis=1)), dtype=np.int64)  # clusters per event
@@ -100,8 +139,6 @@ def flat_cells(
     if has_truth:
         hti, hte = events["cluster_cell_hitsTruthIndex"], events["cluster_cell_hitsTruthE"]
         if not np.array_equal(np.asarray(ak.to_numpy(ak.num(hti, axis=1))), ncl):
-            from jetpointnet.errors import UserError
-
             raise UserError(
                 f"{source}: cluster_cell_hitsTruthIndex and cluster_cell_ID disagree on clusters"
             )
@@ -115,23 +152,37 @@ def flat_cells(
         t_idx = np.zeros(0, np.int64)
         t_e = np.zeros(0, np.float32)
     if len(t_e) != len(t_idx):
-        from jetpointnet.errors import UserError
-
         raise UserError(f"{source}: cluster_cell_hitsTruthE and hitsTruthIndex differ in shape")
 
     n_clusters_total = len(ncell)
     cl_event = np.repeat(np.arange(n_events, dtype=np.int64), ncl)
     cl_local = np.arange(n_clusters_total, dtype=np.int64) - np.repeat(np.cumsum(ncl) - ncl, ncl)
     entry_cluster = np.repeat(np.arange(n_clusters_total, dtype=np.int64), ncell)
-    entry_event = cl_event[entry_cluster]
     pos_in_cluster = np.arange(len(ids), dtype=np.int64) - np.repeat(
         np.cumsum(ncell) - ncell, ncell
     )
     list_start = np.cumsum(nlist) - nlist
     has_list = pos_in_cluster < nlist[entry_cluster]
-    entry_list = np.where(has_list, list_start[entry_cluster] + pos_in_cluster, -1)
-    contrib_start = np.cumsum(ncontrib) - ncontrib
+    return _Entries(
+        ids=ids,
+        e=e,
+        event=cl_event[entry_cluster],
+        cluster=entry_cluster,
+        cl_local=cl_local,
+        hit_list=np.where(has_list, list_start[entry_cluster] + pos_in_cluster, -1),
+        ncontrib=ncontrib,
+        contrib_start=np.cumsum(ncontrib) - ncontrib,
+        t_idx=t_idx,
+        t_e=t_e,
+        has_truth=has_truth,
+    )
 
+
+def _placed_entries(
+    ent: _Entries, table: CellTable
+) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Entries with a finite energy and a known cell: (entries, geometry rows, drops)."""
+    e, ids = ent.e, ent.ids
     finite = np.isfinite(e)
     n_nan = int(np.isnan(e).sum())
     drops = {"cell_nan_energy": n_nan, "cell_inf_energy": int((~finite).sum()) - n_nan}
@@ -142,12 +193,21 @@ def flat_cells(
     rows, found = table.lookup(ids[keep])
     missing = keep[~found]
     if len(missing):
-        pairs = np.stack([entry_event[missing], ids[missing].view(np.int64)])
+        pairs = np.stack([ent.event[missing], ids[missing].view(np.int64)])
         drops["cell_not_in_geometry"] = int(np.unique(pairs, axis=1).shape[1])
-    keep, rows = keep[found], rows[found]
+    return keep[found], rows[found], drops
 
-    # one row per (event, cell): sort by (event, geometry row), i.e. by event then cell ID
-    key = entry_event[keep] * len(table) + rows
+
+def _distinct_cells(
+    ent: _Entries, keep: np.ndarray, rows: np.ndarray, n_geo: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One row per (event, cell), sorted by event then cell ID (geometry row).
+
+    Returns each cell's representative entry (its largest share; ties: first cluster),
+    geometry row, summed energy (float64 GeV) and number of clusters listing it.
+    """
+    e = ent.e
+    key = ent.event[keep] * n_geo + rows
     srt = np.argsort(key, kind="stable")
     order, key_s = keep[srt], key[srt]
     new = np.ones(len(order), dtype=bool)
@@ -165,20 +225,27 @@ def flat_cells(
         lead = np.ones(len(best), dtype=bool)
         lead[1:] = group[best][1:] != group[best][:-1]
         rep[shared] = order[members[best[lead]]]
-    n = len(rep)
-    cell_event = entry_event[rep]
+    return rep, geo, energy, n_cl
 
-    # truth contributors of each cell's representative entry
-    lst = entry_list[rep]
+
+def _contributors(
+    ent: _Entries, rep: np.ndarray, truth: Truth
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Truth contributors of each cell's representative entry: the number listed and
+    the :class:`Cells` truth columns (``total`` ... ``agg_e``), aggregated per
+    (cell, truth row)."""
+    n = len(rep)
+    lst = ent.hit_list[rep]
+    ncontrib = ent.ncontrib
     cnt = (
         np.where(lst >= 0, ncontrib[np.maximum(lst, 0)], 0)
         if len(ncontrib)
         else np.zeros(n, np.int64)
     )
-    start = np.where(lst >= 0, contrib_start[np.maximum(lst, 0)], 0) if len(ncontrib) else cnt
+    start = np.where(lst >= 0, ent.contrib_start[np.maximum(lst, 0)], 0) if len(ncontrib) else cnt
     flat = ragged_arange(start, cnt)
     c_cell = np.repeat(np.arange(n, dtype=np.int64), cnt)
-    row = truth.row(cell_event[c_cell], t_idx[flat])
+    row = truth.row(ent.event[rep][c_cell], ent.t_idx[flat])
     n_rows = len(truth.pdg)
     key = c_cell * (n_rows + 1) + (row + 1)
     korder = np.argsort(key, kind="stable")
@@ -188,7 +255,7 @@ def flat_cells(
     kfirst = np.flatnonzero(knew)
     agg_key = key_s[kfirst]
     agg_e = (
-        np.add.reduceat(t_e[flat][korder].astype(np.float64), kfirst)
+        np.add.reduceat(ent.t_e[flat][korder].astype(np.float64), kfirst)
         if len(kfirst)
         else np.zeros(0)
     )
@@ -211,24 +278,13 @@ def flat_cells(
     lead_e[agg_cell[lead]] = agg_e[lead]
     agg_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(agg_cell, minlength=n), out=agg_offsets[1:])
-
-    cells = Cells(
-        event=cell_event,
-        id=ids[rep],
-        energy=energy.astype(np.float32),
-        cluster=cl_local[entry_cluster[rep]].astype(np.int32),
-        n_clusters=n_cl.astype(np.int16),
-        geo=geo,
-        n_truth=cnt.astype(np.int16),
-        total=total.astype(np.float32),
-        neutral=neutral.astype(np.float32),
-        charged=charged.astype(np.float32),
-        lead_row=lead_row,
-        lead_e=lead_e,
-        agg_offsets=agg_offsets,
-        agg_key=agg_key,
-        agg_e=agg_e.astype(np.float32),
-        n_truth_rows=n_rows,
-        has_truth=has_truth,
-    )
-    return cells, drops
+    return cnt, {
+        "total": total.astype(np.float32),
+        "neutral": neutral.astype(np.float32),
+        "charged": charged.astype(np.float32),
+        "lead_row": lead_row,
+        "lead_e": lead_e,
+        "agg_offsets": agg_offsets,
+        "agg_key": agg_key,
+        "agg_e": agg_e.astype(np.float32),
+    }

@@ -33,7 +33,7 @@ import numpy as np
 from jetpointnet.config import to_dict
 from jetpointnet.data.config import PreprocessConfig
 from jetpointnet.data.splits import SPLITS
-from jetpointnet.errors import UserError
+from jetpointnet.errors import UserError, missing_extra
 
 __all__ = ["Chunk", "PreprocessResult", "plan_chunks", "run_parallel"]
 
@@ -134,9 +134,7 @@ def _run_dask(fn, tasks, *, workers, scheduler, bar):
         from distributed import Client, LocalCluster
         from distributed import as_completed as dask_completed
     except ImportError:
-        raise UserError(
-            "--executor dask needs dask.distributed: pip install 'jetpointnet[dask]'"
-        ) from None
+        raise missing_extra("--executor dask needs dask.distributed", "dask") from None
     if scheduler:
         cluster = None
         client = Client(scheduler)

@@ -132,17 +132,17 @@ from jetpointnet.data.cells import CELL_BRANCHES, CELL_TRUTH_BRANCHES, Cells, fl
 from jetpointnet.data.cone import cone_pairs
 from jetpointnet.data.config import SelectionConfig
 from jetpointnet.data.geometry import CellTable
-from jetpointnet.data.schema import IGNORE, CellClass
+from jetpointnet.data.records import cell_record, deposit_per_truth_row, track_record
 from jetpointnet.data.tracks import (
     TRACK_BRANCHES,
     TRACK_OPTIONAL,
     TRACK_TRUTH_BRANCHES,
     TRUTH_BRANCHES,
     Tracks,
-    Truth,
     flat_tracks,
     flat_truth,
 )
+from jetpointnet.errors import UserError
 
 __all__ = [
     "DROP_REASONS",
@@ -209,8 +209,6 @@ def build_samples(
     missing = missing_truth(events)
     if missing:
         if selection.require_truth:
-            from jetpointnet.errors import UserError
-
             raise UserError(
                 f"{source or 'events'}: selection.require_truth is set but the input has no "
                 f"truth (no branch '{missing[0]}')"
@@ -223,49 +221,20 @@ def build_samples(
     drops.update(cell_drops)
     p = tracks.p[foc].astype(np.float64)
     radii = np.asarray(radius(p) if callable(radius) else np.full(len(foc), radius), np.float64)
-
-    # cells in each cone; samples with too few cells are dropped
-    geo = cells.geo
-    qi, cj, dr = cone_pairs(
-        tracks.event[foc],
-        tracks.ref_eta[foc],
-        tracks.ref_phi[foc],
-        radii,
-        cells.event,
-        table.eta[geo],
-        table.phi[geo],
-    )
-    n_cells = np.bincount(qi, minlength=len(foc))
-    ok = n_cells >= selection.min_cells
+    ok, (qi, cj, dr) = _cone_cells(tracks, foc, radii, cells, table, selection.min_cells)
     drops["too_few_cells"] = int((~ok).sum())
-    remap = np.cumsum(ok) - 1
-    keep = ok[qi]
-    qi, cj, dr = remap[qi[keep]], cj[keep], dr[keep]
-    foc, radii, n_cells = foc[ok], radii[ok], n_cells[ok]
-
-    # other tracks whose reference point is in the cone
-    with_ref = np.flatnonzero(tracks.ref_layer >= 0)
-    oi, oj, odr = cone_pairs(
-        tracks.event[foc],
-        tracks.ref_eta[foc],
-        tracks.ref_phi[foc],
-        radii,
-        tracks.event[with_ref],
-        tracks.ref_eta[with_ref],
-        tracks.ref_phi[with_ref],
-    )
-    oj = with_ref[oj]
-    other = oj != foc[oi]
-    oi, oj, odr = oi[other], oj[other], odr[other]
+    foc, radii = foc[ok], radii[ok]
+    n_cells = np.bincount(qi, minlength=len(foc))
+    oi, oj, odr = _cone_tracks(tracks, foc, radii)
     n_others = np.bincount(oi, minlength=len(foc))
     lp = tracks.n_layer_points
     n_points = n_cells + lp[foc] + np.bincount(oi, weights=lp[oj], minlength=len(foc)).astype(int)
 
-    deposit = _deposit_per_truth_row(cells)
+    deposit = deposit_per_truth_row(cells)
     known = not missing
-    focused = _track_record(tracks, truth, foc, deposit, np.zeros(len(foc), np.float32), known)
-    others = ak.unflatten(_track_record(tracks, truth, oj, deposit, odr, known), n_others)
-    cell_rec = ak.unflatten(_cell_record(cells, table, truth, tracks, foc, qi, cj, dr), n_cells)
+    focused = track_record(tracks, truth, foc, deposit, np.zeros(len(foc), np.float32), known)
+    others = ak.unflatten(track_record(tracks, truth, oj, deposit, odr, known), n_others)
+    cell_rec = ak.unflatten(cell_record(cells, table, truth, tracks, foc, qi, cj, dr), n_cells)
 
     ev = tracks.event[foc]
     event_number = np.asarray(ak.to_numpy(events["eventNumber"]), np.int64)
@@ -292,6 +261,53 @@ def build_samples(
     return out, drops
 
 
+def _cone_cells(
+    tracks: Tracks,
+    foc: np.ndarray,
+    radii: np.ndarray,
+    cells: Cells,
+    table: CellTable,
+    min_cells: int,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Cells in each focused track's cone: which tracks keep a sample (at least
+    ``min_cells`` cells) and the (kept sample, cell, Delta-R) pairs of the kept ones."""
+    geo = cells.geo
+    qi, cj, dr = cone_pairs(
+        tracks.event[foc],
+        tracks.ref_eta[foc],
+        tracks.ref_phi[foc],
+        radii,
+        cells.event,
+        table.eta[geo],
+        table.phi[geo],
+    )
+    n_cells = np.bincount(qi, minlength=len(foc))
+    ok = n_cells >= min_cells
+    remap = np.cumsum(ok) - 1
+    keep = ok[qi]
+    return ok, (remap[qi[keep]], cj[keep], dr[keep])
+
+
+def _cone_tracks(
+    tracks: Tracks, foc: np.ndarray, radii: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Other tracks whose reference point is in each focused track's cone:
+    (sample, track, Delta-R) pairs."""
+    with_ref = np.flatnonzero(tracks.ref_layer >= 0)
+    oi, oj, odr = cone_pairs(
+        tracks.event[foc],
+        tracks.ref_eta[foc],
+        tracks.ref_phi[foc],
+        radii,
+        tracks.event[with_ref],
+        tracks.ref_eta[with_ref],
+        tracks.ref_phi[with_ref],
+    )
+    oj = with_ref[oj]
+    other = oj != foc[oi]
+    return oi[other], oj[other], odr[other]
+
+
 def select_tracks(tracks: Tracks, sel: SelectionConfig) -> tuple[np.ndarray, dict[str, int]]:
     """Indices of the tracks that pass ``sel`` (the focused tracks of samples, before the
     ``min_cells`` cut) and the count of dropped ones per reason (in order)."""
@@ -311,141 +327,3 @@ def select_tracks(tracks: Tracks, sel: SelectionConfig) -> tuple[np.ndarray, dic
     drop("eta_window", np.abs(tracks.eta) > sel.max_abs_eta)
     drop("no_truth_link", (tracks.truth_row < 0) if sel.require_truth else none)
     return np.flatnonzero(alive), drops
-
-
-def _deposit_per_truth_row(cells: Cells) -> np.ndarray:
-    """True energy (GeV) each truth particle left in all written cells of its event."""
-    row = cells.agg_key % (cells.n_truth_rows + 1) - 1
-    valid = row >= 0
-    return np.bincount(row[valid], cells.agg_e[valid], minlength=cells.n_truth_rows)
-
-
-def _truth_local(truth: Truth, event: np.ndarray, row: np.ndarray) -> np.ndarray:
-    return np.where(row >= 0, row - truth.offsets[event], -1).astype(np.int32)
-
-
-def _track_record(
-    tr: Tracks,
-    truth: Truth,
-    rows: np.ndarray,
-    deposit: np.ndarray,
-    dr: np.ndarray,
-    known: bool,
-) -> ak.Array:
-    """TRACK records of ``rows``; ``known``: the input has truth (else deposit NaN)."""
-    trow = tr.truth_row[rows]
-    linked = trow >= 0
-    safe = np.maximum(trow, 0)
-    has = len(truth.pdg) > 0
-    pdg = np.where(linked, truth.pdg[safe], 0) if has else np.zeros(len(rows))
-    energy = np.where(linked, truth.energy[safe], np.nan) if has else np.full(len(rows), np.nan)
-    dep = np.where(linked, deposit[safe], 0.0) if has else np.zeros(len(rows))
-    if not known:
-        dep = np.full(len(rows), np.nan)
-    return ak.zip(
-        {
-            "index": tr.index[rows],
-            "p": tr.p[rows],
-            "pt": tr.pt[rows],
-            "eta": tr.eta[rows],
-            "phi": tr.phi[rows],
-            "chi2ndof": tr.chi2ndof[rows],
-            "truth_index": tr.truth_index[rows],
-            "truth_pdg": pdg.astype(np.int32),
-            "truth_e": energy.astype(np.float32),
-            "truth_deposit": dep.astype(np.float32),
-            "ref_layer": tr.ref_layer[rows],
-            "ref_eta": tr.ref_eta[rows],
-            "ref_phi": tr.ref_phi[rows],
-            "dr": np.asarray(dr, np.float32),
-            "layer_eta": tr.layer_eta[rows],
-            "layer_phi": tr.layer_phi[rows],
-            "layer_x": tr.layer_x[rows],
-            "layer_y": tr.layer_y[rows],
-            "layer_z": tr.layer_z[rows],
-        },
-        depth_limit=1,
-    )
-
-
-def _dist_to_track(
-    tr: Tracks, track_rows: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray
-) -> np.ndarray:
-    """3-D distance (mm) from each point to the nearest layer point of its track (inf: none)."""
-    best = np.full(len(x), np.inf, dtype=np.float32)
-    if len(x) == 0:
-        return best
-    for col in np.flatnonzero(np.isfinite(tr.layer_x[np.unique(track_rows)]).any(axis=0)):
-        px = tr.layer_x[track_rows, col]
-        py = tr.layer_y[track_rows, col]
-        pz = tr.layer_z[track_rows, col]
-        d2 = (x - px) ** 2 + (y - py) ** 2 + (z - pz) ** 2
-        np.fmin(best, d2, out=best)
-    return np.sqrt(best)
-
-
-def _cell_record(
-    cells: Cells,
-    table: CellTable,
-    truth: Truth,
-    tr: Tracks,
-    foc: np.ndarray,
-    qi: np.ndarray,
-    cj: np.ndarray,
-    dr: np.ndarray,
-) -> ak.Array:
-    g = cells.geo[cj]
-    focal_row = tr.truth_row[foc[qi]]
-    charge = truth.charge if len(truth.charge) else np.zeros(1, np.float32)
-    focal_charged = (focal_row >= 0) & (charge[np.maximum(focal_row, 0)] != 0)
-    focal = cells.focal_energy(cj, focal_row)
-    total = cells.total[cj]
-    lead_row = cells.lead_row[cj]
-    lead_charged = (lead_row >= 0) & (charge[np.maximum(lead_row, 0)] != 0)
-    cls = np.where(
-        (focal > 0) & (focal >= cells.lead_e[cj]),
-        CellClass.FOCAL,
-        np.where(
-            total <= 0,
-            CellClass.NOISE,
-            np.where(lead_charged, CellClass.OTHER_CHARGED, CellClass.NEUTRAL),
-        ),
-    ).astype(np.int8)
-    neutral = np.where(focal_charged, cells.neutral[cj], cells.neutral[cj] - focal)
-    charged_other = np.where(focal_charged, cells.charged[cj] - focal, cells.charged[cj])
-    truth_cols = {
-        "truth_focal": focal,
-        "truth_total": total,
-        "truth_neutral": np.maximum(neutral, 0).astype(np.float32),
-        "truth_charged_other": np.maximum(charged_other, 0).astype(np.float32),
-        "truth_lead_index": _truth_local(truth, cells.event[cj], lead_row),
-        "truth_lead_class": cls,
-        "n_truth": cells.n_truth[cj],
-    }
-    if not cells.has_truth:  # the "no truth" values of the module docstring
-        for name, col in truth_cols.items():
-            fill = np.nan if col.dtype.kind == "f" else IGNORE
-            truth_cols[name] = np.full(len(col), fill, dtype=col.dtype)
-    x, y, z = table.x[g], table.y[g], table.z[g]
-    return ak.zip(
-        {
-            "id": cells.id[cj],
-            "energy": cells.energy[cj],
-            "eta": table.eta[g],
-            "phi": table.phi[g],
-            "x": x,
-            "y": y,
-            "z": z,
-            "layer": table.layer[g],
-            "sigma": table.sigma[g],
-            "deta": table.deta[g],
-            "dphi": table.dphi[g],
-            "volume": table.volume[g],
-            "cluster": cells.cluster[cj],
-            "n_clusters": cells.n_clusters[cj],
-            "dr": dr,
-            "dist_track": _dist_to_track(tr, foc[qi], x, y, z),
-            **truth_cols,
-        },
-        depth_limit=1,
-    )

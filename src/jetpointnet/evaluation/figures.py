@@ -36,54 +36,53 @@ def make_plots(
 ) -> list[Path]:
     """Write every evaluation figure into ``plot_dir``; return the files written."""
     from jetpointnet.plotting import performance as perf
+    from jetpointnet.plotting.style import save_figure
 
     plot_dir.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
     scored = {n: m["track"] for n, m in models.items() if m["kind"] != "baseline"}
     scored.update({n: m["track"] for n, m in models.items() if n == "smart_random"})
-    files += perf.plot_track_performance(scored, plot_dir / "track_performance", pdf=pdf)
-    files += perf.plot_metric_table(
-        cell_table_rows(models), CELL_COLUMNS, plot_dir / "cell_metrics_table", pdf=pdf
+    files += save_figure(
+        perf.plot_track_performance(scored), plot_dir / "track_performance", pdf=pdf
     )
-    files += perf.plot_confusions(
-        {n: m["cell"]["confusion"] for n, m in models.items()}, plot_dir / "confusion", pdf=pdf
+    files += save_figure(
+        perf.plot_metric_table(cell_table_rows(models), CELL_COLUMNS),
+        plot_dir / "cell_metrics_table",
+        pdf=pdf,
     )
+    confusions = {n: m["cell"]["confusion"] for n, m in models.items()}
+    files += save_figure(perf.plot_confusions(confusions), plot_dir / "confusion", pdf=pdf)
     multi = {
         n: m["cell_multiclass"]["confusion"] for n, m in models.items() if "cell_multiclass" in m
     }
     if multi:
-        files += perf.plot_confusions(
-            multi,
-            plot_dir / "confusion_multiclass",
-            class_names=("focal", "other charged", "neutral", "noise"),
-        )
+        names = ("focal", "other charged", "neutral", "noise")
+        fig = perf.plot_confusions(multi, class_names=names)
+        files += save_figure(fig, plot_dir / "confusion_multiclass")
     curves = {
         n: (extras[n]["fpr"], extras[n]["tpr"], m["cell"]["auc"])
         for n, m in models.items()
         if "fpr" in extras[n]
     }
     if curves:
-        files += perf.plot_roc(curves, plot_dir / "roc", pdf=pdf)
+        files += save_figure(perf.plot_roc(curves), plot_dir / "roc", pdf=pdf)
     pairs = {
         n: (extras[n]["pred_total"], extras[n]["true_total"])
         for n, m in models.items()
         if m["kind"] != "baseline"
     }
     if pairs:
-        files += perf.plot_pred_vs_true(pairs, plot_dir / "pred_vs_true", pdf=pdf)
+        files += save_figure(perf.plot_pred_vs_true(pairs), plot_dir / "pred_vs_true", pdf=pdf)
     if training_log:
-        files += perf.plot_training_curves(training_log, plot_dir / "training_curves", pdf=pdf)
+        fig = perf.plot_training_curves(training_log)
+        files += save_figure(fig, plot_dir / "training_curves", pdf=pdf)
     if templates is not None and models.get("classical pflow"):
         from jetpointnet.evaluation.pflow.adapter import resolve_templates
         from jetpointnet.evaluation.pflow.templates import EFLOWREC_REFERENCE
-        from jetpointnet.plotting.templates import plot_eop_templates
+        from jetpointnet.plotting.templates import eop_templates_figure
 
-        files += plot_eop_templates(
-            resolve_templates(templates),
-            EFLOWREC_REFERENCE,
-            plot_dir / "pflow_templates_eop",
-            pdf=pdf,
-        )
+        fig = eop_templates_figure(resolve_templates(templates), EFLOWREC_REFERENCE)
+        files += save_figure(fig, plot_dir / "pflow_templates_eop", pdf=pdf)
     return files
 
 
@@ -96,12 +95,13 @@ def make_displays(
 
     from jetpointnet.plotting.event_display import plot_event_3d, plot_event_layers
     from jetpointnet.plotting.html_display import write_html_display
+    from jetpointnet.plotting.style import save_figure
 
     out_dir.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
     for what, disp in examples.items():
-        files += plot_event_layers(disp, out_dir / f"{what}_layers", pdf=pdf)
-        files += plot_event_3d(disp, out_dir / f"{what}_3d", pdf=pdf)
+        files += save_figure(plot_event_layers(disp), out_dir / f"{what}_layers", pdf=pdf)
+        files += save_figure(plot_event_3d(disp), out_dir / f"{what}_3d", pdf=pdf)
         if find_spec("plotly") is not None:
             files.append(write_html_display(disp, out_dir / f"{what}.html"))
     return files

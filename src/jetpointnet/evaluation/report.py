@@ -9,48 +9,28 @@ HTML displays are linked, next to the report).
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-from jetpointnet.io.atomic import atomic_output
+from jetpointnet.pages import render_page, write_page
 
-__all__ = ["CSS", "html_figure", "html_table", "render_report", "write_report"]
+__all__ = ["render_report", "report_context", "write_report"]
 
-CSS = """body{font-family:sans-serif;max-width:1200px;margin:1em auto;color:#222}
-table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #bbb;
-padding:3px 8px;text-align:right}th{background:#eee}td:first-child{text-align:left}
-img{max-width:100%;border:1px solid #ddd;margin:6px 0}.note{color:#555;font-size:small}
-figure{margin:0 0 1.5em}"""
-
-
-def _fmt(v: Any, digits: int = 3) -> str:
-    if v is None:
-        return "n/a"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return f"{v:.{digits}f}"
-    return html.escape(str(v))
-
-
-def html_table(header: list[str], rows: list[list[Any]], *, cls: str) -> str:
-    """An HTML table; floats with three decimals, None as n/a."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in row) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def html_figure(path: Path, caption: str) -> str:
-    """A PNG embedded as base64 in a <figure> with its caption."""
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return (
-        f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
-        f'<figcaption class="note">{html.escape(caption)}</figcaption></figure>'
-    )
+CELL_COLUMNS = ("accuracy", "precision", "recall", "f1", "energy_weighted_accuracy", "auc")
+TRACK_COLUMNS = ("n_used", "response", "resolution_68", "resolution_iqr", "mape")
+RUN_KEYS = ("name", "model", "task", "run_dir", "inference_samples_per_s")
+_PFLOW_DEFAULTS: dict[str, Any] = {
+    "run": False,
+    "templates": None,
+    "templates_warning": None,
+    "max_pt": None,
+    "track_status": {},
+    "split_recovery": 0,
+    "unaligned_cell_points": None,
+    "simplifications": [],
+}
 
 
 def _flat(d: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -75,171 +55,81 @@ _CAPTIONS = {
 }
 
 
-def _left_table(models: dict[str, Any]) -> str:
+def _left_rows(models: dict[str, Any]) -> list[list[Any]]:
     """Rows of the tracks each answer left to the calorimeter (not in its track figures)."""
     rows = []
     for n, m in models.items():
         for reason, r in (m["track"].get("left_to_calorimeter") or {}).items():
-            rows.append(
-                [
-                    f"{n} ({reason.replace('_', ' ')})",
-                    r["n_tracks"],
-                    r["n_true_above_min"],
-                    r["true_deposit_gev"],
-                    r["true_fraction"],
-                ]
-            )
-    if not rows:
-        return ""
-    return (
-        "<p>Tracks left to the calorimeter: not subtracted by design, so not scored as a "
-        "prediction of zero; they are out of the track-level figures above.</p>"
-        + html_table(
-            [
-                "answer (reason)",
-                "tracks",
-                "with true deposit > min",
-                "true focal deposit (GeV)",
-                "fraction of all true focal energy",
-            ],
-            rows,
-            cls="left-to-calorimeter",
-        )
-    )
+            rows.append([f"{n} ({reason.replace('_', ' ')})", r["n_tracks"],
+                         r["n_true_above_min"], r["true_deposit_gev"], r["true_fraction"]])  # fmt: skip
+    return rows
 
 
-def _classical_section(pfl: dict[str, Any], models: dict[str, Any]) -> list[str]:
-    """The classical algorithm's notes: templates, outcomes, left tracks, simplifications."""
-    parts: list[str] = []
-    parts.append("<h2>Classical particle flow</h2>")
-    if pfl.get("run"):
-        warn = pfl.get("templates_warning")
-        parts.append(
-            f"<p>Templates: {_fmt(pfl.get('templates'))}"
-            + (f" (<b>warning</b>: {html.escape(warn)})" if warn else "")
-            + f". Upper track-pT cut {_fmt(pfl.get('max_pt'), 0)} GeV. Track outcomes: "
-            + ", ".join(f"{k} {v}" for k, v in pfl.get("track_status", {}).items())
-            + f" ({pfl.get('split_recovery', 0)} through split-shower recovery)"
-            + f". Cell points without a stage-1 cell: {pfl.get('unaligned_cell_points')}.</p>"
-        )
-        parts.append(_left_table(models))
-        parts.append(
-            "<p>Simplified against eflowRec:</p><ul>"
-            + "".join(f"<li>{html.escape(s)}</li>" for s in pfl.get("simplifications", []))
-            + "</ul>"
-        )
-    else:
-        parts.append('<p class="note">not run</p>')
-    return parts
+def _metric_rows(models: dict[str, Any]) -> dict[str, list[list[Any]]]:
+    """The cell-metric rows (one per answer) and track-metric rows (three per answer)."""
+    cells = [[n, m["kind"], *[m["cell"].get(c) for c in CELL_COLUMNS]] for n, m in models.items()]
+    tracks = []
+    for n, m in models.items():
+        scope = ", subtracted tracks" if "left_to_calorimeter" in m["track"] else ""
+        for sub in ("inclusive", "isolated", "dense"):
+            tracks.append([f"{n} ({sub}{scope})", *[m["track"][sub].get(c) for c in TRACK_COLUMNS]])
+    return {"cell_rows": cells, "track_rows": tracks}
+
+
+def _images(metrics: dict[str, Any], out: Path) -> dict[str, list]:
+    """The plots (path, caption) and event displays (path, caption, interactive link)."""
+    files = metrics.get("files", {})
+    plots = [out / "plots" / name for name in files.get("plots", [])]
+    displays = []
+    for name in (n for n in files.get("displays", []) if n.endswith(".png")):
+        path = out / "displays" / name
+        what = path.stem.split("_")[0]
+        page = out / "displays" / f"{what}.html"
+        link = path.stem.endswith("_layers") and page.is_file()
+        displays.append({"path": path, "what": what, "link": f"displays/{what}.html" if link else "",
+                         "caption": f"{what} track: {path.stem.split('_', 1)[-1]} view"})  # fmt: skip
+    return {
+        "plots": [(p, _CAPTIONS.get(p.stem, p.stem)) for p in plots if p.is_file()],
+        "displays": displays,
+    }
+
+
+def report_context(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """What ``report.html.j2`` shows of ``metrics.json``; images from ``out_dir``."""
+    run = metrics.get("run") or {}
+    cfgm = metrics.get("config", {}).get("metrics", {})
+    summ = metrics.get("summary") or {}
+    keys = sorted({k for row in summ.values() for k in row})
+    models = metrics.get("models", {})
+    return {
+        "title": "jetpointnet evaluation",
+        "heading": "jetpointnet evaluation",
+        "split": metrics.get("split"),
+        "data_dir": metrics.get("data_dir"),
+        "n_samples": metrics.get("n_samples"),
+        "n_cells": metrics.get("n_cells"),
+        "threshold": cfgm.get("threshold"),
+        "min_true": cfgm.get("min_true"),
+        "dense_dr": cfgm.get("dense_dr"),
+        "headline": {
+            "header": ["network", *keys],
+            "rows": [[n, *[row.get(k) for k in keys]] for n, row in summ.items()],
+        },
+        "run_rows": [[k, run.get(k)] for k in RUN_KEYS if k in run],
+        "config_rows": [[k, v] for k, v in _flat(run.get("config", {}))],
+        "cell_columns": list(CELL_COLUMNS),
+        **_metric_rows(models),
+        "pflow": {**_PFLOW_DEFAULTS, **(metrics.get("pflow") or {})},
+        "left_rows": _left_rows(models),
+        "notes": metrics.get("notes", []),
+        **_images(metrics, Path(out_dir)),
+    }
 
 
 def render_report(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) -> str:
     """The report page as a string; images are read from ``out_dir/plots`` and
     ``out_dir/displays``."""
-    out = Path(out_dir)
-    run = metrics.get("run") or {}
-    cfgm = metrics.get("config", {}).get("metrics", {})
-    parts = [
-        (
-            f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-            f"<title>jetpointnet evaluation</title><style>{CSS}</style></head><body>"
-        ),
-        "<h1>jetpointnet evaluation</h1>",
-        (
-            f'<p class="note">jetpointnet simulation. Split <b>{_fmt(metrics.get("split"))}'
-            f"</b> of {_fmt(metrics.get('data_dir'))}: {metrics.get('n_samples')} tracks, "
-            f"{metrics.get('n_cells')} labelled cells.</p>"
-        ),
-    ]
-    parts.append(
-        f'<p class="note">A cell counts as focal when the predicted energy exceeds '
-        f"{_fmt(cfgm.get('threshold'), 2)} of the cell energy (regression, classical algorithm) "
-        f"or the focal probability exceeds {_fmt(cfgm.get('threshold'), 2)} (binary); argmax for "
-        f"multi-class. Track figures use tracks with a true focal deposit above "
-        f"{_fmt(cfgm.get('min_true'), 2)} GeV; dense: another track within Delta-R "
-        f"{_fmt(cfgm.get('dense_dr'), 2)}.</p>"
-    )
-    summ = metrics.get("summary") or {}
-    if summ:
-        parts.append("<h2>Headline</h2>")
-        keys = sorted({k for row in summ.values() for k in row})
-        parts.append(
-            html_table(
-                ["network", *keys],
-                [[n, *[row.get(k) for k in keys]] for n, row in summ.items()],
-                cls="summary",
-            )
-        )
-    models = metrics.get("models", {})
-    parts.append("<h2>Run</h2>")
-    summary_rows = [
-        [k, run.get(k)]
-        for k in ("name", "model", "task", "run_dir", "inference_samples_per_s")
-        if k in run
-    ]
-    parts.append(
-        html_table(["item", "value"], summary_rows, cls="run")
-        if summary_rows
-        else '<p class="note">no run information</p>'
-    )
-    cfg_rows = [[k, v] for k, v in _flat(run.get("config", {}))]
-    if cfg_rows:
-        parts.append(
-            "<details><summary>resolved training configuration</summary>"
-            + html_table(["item", "value"], cfg_rows, cls="run")
-            + "</details>"
-        )
-    parts.append("<h2>Cell-level metrics</h2>")
-    cols = ["accuracy", "precision", "recall", "f1", "energy_weighted_accuracy", "auc"]
-    parts.append(
-        html_table(
-            ["model", "kind", *cols],
-            [[n, m["kind"], *[m["cell"].get(c) for c in cols]] for n, m in models.items()],
-            cls="cell-metrics",
-        )
-    )
-    parts.append("<h2>Track-level metrics</h2>")
-    tcols = ["n_used", "response", "resolution_68", "resolution_iqr", "mape"]
-    rows = []
-    for n, m in models.items():
-        scope = ", subtracted tracks" if "left_to_calorimeter" in m["track"] else ""
-        for sub in ("inclusive", "isolated", "dense"):
-            rows.append([f"{n} ({sub}{scope})", *[m["track"][sub].get(c) for c in tcols]])
-    parts.append(
-        html_table(
-            [
-                "model (tracks)",
-                "tracks used",
-                "response",
-                "resolution (q84-q16)/2/med",
-                "resolution IQR/med",
-                "MAPE %",
-            ],
-            rows,
-            cls="track-metrics",
-        )
-    )
-    parts += _classical_section(metrics.get("pflow") or {}, models)
-    for note in metrics.get("notes", []):
-        parts.append(f'<p class="note">{html.escape(note)}</p>')
-    parts.append("<h2>Plots</h2>")
-    for name in metrics.get("files", {}).get("plots", []):
-        path = out / "plots" / name
-        if path.is_file():
-            parts.append(html_figure(path, _CAPTIONS.get(path.stem, path.stem)))
-    disp = [n for n in metrics.get("files", {}).get("displays", []) if n.endswith(".png")]
-    if disp:
-        parts.append("<h2>Event displays</h2>")
-        for name in disp:
-            path = out / "displays" / name
-            what = path.stem.split("_")[0]
-            parts.append(html_figure(path, f"{what} track: {path.stem.split('_', 1)[-1]} view"))
-            if path.stem.endswith("_layers") and (out / "displays" / f"{what}.html").is_file():
-                parts.append(
-                    f'<p><a href="displays/{what}.html">interactive display ({what})</a></p>'
-                )
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return render_page("report.html.j2", **report_context(metrics, out_dir))
 
 
 def write_report(
@@ -247,6 +137,6 @@ def write_report(
 ) -> Path:
     """Write ``out_dir/report.html`` (atomically) and return its path."""
     path = Path(out_dir) / "report.html"
-    with atomic_output(path, overwrite=overwrite) as tmp:
-        tmp.write_text(render_report(metrics, out_dir), encoding="utf-8")
-    return path
+    return write_page(
+        path, "report.html.j2", overwrite=overwrite, **report_context(metrics, out_dir)
+    )

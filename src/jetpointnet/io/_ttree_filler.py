@@ -30,7 +30,7 @@ from typing import Protocol
 
 import numpy as np
 
-from jetpointnet.errors import UserError
+from jetpointnet.errors import missing_extra
 
 __all__ = ["CPP_TYPES", "TreeColumns", "declare_filler", "import_root", "write_ttrees"]
 
@@ -212,9 +212,8 @@ def import_root() -> ModuleType:
             )
             import ROOT
     except ImportError as err:
-        raise UserError(
-            f"writing TTrees needs ROOT ({err}): pip install 'jetpointnet[root]' "
-            "(or use --format rntuple)"
+        raise missing_extra(
+            "writing TTrees needs ROOT", "root", reason=str(err), also="(or use --format rntuple)"
         ) from None
     ROOT.gROOT.SetBatch(True)
     return ROOT

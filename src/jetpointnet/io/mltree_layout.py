@@ -16,6 +16,7 @@ __all__ = [
     "CELL_GEO_TREE",
     "EVENT_BRANCHES",
     "EVENT_TREE",
+    "EVENT_TRUTH_BRANCHES",
     "MISSING",
     "MISSING_THRESHOLD",
     "SAMPLING",
@@ -183,6 +184,28 @@ EVENT_BRANCHES: dict[str, tuple[type, int]] = {
     "cluster_cell_E": (np.float32, 2),
     "cluster_cell_hitsTruthIndex": (np.int32, 3),
     "cluster_cell_hitsTruthE": (np.float32, 3),
+}
+
+#: Optional event-level truth (beyond the MLTree layout; written by ``jetpointnet simulate``
+#: unless ``--no-event-truth``, absent from real files; readers fall back to
+#: ``cluster_cell_hitsTruthIndex/E``), same conventions as :data:`EVENT_BRANCHES`:
+#:
+#: - ``cluster_cell_hitsTruthEVis``: per cell and contributor, next to
+#:   ``cluster_cell_hitsTruthE`` (true, calibration-hit energy), the contributor's visible
+#:   (EM-scale, before noise) energy in the cell (GeV);
+#: - ``truthPartCaloETrue`` / ``truthPartCaloEVis``: per truth particle, its true and visible
+#:   energy summed over every calorimeter cell (clustered or not; GeV);
+#: - ``truthPartParentBarcode``: the barcode (same numbering as ``truthPartBarcode``) of the
+#:   particle's generator mother, -1 when it has none or it is unknown (pile-up); particles
+#:   with the same value are siblings (pi0 -> gamma gamma). The mother itself is not in the
+#:   record (only final-state particles are), hence a barcode and not an index;
+#: - ``truthPartParentPdgId``: the mother's PDG id (0 when unknown).
+EVENT_TRUTH_BRANCHES: dict[str, tuple[type, int]] = {
+    "truthPartParentBarcode": (np.int32, 1),
+    "truthPartParentPdgId": (np.int32, 1),
+    "truthPartCaloETrue": (np.float32, 1),
+    "truthPartCaloEVis": (np.float32, 1),
+    "cluster_cell_hitsTruthEVis": (np.float32, 3),
 }
 
 #: CellGeo branches: one entry whose branches are per-cell vectors.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import awkward as ak
 import numpy as np
 
-from jetpointnet.errors import UserError
+from jetpointnet.errors import missing_extra
 from jetpointnet.io.quiet import quiet_stdout
 from jetpointnet.jets.objects import Objects
 
@@ -48,9 +48,8 @@ def _fastjet():
             import fastjet
             import vector
     except ImportError as exc:
-        raise UserError(
-            f"jets need the 'fastjet' and 'vector' packages ({exc}); "
-            "install them with: pip install 'jetpointnet[jets]'"
+        raise missing_extra(
+            "jets need the 'fastjet' and 'vector' packages", "jets", reason=str(exc)
         ) from None
     return fastjet, vector
 

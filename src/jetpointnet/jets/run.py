@@ -55,6 +55,7 @@ from jetpointnet.io.sample_files import write_json, write_parquet
 from jetpointnet.jets.algorithms import classical_claims, ml_charged, ml_claims, ml_pt_cap
 from jetpointnet.jets.ceilings import CEILINGS, calibrated_remnant, oracle_claims, oracle_tracks
 from jetpointnet.jets.clustering import Jets, cluster_jets, match_jets
+from jetpointnet.jets.event import EVENT_ALGORITHMS, EVENT_BRANCHES, target_objects
 from jetpointnet.jets.events import JET_BRANCHES_OPTIONAL, JET_BRANCHES_REQUIRED, jet_events
 from jetpointnet.jets.objects import (
     Objects,
@@ -67,7 +68,14 @@ from jetpointnet.jets.objects import (
 from jetpointnet.jets.reconcile import Claims, reconcile
 from jetpointnet.jets.response import PT_BINS, response_table
 
-__all__ = ["ALGORITHMS", "JetsConfig", "JetsResult", "run_jets"]
+__all__ = [
+    "ALGORITHMS",
+    "JetsConfig",
+    "JetsResult",
+    "ObjectContext",
+    "chunk_objects",
+    "run_jets",
+]
 
 ALGORITHMS = ("calo", "classical", "ml", *CEILINGS)
 
@@ -136,8 +144,9 @@ def _pflow(ev, claims: Claims, charged: np.ndarray, chs: np.ndarray, cfg: JetsCo
 def _check_config(cfg: JetsConfig, runs: Sequence) -> None:
     """Reject unknown names and impossible combinations before reading any input."""
     for a in cfg.algorithms:
-        if a not in ALGORITHMS:
-            raise UserError(f"unknown algorithm {a!r}" + did_you_mean(a, ALGORITHMS))
+        if a not in (*ALGORITHMS, *EVENT_ALGORITHMS):
+            names = (*ALGORITHMS, *EVENT_ALGORITHMS)
+            raise UserError(f"unknown algorithm {a!r}" + did_you_mean(a, names))
     if "ml" in cfg.algorithms and not runs and list(cfg.algorithms) != list(ALGORITHMS):
         raise UserError("--algorithm ml needs at least one --run RUN")
     if runs and "ml" not in cfg.algorithms:
@@ -164,10 +173,10 @@ def _algorithms(cfg: JetsConfig, runs: Sequence, infos: list, with_truth: list[b
         why = f"{info.path}: no truth (no branch '{missing_truth(info.branches)[0]}')"
         if cfg.oracle:
             raise UserError(f"{why}; --oracle needs truth")
-        ceilings = [a for a in algos if a in CEILINGS]
+        ceilings = [a for a in algos if a in (*CEILINGS, *EVENT_ALGORITHMS)]
         if ceilings and not default:
             raise UserError(f"{why}; --algorithm {ceilings[0]} needs truth")
-        algos = [a for a in algos if a not in CEILINGS]
+        algos = [a for a in algos if a not in (*CEILINGS, *EVENT_ALGORITHMS)]
     return algos
 
 
@@ -223,7 +232,8 @@ def _run_jets(cfg: JetsConfig, paths: list[Path], out: Path, runs, templates, ge
                          events_per_chunk=cfg.events_per_chunk)  # fmt: skip
     jets_rows: dict[str, list] = defaultdict(list)
     matched_rows: dict[str, list] = defaultdict(list)
-    ctx = _Context(cfg=cfg, templates=tpl, preds=preds, with_truth=with_truth)
+    ctx = ObjectContext(cfg=cfg, templates=tpl, preds=preds, with_truth=with_truth,
+                        event_algos=any(a in EVENT_ALGORITHMS for a in algos))  # fmt: skip
     counts, seconds = ctx.counts, ctx.seconds
     table, table_key = None, None
     for chunk in tqdm(chunks, desc="jets", unit="chunk", disable=not progress):
@@ -232,8 +242,10 @@ def _run_jets(cfg: JetsConfig, paths: list[Path], out: Path, runs, templates, ge
                 CellTable.from_geometry(read_geometry(chunk.geometry)),
                 chunk.geometry,
             )
-        events = read_events(chunk.path, JET_BRANCHES_REQUIRED, optional=JET_BRANCHES_OPTIONAL,
+        optional = JET_BRANCHES_OPTIONAL + (EVENT_BRANCHES if ctx.event_algos else ())
+        events = read_events(chunk.path, JET_BRANCHES_REQUIRED, optional=optional,
                              entry_start=chunk.start, entry_stop=chunk.stop)  # fmt: skip
+        ctx.events = events
         ev = jet_events(events, table, entry_start=chunk.start, source=chunk.path)
         counts["events"] += ev.n_events
         counts["tracks"] += len(ev.tracks)
@@ -243,7 +255,7 @@ def _run_jets(cfg: JetsConfig, paths: list[Path], out: Path, runs, templates, ge
         objects: dict[str, Objects] = {}
         if ev.truth is not None:
             objects["truth"] = truth_objects(ev.truth)
-        objects.update(_chunk_objects(ctx, algos, ev, chunk, table, chs))
+        objects.update(chunk_objects(ctx, algos, ev, chunk, table, chs))
         jets = {}
         for algo, obj in objects.items():
             t0 = time.perf_counter()
@@ -279,7 +291,7 @@ def _write_outputs(out: Path, jets_tab: dict, matched_tab: dict, summary: dict) 
 
 
 @dataclass
-class _Context:
+class ObjectContext:
     """What every chunk's algorithms share: options, templates, runs, and the counters."""
 
     cfg: JetsConfig
@@ -289,9 +301,13 @@ class _Context:
     counts: dict[str, Any] = field(default_factory=lambda: defaultdict(float))
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     status: np.ndarray = field(default_factory=lambda: np.zeros(len(TrackStatus), np.int64))
+    event_algos: bool = False  # an event-level algorithm runs: read its extra branches
+    events: Any = None  # the current chunk's branches (for the event-level algorithms)
 
 
-def _chunk_objects(ctx: _Context, algos, ev, chunk, table, chs: np.ndarray) -> dict[str, Objects]:
+def chunk_objects(
+    ctx: ObjectContext, algos, ev, chunk, table, chs: np.ndarray
+) -> dict[str, Objects]:
     """Every algorithm's jet constituents for one chunk (timed and counted in ``ctx``)."""
     cfg, counts, objects = ctx.cfg, ctx.counts, {}
     ceiling: tuple | None = None  # oracle tracks and claims, shared by both ceilings
@@ -303,6 +319,11 @@ def _chunk_objects(ctx: _Context, algos, ev, chunk, table, chs: np.ndarray) -> d
             claims, charged, status = classical_claims(ev, ctx.templates)
             ctx.status += np.bincount(status, minlength=len(TrackStatus))
             objects[algo], _ = _pflow(ev, claims, charged, chs, cfg)
+        elif algo in EVENT_ALGORITHMS:
+            objects[algo], _ = target_objects(ctx.events, ev, table, chs,
+                                              file_index=chunk.file_index,
+                                              entry_start=chunk.start, source=chunk.path,
+                                              algorithm=algo)  # fmt: skip
         elif algo in CEILINGS:
             if ceiling is None:
                 mask = oracle_tracks(ev)

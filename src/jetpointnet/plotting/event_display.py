@@ -15,17 +15,16 @@ both columns); tracks as lines through their layer points.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from matplotlib.collections import PatchCollection
 from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from jetpointnet.io.mltree_layout import SAMPLING_NAME
-from jetpointnet.plotting.style import LABEL, new_figure, save
+from jetpointnet.plotting.style import LABEL, new_figure, styled
 
 __all__ = ["plot_event_3d", "plot_event_layers"]
 
@@ -37,9 +36,8 @@ def _norm(cells: dict[str, np.ndarray]) -> LogNorm:
     return LogNorm(vmin=max(hi * 1e-3, 1e-4), vmax=hi)
 
 
-def plot_event_layers(
-    display: dict[str, Any], stem: str | os.PathLike[str], *, max_layers: int = 8, pdf: bool = True
-) -> list[Path]:
+@styled(hep=False)
+def plot_event_layers(display: dict[str, Any], *, max_layers: int = 8) -> Figure:
     """Rows: the layers with most energy; columns: true and predicted focal energy."""
     cells = {k: np.asarray(v) for k, v in display["cells"].items()}
     layers, _counts = np.unique(cells["layer"], return_counts=True)
@@ -47,9 +45,7 @@ def plot_event_layers(
     layers = np.sort(layers[np.argsort(-e_layer)[:max_layers]])
     nrows = max(len(layers), 1)
     # constrained layout: panel titles, axis labels and the colour bar never overlap
-    fig, axes = new_figure(
-        nrows, 2, size=(10, 3.2 * nrows), hep=False, squeeze=False, layout="constrained"
-    )
+    fig, axes = new_figure(nrows, 2, size=(10, 3.2 * nrows), squeeze=False, layout="constrained")
     norm = _norm(cells)
     mappable = None
     for row, lay in enumerate(layers):
@@ -100,15 +96,14 @@ def plot_event_layers(
     title = display.get("title", "")
     fig.suptitle(f"{LABEL}: {title}" if title else LABEL, fontsize="small",
                  fontstyle="italic", x=0.02, ha="left")  # fmt: skip
-    return save(fig, stem, pdf=pdf)
+    return fig
 
 
-def plot_event_3d(
-    display: dict[str, Any], stem: str | os.PathLike[str], *, pdf: bool = True
-) -> list[Path]:
+@styled(hep=False)
+def plot_event_3d(display: dict[str, Any]) -> Figure:
     """Cells at their (x, y, z) positions (mm), true vs predicted focal energy."""
     cells = {k: np.asarray(v) for k, v in display["cells"].items()}
-    fig, _ = new_figure(size=(13, 6), hep=False)
+    fig, _ = new_figure(size=(13, 6))
     fig.clf()
     norm = _norm(cells)
     for i, key in enumerate(("true", "pred")):
@@ -130,4 +125,4 @@ def plot_event_3d(
     fig.colorbar(sc, ax=fig.axes, label="focal energy per cell [GeV]", shrink=0.6)
     fig.text(0.02, 0.96, "jetpointnet simulation", fontstyle="italic", fontweight="bold")
     fig.text(0.02, 0.92, display.get("title", ""), fontsize="x-small")
-    return save(fig, stem, pdf=pdf)
+    return fig

@@ -7,29 +7,27 @@ setting them to NaN): no physics here, only drawing.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
-from jetpointnet.plotting.style import LABEL, label, new_figure, save
+from jetpointnet.plotting.style import LABEL, label, new_figure, styled
 
 __all__ = ["plot_cell_scores", "plot_jet_resolution"]
 
 _MARKERS = "osD^v<>px*"
 
 
+@styled()
 def plot_jet_resolution(
     curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
     edges: Sequence[float],
-    stem: str | os.PathLike[str],
     *,
     ylabel: str = "jet energy resolution (q84 - q16) / 2 / median",
     extra: str = "",
-    pdf: bool = False,
-) -> list[Path]:
+) -> Figure:
     """One series per algorithm: ``curves[name] = (value, error)`` per truth-pT bin of
     ``edges`` (NaN: not shown). Points of different algorithms are offset a little in pT
     so their error bars do not hide each other."""
@@ -60,15 +58,13 @@ def plot_jet_resolution(
     label(ax, extra=extra)
     ax.legend(fontsize="x-small", loc="upper right", ncol=2 if len(curves) > 3 else 1)
     fig.tight_layout()
-    return save(fig, stem, pdf=pdf)
+    return fig
 
 
+@styled(hep=False)
 def plot_cell_scores(
     scores: Mapping[str, Mapping[str, Mapping[str, tuple[float, float]]]],
-    stem: str | os.PathLike[str],
-    *,
-    pdf: bool = False,
-) -> list[Path]:
+) -> Figure:
     """``scores[sample][answer][metric] = (value, error)`` for the metrics ``f1`` and
     ``energy_weighted_accuracy``: one panel per metric, horizontal bars per answer,
     one colour per sample."""
@@ -78,7 +74,7 @@ def plot_cell_scores(
     for per in scores.values():
         answers += [a for a in per if a not in answers]
     height = 1.6 + 0.42 * len(answers) * max(len(scores), 1)
-    fig, axes = new_figure(1, 2, size=(12.0, height), hep=False, sharey=True)
+    fig, axes = new_figure(1, 2, size=(12.0, height), sharey=True)
     step = 0.8 / max(len(scores), 1)
     for ax, (key, title) in zip(axes, metrics, strict=True):
         for j, (sample, per) in enumerate(scores.items()):
@@ -95,4 +91,4 @@ def plot_cell_scores(
                  ha="left")  # fmt: skip
     axes[1].legend(title="test split", fontsize="small", loc="lower right")
     fig.tight_layout()
-    return save(fig, stem, pdf=pdf)
+    return fig

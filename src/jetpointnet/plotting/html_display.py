@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from jetpointnet.errors import UserError
+from jetpointnet.errors import require_extra
 from jetpointnet.io.atomic import atomic_output
 from jetpointnet.io.mltree_layout import SAMPLING_NAME
 
@@ -39,14 +39,10 @@ _PANELS = (("true", "true focal energy"), ("pred", "predicted focal energy"))
 
 
 def _plotly():
-    try:
-        import plotly.graph_objects as go
-        from plotly.subplots import make_subplots
-    except ImportError as err:  # the extra is optional
-        raise UserError(
-            "the interactive display needs Plotly: pip install 'jetpointnet[display]'"
-        ) from err
-    return go, make_subplots
+    what = "the interactive display needs Plotly"  # the extra is optional
+    go = require_extra("plotly.graph_objects", "display", what=what)
+    subplots = require_extra("plotly.subplots", "display", what=what)
+    return go, subplots.make_subplots
 
 
 def _n(col: int) -> str:

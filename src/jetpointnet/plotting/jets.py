@@ -6,14 +6,13 @@ Inputs are the rows of :func:`jetpointnet.jets.response.response_table` per algo
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
-from jetpointnet.plotting.style import label, new_figure, save
+from jetpointnet.plotting.style import label, new_figure, styled
 
 __all__ = ["plot_jet_response", "plot_response_distributions"]
 
@@ -27,12 +26,12 @@ def _centres(rows: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]
     return np.sqrt(lo * hi), np.stack([np.sqrt(lo * hi) - lo, hi - np.sqrt(lo * hi)])
 
 
+@styled()
 def plot_jet_response(
     tables: Mapping[str, Sequence[Mapping[str, Any]]],
-    stem: str | os.PathLike[str],
     *,
     extra: str = "",
-) -> list[Path]:
+) -> Figure:
     """Median response and both resolutions of E and pT vs truth pT (2 x 3 panels)."""
     fig, axes = new_figure(2, 3, size=(16.0, 9.0))
     panels = [("median", "median response"), ("q68", "(q84 - q16) / 2 / median"),
@@ -57,17 +56,17 @@ def plot_jet_response(
             label(ax, extra=extra)
             ax.legend(fontsize="x-small", loc="upper right")
     fig.tight_layout()
-    return save(fig, stem)
+    return fig
 
 
+@styled()
 def plot_response_distributions(
     matched: Mapping[str, np.ndarray],
     algorithms: Sequence[str],
     edges: Sequence[float],
-    stem: str | os.PathLike[str],
     *,
     extra: str = "",
-) -> list[Path]:
+) -> Figure:
     """Histograms of the jet-energy response per truth-pT bin, one line per algorithm."""
     n_bins = len(edges) - 1
     fig, axes = new_figure(1, n_bins, size=(4.0 * n_bins, 4.0), squeeze=False)
@@ -93,4 +92,4 @@ def plot_response_distributions(
             ax.legend(fontsize="xx-small", loc="upper right")
             legend = True
     fig.tight_layout()
-    return save(fig, stem)
+    return fig

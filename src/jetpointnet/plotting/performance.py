@@ -2,20 +2,20 @@
 training curves, predicted vs true focal energy, and a cell-metric table.
 
 Every function takes plain data (dicts of numbers or numpy arrays, as written by
-``jetpointnet.evaluation``) and a file stem, and writes ``stem.png`` and ``stem.pdf``.
-Energies are in GeV.
+``jetpointnet.evaluation``) and returns a :class:`~matplotlib.figure.Figure`; write it
+with :func:`jetpointnet.plotting.style.save_figure`. Energies are in GeV.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
-from jetpointnet.plotting.style import label, new_figure, save
+from jetpointnet.plotting.style import label, new_figure, styled
 
 __all__ = [
     "plot_confusions",
@@ -41,9 +41,10 @@ def _legend(ax, **kwargs) -> None:
         ax.legend(**kwargs)
 
 
+@styled()
 def plot_track_performance(
-    reports: Mapping[str, Mapping[str, Any]], stem: Stem, *, pdf: bool = True
-) -> list[Path]:
+    reports: Mapping[str, Mapping[str, Any]],
+) -> Figure:
     """Response and resolution vs pT and |eta|, one line per model (``track_report`` dicts)."""
     fig, axes = new_figure(2, 2, size=(12, 9))
     panels = [
@@ -72,16 +73,15 @@ def plot_track_performance(
         label(ax)
     _legend(axes[0, 0], fontsize="x-small", loc="lower right")
     fig.tight_layout()  # the axis titles of neighbouring panels must not overlap
-    return save(fig, stem, pdf=pdf)
+    return fig
 
 
+@styled()
 def plot_confusions(
     matrices: Mapping[str, Sequence[Sequence[int]]],
-    stem: Stem,
     *,
     class_names: Sequence[str] = ("not focal", "focal"),
-    pdf: bool = True,
-) -> list[Path]:
+) -> Figure:
     """Confusion matrices (rows true, columns predicted), normalised per true class."""
     n = max(len(matrices), 1)
     ncols = min(n, 3)
@@ -112,15 +112,13 @@ def plot_confusions(
         ax.set_title(name, fontsize="small")
         ax.set_xlabel("predicted", fontsize="small")
         ax.set_ylabel("true", fontsize="small")
-    return save(fig, stem, pdf=pdf)
+    return fig
 
 
+@styled()
 def plot_roc(
     curves: Mapping[str, tuple[np.ndarray, np.ndarray, float | None]],
-    stem: Stem,
-    *,
-    pdf: bool = True,
-) -> list[Path]:
+) -> Figure:
     """ROC curves (focal = positive) with their AUC in the legend."""
     fig, ax = new_figure()
     for name, (fpr, tpr, area) in curves.items():
@@ -133,12 +131,13 @@ def plot_roc(
     ax.set_ylim(0, 1.05)
     label(ax)
     ax.legend(fontsize="x-small", loc="lower right")
-    return save(fig, stem, pdf=pdf)
+    return fig
 
 
+@styled()
 def plot_training_curves(
-    log: Mapping[str, np.ndarray], stem: Stem, *, pdf: bool = True
-) -> list[Path]:
+    log: Mapping[str, np.ndarray],
+) -> Figure:
     """Loss (train and validation), learning rate and focal fraction per epoch."""
     cols = {k.lower(): np.asarray(v, dtype=float) for k, v in log.items()}
     epoch = cols.get("epoch", np.arange(1, len(next(iter(cols.values()), [])) + 1))
@@ -160,16 +159,15 @@ def plot_training_curves(
     for ax in axes:
         ax.set_xlabel("epoch")
         label(ax)
-    return save(fig, stem, pdf=pdf)
+    return fig
 
 
+@styled()
 def plot_pred_vs_true(
     pairs: Mapping[str, tuple[np.ndarray, np.ndarray]],
-    stem: Stem,
     *,
     bins: int = 40,
-    pdf: bool = True,
-) -> list[Path]:
+) -> Figure:
     """2-D histograms of predicted vs true focal deposit per track (GeV), one per model."""
     n = max(len(pairs), 1)
     fig, axes = new_figure(1, n, size=(5.2 * n, 4.8), squeeze=False)
@@ -183,12 +181,11 @@ def plot_pred_vs_true(
         ax.set_ylabel("predicted focal deposit [GeV]")
         ax.set_title(name, fontsize="small")
         label(ax)
-    return save(fig, stem, pdf=pdf)
+    return fig
 
 
-def plot_metric_table(
-    rows: Sequence[Mapping[str, Any]], columns: Sequence[str], stem: Stem, *, pdf: bool = True
-) -> list[Path]:
+@styled()
+def plot_metric_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> Figure:
     """The cell-metric table as a figure (numbers with three decimals)."""
     fig, ax = new_figure(size=(1.6 * (len(columns) + 1), 0.45 * (len(rows) + 2)))
     ax.axis("off")
@@ -202,4 +199,4 @@ def plot_metric_table(
     table = ax.table(cellText=text, colLabels=list(columns), loc="center", cellLoc="center")
     table.auto_set_font_size(False)
     table.set_fontsize(9)
-    return save(fig, stem, pdf=pdf)
+    return fig

@@ -3,31 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
-from jetpointnet.plotting.style import label, new_figure, save
+from jetpointnet.plotting.style import label, new_figure, styled
 from jetpointnet.simulate.validation import EFLOWREC_EOP, ResolutionFit, em_design_resolution
 
 __all__ = ["plot_event_map", "plot_layer_energy", "plot_photon_resolution", "plot_pion_eop"]
 
 
+@styled(hep=False)
 def plot_event_map(
     cells: dict[str, np.ndarray],
     tracks: dict[str, np.ndarray],
     layer_names: dict[int, str],
-    path: Path,
     *,
     title: str,
-) -> Path:
+) -> Figure:
     """Clustered cells of one event in eta-phi: all layers, and EMB2/EME2 alone.
 
     ``cells``: eta, phi, E (GeV), sampling; ``tracks``: eta, phi at EMB2/EME2 and pt.
     """
     import matplotlib.colors as mcolors
 
-    fig, axes = new_figure(1, 2, size=(13, 5.2), hep=False)
+    fig, axes = new_figure(1, 2, size=(13, 5.2))
     pos = cells["E"] > 0
     norm = mcolors.LogNorm(vmin=max(1e-2, float(np.min(cells["E"][pos], initial=1e-2))),
                            vmax=max(1e-1, float(np.max(cells["E"], initial=1.0))))  # fmt: skip
@@ -54,10 +54,11 @@ def plot_event_map(
         ax.legend(loc="upper right", fontsize=8)
     fig.colorbar(sc, ax=axes, label="cell energy [GeV, EM scale]")
     label(axes[0])
-    return save(fig, path, pdf=False)[0]
+    return fig
 
 
-def plot_photon_resolution(points: Sequence[dict], fit: ResolutionFit, path: Path) -> Path:
+@styled()
+def plot_photon_resolution(points: Sequence[dict], fit: ResolutionFit) -> Figure:
     """sigma/E and response of single photons vs energy, with the ATLAS design curve."""
     fig, (ax, ax2) = new_figure(1, 2, size=(13, 5))
     e = np.array([p["energy"] for p in points])
@@ -97,10 +98,11 @@ def plot_photon_resolution(points: Sequence[dict], fit: ResolutionFit, path: Pat
     ax2.set_xlabel("photon energy [GeV]")
     ax2.set_ylabel("median E(clusters, $\\Delta R$<0.2) / E")
     label(ax)
-    return save(fig, path, pdf=False)[0]
+    return fig
 
 
-def plot_pion_eop(points: Sequence[dict], path: Path) -> Path:
+@styled()
+def plot_pion_eop(points: Sequence[dict]) -> Figure:
     """<E/p> of single charged pions vs momentum against the eflowRec templates."""
     fig, ax = new_figure(size=(7, 5))
     p = np.array([q["p"] for q in points])
@@ -127,10 +129,11 @@ def plot_pion_eop(points: Sequence[dict], path: Path) -> Path:
     ax.set_ylim(0.0, 1.1)
     ax.legend(fontsize=8)
     label(ax)
-    return save(fig, path, pdf=False)[0]
+    return fig
 
 
-def plot_layer_energy(fractions: dict[str, dict[str, float]], path: Path) -> Path:
+@styled()
+def plot_layer_energy(fractions: dict[str, dict[str, float]]) -> Figure:
     """Mean share of the clustered energy per layer, for each sample."""
     fig, ax = new_figure(size=(10, 5))
     layers = list(dict.fromkeys(k for f in fractions.values() for k in f))
@@ -142,4 +145,4 @@ def plot_layer_energy(fractions: dict[str, dict[str, float]], path: Path) -> Pat
     ax.set_ylabel("share of clustered energy")
     ax.legend(fontsize=8)
     label(ax)
-    return save(fig, path, pdf=False)[0]
+    return fig

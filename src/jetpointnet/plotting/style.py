@@ -1,26 +1,63 @@
 """Figure style and saving: mplhep's ATLAS-like look, labelled "jetpointnet simulation".
 
-Importing this module selects matplotlib's non-interactive Agg backend. Figures are
-written as PNG (for the report) and PDF (for slides), each atomically.
+Figures are :class:`matplotlib.figure.Figure` objects made without pyplot, so nothing
+here touches matplotlib's global state: no backend is selected (a PNG or PDF is written
+by its own canvas, headless) and the style applies only inside :func:`figure_style`.
+A drawing function is wrapped in :func:`styled`, which draws it inside the style and
+remembers the style for :func:`save_figure`, the one place figures become files (PNG for
+the reports, PDF for slides, each atomically).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
+import weakref
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
+import matplotlib.style
 import mplhep
+from matplotlib.figure import Figure
 
 from jetpointnet.io.atomic import atomic_output
 
-__all__ = ["LABEL", "label", "new_figure", "save"]
+__all__ = ["LABEL", "figure_style", "label", "new_figure", "save_figure", "styled"]
 
 LABEL = "jetpointnet simulation"
+
+_F = TypeVar("_F", bound=Callable[..., Figure])
+#: the style each figure of :func:`styled` was drawn in (``hep``), for saving it alike
+_STYLE_OF: weakref.WeakKeyDictionary[Figure, bool] = weakref.WeakKeyDictionary()
+
+
+@contextlib.contextmanager
+def figure_style(*, hep: bool = True) -> Iterator[None]:
+    """matplotlib's defaults, with mplhep's ATLAS style on top when ``hep``, inside only.
+
+    ``hep=False`` keeps matplotlib's default style: much faster to draw for figures with
+    many panels (event displays), where mplhep's dense minor ticks dominate the time.
+    """
+    with matplotlib.style.context(["default", mplhep.style.ATLAS] if hep else "default"):
+        yield
+
+
+def styled(*, hep: bool = True) -> Callable[[_F], _F]:
+    """Decorate a function that returns a :class:`Figure`: draw it in :func:`figure_style`."""
+
+    def wrap(draw: _F) -> _F:
+        @functools.wraps(draw)
+        def drawn(*args: Any, **kwargs: Any) -> Figure:
+            with figure_style(hep=hep):
+                fig = draw(*args, **kwargs)
+            _STYLE_OF[fig] = hep
+            return fig
+
+        return drawn  # type: ignore[return-value]
+
+    return wrap
 
 
 def new_figure(
@@ -28,18 +65,16 @@ def new_figure(
     ncols: int = 1,
     *,
     size: tuple[float, float] | None = None,
-    hep: bool = True,
-    **kwargs,
-):
-    """A figure and its axes in the project style (``plt.subplots`` arguments).
+    **kwargs: Any,
+) -> tuple[Figure, Any]:
+    """A figure (inches ``size``, default 6.4 x 4.8 per panel) and its axes.
 
-    ``hep=False`` uses matplotlib's default style: much faster to draw for figures with
-    many panels (event displays), where mplhep's dense minor ticks dominate the time.
+    ``kwargs`` go to :meth:`Figure.subplots` (``squeeze``, ``sharey``) except ``layout``,
+    which goes to the figure. Call it inside :func:`styled` or :func:`figure_style`.
     """
-    plt.style.use(mplhep.style.ATLAS if hep else "default")
-    plt.rcParams["figure.max_open_warning"] = 0
     w, h = size or (6.4 * ncols, 4.8 * nrows)
-    return plt.subplots(nrows, ncols, figsize=(w, h), **kwargs)
+    fig = Figure(figsize=(w, h), layout=kwargs.pop("layout", None))
+    return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
 def label(ax, text: str = LABEL, *, extra: str = "") -> None:
@@ -59,16 +94,21 @@ def label(ax, text: str = LABEL, *, extra: str = "") -> None:
         ax.text(0.03, 0.88, extra, transform=ax.transAxes, ha="left", va="top", fontsize="x-small")
 
 
-def save(
-    fig, stem: str | os.PathLike[str], *, pdf: bool = True, overwrite: bool = True
+def save_figure(
+    fig: Figure, stem: str | os.PathLike[str], *, pdf: bool = True, overwrite: bool = True
 ) -> list[Path]:
-    """Write ``stem.png`` (and ``stem.pdf``); close the figure; return the paths."""
+    """Write ``stem.png`` (110 dpi) and, with ``pdf``, ``stem.pdf``, each atomically, in the
+    style the figure was drawn in; return the paths.
+
+    Then the figure's artists are released (``fig.clear()``): a saved figure is done with.
+    """
     stem = Path(stem)
     out = []
-    for ext in (".png", ".pdf") if pdf else (".png",):
-        final = stem.with_suffix(ext)
-        with atomic_output(final, overwrite=overwrite) as tmp:
-            fig.savefig(tmp, dpi=110 if ext == ".png" else None, bbox_inches="tight")
-        out.append(final)
-    plt.close(fig)
+    with figure_style(hep=_STYLE_OF.get(fig, True)):
+        for ext in (".png", ".pdf") if pdf else (".png",):
+            final = stem.with_suffix(ext)
+            with atomic_output(final, overwrite=overwrite) as tmp:
+                fig.savefig(tmp, dpi=110 if ext == ".png" else None, bbox_inches="tight")
+            out.append(final)
+    fig.clear()
     return out

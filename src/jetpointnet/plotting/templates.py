@@ -9,15 +9,20 @@ import os
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
-from jetpointnet.plotting.style import label, new_figure, save
+from jetpointnet.plotting.style import label, new_figure, save_figure, styled
 
-__all__ = ["plot_eop_templates", "plot_ring_profiles"]
+__all__ = [
+    "eop_templates_figure",
+    "plot_eop_templates",
+    "plot_ring_profiles",
+    "ring_profiles_figure",
+]
 
 
-def plot_eop_templates(
-    templates, reference: dict, stem: str | os.PathLike[str], *, eta_bin: int = 0, pdf: bool = True
-) -> list[Path]:
+@styled()
+def eop_templates_figure(templates, reference: dict, *, eta_bin: int = 0) -> Figure:
     """<E/p> (error bar: sigma) vs track energy per LHED category in one |eta| bin,
     with the eflowRec reference values (``{(category, E): (mean, sigma)}``) as open marks."""
     fig, ax = new_figure(size=(7.5, 5.5))
@@ -55,12 +60,11 @@ def plot_eop_templates(
     ax.set_ylim(0, 1.4)
     label(ax, extra=rf"single $\pi^\pm$, {lo:g} < $|\eta|$ < {hi:g}")
     ax.legend(fontsize="xx-small", ncol=2, loc="upper right")
-    return save(fig, stem, pdf=pdf)
+    return fig
 
 
-def plot_ring_profiles(
-    templates, stem: str | os.PathLike[str], *, category: str = "all", pdf: bool = True
-) -> list[Path]:
+@styled()
+def ring_profiles_figure(templates, *, category: str = "all") -> Figure:
     """Fitted ring profiles (fraction of p per unit eta-phi area) per layer group."""
     fig, ax = new_figure(size=(7.5, 5.5))
     r = np.linspace(0.0, 0.3, 200)
@@ -74,4 +78,18 @@ def plot_ring_profiles(
     label(ax, extra=f"ring profiles, LHED {category}")
     if shown:
         ax.legend(fontsize="x-small", ncol=2)
-    return save(fig, stem, pdf=pdf)
+    return fig
+
+
+def plot_eop_templates(
+    templates, reference: dict, stem: str | os.PathLike[str], *, eta_bin: int = 0, pdf: bool = True
+) -> list[Path]:
+    """Write :func:`eop_templates_figure` to ``stem.png`` (and ``.pdf``); the paths."""
+    return save_figure(eop_templates_figure(templates, reference, eta_bin=eta_bin), stem, pdf=pdf)
+
+
+def plot_ring_profiles(
+    templates, stem: str | os.PathLike[str], *, category: str = "all", pdf: bool = True
+) -> list[Path]:
+    """Write :func:`ring_profiles_figure` to ``stem.png`` (and ``.pdf``); the paths."""
+    return save_figure(ring_profiles_figure(templates, category=category), stem, pdf=pdf)

@@ -47,7 +47,7 @@ import torch
 from torch import nn
 
 from jetpointnet.data.extras import N_LINKS
-from jetpointnet.errors import UserError
+from jetpointnet.errors import UserError, install_hint, require_extra
 from jetpointnet.io.atomic import atomic_output, remove_stale_partials
 from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.io.sample_files import read_json
@@ -76,7 +76,7 @@ EXTRA_SHAPES: dict[str, tuple[int, ...]] = {
     "sampling": (),
     "neighbours": (N_LINKS,),
 }
-ONNX_HINT = "pip install 'jetpointnet[onnx]'"
+ONNX_HINT = install_hint("onnx")
 
 
 class ExportError(UserError):
@@ -116,10 +116,7 @@ class PredOnly(nn.Module):
 
 def _require_onnx() -> None:
     for name in ("onnx", "onnxscript", "onnxruntime"):
-        try:
-            __import__(name)
-        except ImportError:
-            raise UserError(f"ONNX export needs the package '{name}': {ONNX_HINT}") from None
+        require_extra(name, "onnx", what=f"ONNX export needs the package '{name}'")
 
 
 def _example(in_features: int, extras: Sequence[str] = ()) -> tuple[torch.Tensor, ...]:

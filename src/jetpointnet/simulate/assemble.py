@@ -5,17 +5,19 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
-from jetpointnet.io.mltree_layout import EVENT_BRANCHES
+from jetpointnet.io.mltree_layout import EVENT_BRANCHES, EVENT_TRUTH_BRANCHES
 from jetpointnet.simulate.detector import EventRecord
 
-__all__ = ["stack_events"]
+__all__ = ["parent_barcodes", "stack_events"]
+
+_LAYOUT = {**EVENT_BRANCHES, **EVENT_TRUTH_BRANCHES}
 
 
 def stack_events(records: list[EventRecord]) -> dict[str, ak.Array | np.ndarray]:
     """EventTree branches for a list of events: numpy for scalars, awkward for vectors."""
     out: dict[str, ak.Array | np.ndarray] = {}
     for name in records[0].values:
-        dtype, depth = EVENT_BRANCHES[name]
+        dtype, depth = _LAYOUT[name]
         vals = [r.values[name] for r in records]
         if depth == 0:
             out[name] = np.asarray(vals, dtype=dtype)
@@ -28,7 +30,7 @@ def stack_events(records: list[EventRecord]) -> dict[str, ak.Array | np.ndarray]
             )
             out[name] = ak.unflatten(flat.astype(dtype, copy=False), counts)
     for name in records[0].nested:
-        dtype, depth = EVENT_BRANCHES[name]
+        dtype, depth = _LAYOUT[name]
         parts = [r.nested[name] for r in records]
         flat = np.concatenate([p[0] for p in parts]).astype(dtype, copy=False)
         per_event = np.array([len(p[-1]) for p in parts], dtype=np.int64)
@@ -40,3 +42,25 @@ def stack_events(records: list[EventRecord]) -> dict[str, ak.Array | np.ndarray]
             arr = ak.unflatten(ak.unflatten(ak.unflatten(flat, per_cell), per_cluster), per_event)
         out[name] = arr
     return out
+
+
+def parent_barcodes(
+    event, barcodes: np.ndarray, *, offset: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(mother barcode, mother PDG id) of each particle from a Pythia ``event`` record.
+
+    ``barcodes`` are the particles' barcodes (their index in ``event`` plus ``offset``);
+    particles not of that record (pile-up, other offsets) get (-1, 0). Reads the record
+    only: no random numbers are drawn, so the event's other branches do not change.
+    """
+    parent = np.full(barcodes.size, -1, dtype=np.int32)
+    pdg = np.zeros(barcodes.size, dtype=np.int32)
+    size = int(event.size())
+    for i, bc in enumerate(barcodes.tolist()):
+        j = bc - offset
+        if 0 <= j < size:
+            m = int(event[j].mother1())
+            if m > 0:
+                parent[i] = m + offset
+                pdg[i] = int(event[m].id())
+    return parent, pdg

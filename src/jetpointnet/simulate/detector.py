@@ -75,19 +75,75 @@ def simulate_event(
     params: DetectorParams = DETECTOR,
     max_contributors: int | None = None,
     keep_spots: bool = False,
+    event_truth: bool = False,
 ) -> EventRecord:
-    """Simulate one event; return its MLTree branches."""
-    p = params
-    n = truth.size
+    """Simulate one event; return its MLTree branches.
+
+    Stages (random numbers drawn in this order): showers in the calorimeter, cell noise,
+    topo-clustering, then track reconstruction.
+
+    ``event_truth``: also the optional branches of
+    :data:`~jetpointnet.io.mltree_layout.EVENT_TRUTH_BRANCHES` that come from the detector
+    (per-contributor visible cell energy, per-particle calorimeter totals); they are
+    computed from the same spots and draw no random numbers, so every other branch is the
+    same with or without them.
+    """
+    pt, eta, phi = _kinematics(truth)
+    spots, cell, part, e_true, e_vis = _calorimeter_hits(truth, geo, mat, rng, params)
+    energy, clusters = _cells_and_clusters(cell, e_vis, geo, rng, params)
+    t = _cell_truth(cell, part, e_true, e_vis, truth.size, event_truth=event_truth)
+    ent_e = clusters.weight * energy[clusters.cell]  # the cell's share in the cluster (GeV)
+    nested = _written_cells(clusters, ent_e, energy, t, geo, params, max_contributors)
+    cluster_values = _cluster_branches(clusters, ent_e, t, truth, geo)
+    track_values, tidx, layers = _track_branches(truth, pt, eta, phi, rng, params)
+    v: dict[str, object] = {
+        **_truth_branches(truth, pt, eta, phi),
+        **track_values,
+        "trackVisibleCalHitCaloEnergy": _f32(t.vis_by_particle[tidx]),
+        "trackFullCalHitCaloEnergy": _f32(t.true_by_particle[tidx]),
+        "trackSubtractedCaloEnergy": _f32(np.full(tidx.size, -999.0)),
+        **cluster_values,
+    }
+    for layer, (le, lp) in layers.items():
+        v[f"trackEta_{layer}"] = _f32(le)
+        v[f"trackPhi_{layer}"] = _f32(lp)
+    if event_truth:  # per truth particle; the status-2 bosons (last) deposit nothing
+        n_decayed = int(v["nTruthPart"]) - truth.size  # type: ignore[call-overload]
+        v["truthPartCaloETrue"] = _f32(np.append(t.true_by_particle, np.zeros(n_decayed)))
+        v["truthPartCaloEVis"] = _f32(np.append(t.vis_by_particle, np.zeros(n_decayed)))
+    rec = EventRecord(values=v, nested=nested)
+    if keep_spots:
+        rec.spots = spots
+    return rec
+
+
+def _f32(a) -> np.ndarray:
+    return np.asarray(a, dtype=np.float32)
+
+
+def _kinematics(truth: TruthEvent) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Truth pt (GeV), eta and phi of every particle (eta +-10 along the beam)."""
     pt = np.hypot(truth.px, truth.py)
-    np.sqrt(pt**2 + truth.pz**2)
     with np.errstate(divide="ignore", invalid="ignore"):
         eta = np.where(
             pt > 0, np.arcsinh(truth.pz / np.where(pt > 0, pt, 1.0)), np.sign(truth.pz) * 10.0
         )
     phi = np.arctan2(truth.py, truth.px)
+    return pt, eta, phi
 
-    # ---------------------------------------------------------------- calorimeter
+
+def _calorimeter_hits(
+    truth: TruthEvent,
+    geo: Geometry,
+    mat: MaterialTable,
+    rng: np.random.Generator,
+    p: DetectorParams,
+) -> tuple[Spots, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Showers of the particles that reach the calorimeter front.
+
+    Returns all spots and, for the spots inside a cell: cell index, particle index, true
+    and visible energy (GeV).
+    """
     exit_ = propagate_to_solenoid(
         truth.vx, truth.vy, truth.vz, truth.px, truth.py, truth.pz, truth.charge, params=p
     )
@@ -114,56 +170,116 @@ def simulate_event(
     s_phi = np.arctan2(spots.y, spots.x)
     cell = geo.lookup(spots.layer, s_eta, s_phi)
     ok = cell >= 0
-    cell, part = cell[ok], spots.particle[ok]
-    e_true, e_vis = spots.e_true[ok], spots.e_vis[ok]
+    return spots, cell[ok], spots.particle[ok], spots.e_true[ok], spots.e_vis[ok]
 
+
+def _cells_and_clusters(
+    cell: np.ndarray,
+    e_vis: np.ndarray,
+    geo: Geometry,
+    rng: np.random.Generator,
+    p: DetectorParams,
+) -> tuple[np.ndarray, ClusterCells]:
+    """Energy of every cell with its noise (GeV) and the topo-clusters (split or not)."""
     # (astype: bincount of an empty event returns integers)
     energy = np.bincount(cell, weights=e_vis, minlength=geo.n_cells).astype(np.float64)
     energy += rng.standard_normal(geo.n_cells) * geo.noise
     labels = topo_cluster(energy, geo.noise, geo.neighbours,
                           seed=p.seed_threshold, grow=p.grow_threshold, perimeter=p.perimeter_threshold)  # fmt: skip
-    if p.split_clusters:
-        clusters = split_clusters(
-            energy, labels, geo, min_energy=p.split_min_energy,
-            min_neighbours=p.split_min_neighbours, shower_scale=p.split_shower_scale,
-            secondary=SECONDARY_MAXIMUM_LAYERS if p.split_secondary_maxima else (),
-        )  # fmt: skip
-    else:
-        clusters = ClusterCells.from_labels(labels)
+    if not p.split_clusters:
+        return energy, ClusterCells.from_labels(labels)
+    clusters = split_clusters(
+        energy, labels, geo, min_energy=p.split_min_energy,
+        min_neighbours=p.split_min_neighbours, shower_scale=p.split_shower_scale,
+        secondary=SECONDARY_MAXIMUM_LAYERS if p.split_secondary_maxima else (),
+    )  # fmt: skip
+    return energy, clusters
 
-    # truth per (cell, particle), summed over spots
+
+@dataclass
+class _CellTruth:
+    """True energy (GeV) per (cell, particle) pair, summed over spots, sorted by cell;
+    visible and true energy per particle."""
+
+    cell: np.ndarray
+    part: np.ndarray
+    e: np.ndarray
+    vis_by_particle: np.ndarray
+    true_by_particle: np.ndarray
+    vis: np.ndarray | None = None  # visible energy per pair (only with event truth)
+
+
+def _cell_truth(
+    cell: np.ndarray,
+    part: np.ndarray,
+    e_true: np.ndarray,
+    e_vis: np.ndarray,
+    n: int,
+    *,
+    event_truth: bool = False,
+) -> _CellTruth:
+    """Truth per (cell, particle) of ``n`` truth particles, summed over spots."""
     key = cell.astype(np.int64) * max(n, 1) + part
     ukey, inv = np.unique(key, return_inverse=True)
-    t_e = np.bincount(inv, weights=e_true)
-    t_cell = ukey // max(n, 1)
-    t_part = ukey % max(n, 1)
-    vis_by_particle = np.bincount(part, weights=e_vis, minlength=n)
-    true_by_particle = np.bincount(part, weights=e_true, minlength=n)
+    return _CellTruth(
+        cell=ukey // max(n, 1),
+        part=ukey % max(n, 1),
+        e=np.bincount(inv, weights=e_true),
+        vis=np.bincount(inv, weights=e_vis, minlength=len(ukey)) if event_truth else None,
+        vis_by_particle=np.bincount(part, weights=e_vis, minlength=n),
+        true_by_particle=np.bincount(part, weights=e_true, minlength=n),
+    )
 
-    # ---------------------------------------------------------------- clusters
+
+def _written_cells(
+    clusters: ClusterCells,
+    ent_e: np.ndarray,
+    energy: np.ndarray,
+    t: _CellTruth,
+    geo: Geometry,
+    p: DetectorParams,
+    max_contributors: int | None,
+) -> dict[str, tuple[np.ndarray, ...]]:
+    """The nested ``cluster_cell_*`` branches: the written cells of each cluster and
+    their truth contributors (largest first, at most ``max_contributors``)."""
     # entries (cell, cluster, weight) sorted by cluster then cell; a shared cell has two
-    ent_cell, ent_cl, ent_w = clusters.cell, clusters.cluster, clusters.weight
-    n_cl = clusters.n_clusters
-    ent_e = ent_w * energy[ent_cell]  # the cell's share in the cluster (GeV)
+    ent_cell, ent_cl = clusters.cell, clusters.cluster
     written = energy[ent_cell] > p.min_written_cell_energy  # MLTree's rule, on the whole cell
     w_cell, w_cl, w_e = ent_cell[written], ent_cl[written], ent_e[written]
-    cells_per_cluster = np.bincount(w_cl, minlength=n_cl).astype(np.int64)
+    cells_per_cluster = np.bincount(w_cl, minlength=clusters.n_clusters).astype(np.int64)
     # contributors of written cells, largest first; a shared cell lists all of them twice
     wcells = np.unique(w_cell)
-    in_written = np.isin(t_cell, wcells)
-    tc, tp, te = t_cell[in_written], t_part[in_written], t_e[in_written]
+    in_written = np.isin(t.cell, wcells)
+    tc, tp, te = t.cell[in_written], t.part[in_written], t.e[in_written]
+    tv = t.vis[in_written] if t.vis is not None else np.zeros(tc.size)
     o = np.lexsort((-te, tc))
-    tc, tp, te = tc[o], tp[o], te[o]
+    tc, tp, te, tv = tc[o], tp[o], te[o], tv[o]
     if max_contributors is not None:
         first = np.searchsorted(tc, tc, side="left")
         keep = (np.arange(tc.size) - first) < max_contributors
-        tc, tp, te = tc[keep], tp[keep], te[keep]
+        tc, tp, te, tv = tc[keep], tp[keep], te[keep], tv[keep]
     start = np.searchsorted(tc, w_cell, side="left")
     hits_per_cell = (np.searchsorted(tc, w_cell, side="right") - start).astype(np.int64)
     flat = np.repeat(start - (np.cumsum(hits_per_cell) - hits_per_cell), hits_per_cell)
     flat += np.arange(flat.size, dtype=np.int64)
-    tp, te = tp[flat], te[flat]
+    tp, te, tv = tp[flat], te[flat], tv[flat]
+    nested = {
+        "cluster_cell_ID": (geo.cell_id[w_cell], cells_per_cluster),
+        "cluster_cell_E": (_f32(w_e), cells_per_cluster),
+        "cluster_cell_hitsTruthIndex": (tp.astype(np.int32), hits_per_cell, cells_per_cluster),
+        "cluster_cell_hitsTruthE": (_f32(te), hits_per_cell, cells_per_cluster),
+    }
+    if t.vis is not None:
+        nested["cluster_cell_hitsTruthEVis"] = (_f32(tv), hits_per_cell, cells_per_cluster)
+    return nested
 
+
+def _cluster_branches(
+    clusters: ClusterCells, ent_e: np.ndarray, t: _CellTruth, truth: TruthEvent, geo: Geometry
+) -> dict[str, object]:
+    """The per-cluster branches: energy, direction, calibration-hit moments."""
+    ent_cell, ent_cl, ent_w = clusters.cell, clusters.cluster, clusters.weight
+    n_cl = clusters.n_clusters
     cl_e = np.bincount(ent_cl, weights=ent_e, minlength=n_cl)
     w = np.abs(ent_e)
     w_sum = np.maximum(np.bincount(ent_cl, weights=w, minlength=n_cl), 1e-12)
@@ -175,17 +291,41 @@ def simulate_event(
     cl_eta = np.arcsinh(cz / np.maximum(np.hypot(cx, cy), 1e-9))
     # calibration-hit energy in each cluster (a shared cell's by its weight), and the share
     # of it from e+- and photons
-    is_em = np.isin(np.abs(truth.pdg[t_part]), (11, 22))
-    cell_calib = np.bincount(t_cell, weights=t_e, minlength=geo.n_cells)[ent_cell]
-    cell_em = np.bincount(t_cell, weights=t_e * is_em, minlength=geo.n_cells)[ent_cell]
+    is_em = np.isin(np.abs(truth.pdg[t.part]), (11, 22))
+    cell_calib = np.bincount(t.cell, weights=t.e, minlength=geo.n_cells)[ent_cell]
+    cell_em = np.bincount(t.cell, weights=t.e * is_em, minlength=geo.n_cells)[ent_cell]
     calib = np.bincount(ent_cl, weights=ent_w * cell_calib, minlength=n_cl)
     calib_em = np.bincount(ent_cl, weights=ent_w * cell_em, minlength=n_cl)
     # depth of the cluster centre behind the calorimeter front along its direction
     centre_lambda = np.sqrt(cx**2 + cy**2 + cz**2) - np.minimum(
         _PS_BARREL_R * np.cosh(cl_eta), _PS_ENDCAP_Z / np.maximum(np.abs(np.tanh(cl_eta)), 1e-6)
     )
+    return {
+        "nCluster": n_cl,
+        "cluster_E": _f32(cl_e),
+        "cluster_E_LCCalib": _f32(cl_e),
+        "cluster_Pt": _f32(cl_e / np.cosh(cl_eta)),
+        "cluster_Eta": _f32(cl_eta),
+        "cluster_Phi": _f32(cl_phi),
+        "cluster_nCells": np.bincount(ent_cl, minlength=n_cl).astype(np.int32),
+        "cluster_ENG_CALIB_TOT": _f32(calib),
+        "cluster_EM_PROBABILITY": _f32(
+            np.where(calib > 0, calib_em / np.maximum(calib, 1e-12), 0.0)
+        ),
+        "cluster_CENTER_LAMBDA": _f32(centre_lambda),
+    }
 
-    # ---------------------------------------------------------------- tracks
+
+def _track_branches(
+    truth: TruthEvent,
+    pt: np.ndarray,
+    eta: np.ndarray,
+    phi: np.ndarray,
+    rng: np.random.Generator,
+    p: DetectorParams,
+) -> tuple[dict[str, object], np.ndarray, dict]:
+    """Reconstructed tracks (smeared, ordered by decreasing pt): their branches, their
+    truth-particle indices and their extrapolation to each calorimeter layer."""
     charged = truth.charge != 0
     vr = np.hypot(truth.vx, truth.vy)
     cand = (
@@ -194,7 +334,7 @@ def simulate_event(
         & (pt > p.track_pt_min)
         & (vr < p.track_vertex_r_max)
     )
-    cand &= rng.uniform(size=n) < p.track_efficiency
+    cand &= rng.uniform(size=truth.size) < p.track_efficiency
     tidx = np.flatnonzero(cand)
     tidx = tidx[np.argsort(-pt[tidx], kind="stable")]
     k = tidx.size
@@ -205,15 +345,9 @@ def simulate_event(
     t_phi = np.angle(np.exp(1j * (phi[tidx] + p.track_sigma_phi * rng.standard_normal(k))))
     t_px, t_py, t_pz = t_pt * np.cos(t_phi), t_pt * np.sin(t_phi), t_pt * np.sinh(t_eta)
     t_exit = propagate_to_solenoid(
-        truth.vx[tidx],
-        truth.vy[tidx],
-        truth.vz[tidx],
-        t_px,
-        t_py,
-        t_pz,
-        truth.charge[tidx],
+        truth.vx[tidx], truth.vy[tidx], truth.vz[tidx], t_px, t_py, t_pz, truth.charge[tidx],
         params=p,
-    )
+    )  # fmt: skip
     layers = extrapolate_layers(t_exit, t_eta)
     n_pix = rng.integers(3, 6, size=k)
     n_sct = rng.integers(7, 11, size=k)
@@ -223,60 +357,55 @@ def simulate_event(
     sd0 = np.hypot(p.track_sigma_d0, p.track_sigma_d0_ms / np.maximum(t_pt, 0.1))
     d0 = d0_true + sd0 * rng.standard_normal(k)
     z0 = truth.vz[tidx] + 3.0 * sd0 * rng.standard_normal(k)
-
-    f32 = lambda a: np.asarray(a, dtype=np.float32)
-    v: dict[str, object] = {
-        "nTruthPart": n,
-        "truthPartBarcode": truth.barcode.astype(np.int32),
-        "truthPartPdgId": truth.pdg.astype(np.int32),
-        "truthPartStatus": np.ones(n, dtype=np.int32),
-        "truthPartPt": f32(pt),
-        "truthPartE": f32(truth.e),
-        "truthPartMass": f32(truth.m),
-        "truthPartEta": f32(eta),
-        "truthPartPhi": f32(phi),
-        "truthVertexX": f32(truth.vx),
-        "truthVertexY": f32(truth.vy),
-        "truthVertexZ": f32(truth.vz),
+    values = {
         "nTrack": k,
-        "trackPt": f32(t_pt),
-        "trackP": f32(t_pt * np.cosh(t_eta)),
-        "trackMass": f32(np.full(k, _PION_MASS)),
-        "trackEta": f32(t_eta),
-        "trackPhi": f32(t_phi),
+        "trackPt": _f32(t_pt),
+        "trackP": _f32(t_pt * np.cosh(t_eta)),
+        "trackMass": _f32(np.full(k, _PION_MASS)),
+        "trackEta": _f32(t_eta),
+        "trackPhi": _f32(t_phi),
         "trackTruthParticleIndex": tidx.astype(np.int32),
-        "trackChiSquared": f32(chi2),
+        "trackChiSquared": _f32(chi2),
         "trackNumberDOF": ndof.astype(np.int32),
-        "trackD0": f32(d0),
-        "trackZ0": f32(z0),
+        "trackD0": _f32(d0),
+        "trackZ0": _f32(z0),
         "trackNumberOfPixelHits": n_pix.astype(np.int32),
         "trackNumberOfSCTHits": n_sct.astype(np.int32),
-        "trackVisibleCalHitCaloEnergy": f32(vis_by_particle[tidx]),
-        "trackFullCalHitCaloEnergy": f32(true_by_particle[tidx]),
-        "trackSubtractedCaloEnergy": f32(np.full(k, -999.0)),
-        "nCluster": n_cl,
-        "cluster_E": f32(cl_e),
-        "cluster_E_LCCalib": f32(cl_e),
-        "cluster_Pt": f32(cl_e / np.cosh(cl_eta)),
-        "cluster_Eta": f32(cl_eta),
-        "cluster_Phi": f32(cl_phi),
-        "cluster_nCells": np.bincount(ent_cl, minlength=n_cl).astype(np.int32),
-        "cluster_ENG_CALIB_TOT": f32(calib),
-        "cluster_EM_PROBABILITY": f32(
-            np.where(calib > 0, calib_em / np.maximum(calib, 1e-12), 0.0)
-        ),
-        "cluster_CENTER_LAMBDA": f32(centre_lambda),
     }
-    for layer, (le, lp) in layers.items():
-        v[f"trackEta_{layer}"] = f32(le)
-        v[f"trackPhi_{layer}"] = f32(lp)
-    nested = {
-        "cluster_cell_ID": (geo.cell_id[w_cell], cells_per_cluster),
-        "cluster_cell_E": (f32(w_e), cells_per_cluster),
-        "cluster_cell_hitsTruthIndex": (tp.astype(np.int32), hits_per_cell, cells_per_cluster),
-        "cluster_cell_hitsTruthE": (f32(te), hits_per_cell, cells_per_cluster),
+    return values, tidx, layers
+
+
+def _truth_branches(
+    truth: TruthEvent, pt: np.ndarray, eta: np.ndarray, phi: np.ndarray
+) -> dict[str, object]:
+    """The ``truthPart*`` and ``truthVertex*`` branches: the final state (status 1), then
+    the decayed bosons (status 2, never simulated), so every index of a stable particle is
+    unchanged."""
+    d = truth.decayed
+    n_d = 0 if d is None else d.size
+    if n_d:
+        d_pt = np.hypot(d.px, d.py)
+        d_eta = np.arcsinh(d.pz / np.maximum(d_pt, 1e-12))
+        d_phi = np.arctan2(d.py, d.px)
+
+    def cat(a, b, dtype) -> np.ndarray:
+        return np.asarray(np.concatenate([a, b]) if n_d else a, dtype=dtype)
+
+    def col(name: str):
+        return getattr(d, name) if n_d else None
+
+    f32 = np.float32
+    return {
+        "nTruthPart": truth.size + n_d,
+        "truthPartBarcode": cat(truth.barcode, col("barcode"), np.int32),
+        "truthPartPdgId": cat(truth.pdg, col("pdg"), np.int32),
+        "truthPartStatus": cat(np.ones(truth.size), np.full(n_d, 2), np.int32),
+        "truthPartPt": cat(pt, d_pt if n_d else None, f32),
+        "truthPartE": cat(truth.e, col("e"), f32),
+        "truthPartMass": cat(truth.m, col("m"), f32),
+        "truthPartEta": cat(eta, d_eta if n_d else None, f32),
+        "truthPartPhi": cat(phi, d_phi if n_d else None, f32),
+        "truthVertexX": cat(truth.vx, col("vx"), f32),
+        "truthVertexY": cat(truth.vy, col("vy"), f32),
+        "truthVertexZ": cat(truth.vz, col("vz"), f32),
     }
-    rec = EventRecord(values=v, nested=nested)
-    if keep_spots:
-        rec.spots = spots
-    return rec

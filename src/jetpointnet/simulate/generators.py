@@ -11,8 +11,16 @@ Recipes (CALO.md "Pythia 8 recipes", checked with pythia8mc 8.317.2):
 single particles with ``ProcessLevel:all = off``, an appended particle of status 1 with a
 Breit-Wigner mass, and ``next()``; dijets with ``HardQCD:all``, 13 TeV, the A14 tune
 (``Tune:pp = 21``), ``pTHatMin`` at about half the slice's lower edge, and a filter on the
-leading anti-kt R = 0.6 truth-jet pT (Pythia's SlowJet in anti-kt mode). A parton-level pre-selection rejects most
+leading anti-kt R = 0.6 truth-jet pT (Pythia's SlowJet in anti-kt mode; ``slice_radius = 1.0``
+slices on the leading large-R jet instead). A parton-level pre-selection rejects most
 out-of-slice events before hadronisation, which is most of Pythia's time.
+
+``wprime-wz`` (seed 004's signal): W' -> W Z at 13 TeV with m_W' = 2000 GeV, the A14 tune,
+``Wprime:coup2WZ = 1`` (Pythia's default 0 switches the decay off), W' decays restricted to
+W Z and both bosons to quarks (d, u, s, c, b). For jet labelling the last copy of each
+decayed W and Z (after recoils from showering) is kept in :attr:`TruthEvent.decayed`; the
+detector never sees it, and the MLTree writer appends it to the truth record with status 2
+after the final-state particles (status 1), so indices of stable particles are unchanged.
 """
 
 from __future__ import annotations
@@ -28,10 +36,13 @@ from jetpointnet.io.mltree_layout import PILEUP_BARCODE_STRIDE
 from jetpointnet.io.quiet import quiet_stdout
 
 __all__ = [
+    "DECAYED_BOSONS",
     "GUN_PARTICLES",
     "JZ_SLICES",
     "MC_CHANNEL",
     "PRESETS",
+    "SLICE_RADII",
+    "WPRIME_WZ_SETTINGS",
     "EventSource",
     "SourceOptions",
     "TruthEvent",
@@ -49,9 +60,25 @@ JZ_SLICES: dict[str, tuple[float, float, float]] = {
     "dijet-jz2": (60.0, 160.0, 30.0),
     "dijet-jz3": (160.0, 400.0, 80.0),
     "dijet-jz4": (400.0, 800.0, 200.0),
+    "dijet-jz5": (800.0, 1300.0, 400.0),
 }
+#: Large-R-jet signal presets (Pythia settings beyond beams and tune).
+WPRIME_WZ_SETTINGS = (
+    "NewGaugeBoson:ffbar2Wprime = on",
+    "Wprime:coup2WZ = 1",
+    "34:m0 = 2000",
+    "34:onMode = off",
+    "34:onIfMatch = 23 24",
+    "24:onMode = off",
+    "24:onIfAny = 1 2 3 4 5",
+    "23:onMode = off",
+    "23:onIfAny = 1 2 3 4 5",
+)
+#: |PDG ID| of the decayed bosons kept in the truth record (status 2) for labelling.
+DECAYED_BOSONS = (23, 24)
+SLICE_RADII = (0.6, 1.0)
 
-PRESETS = ("rho", "delta", "gun", *JZ_SLICES)
+PRESETS = ("rho", "delta", "gun", *JZ_SLICES, "wprime-wz")
 
 #: Single-particle presets: log-uniform energy (GeV), |eta| < 2.5, flat phi.
 RHO_ENERGY = (2.0, 100.0)
@@ -59,7 +86,8 @@ DELTA_ENERGY = (2.0, 100.0)
 _DELTAS = (2224, 2214, 2114, 1114)
 _NEUTRINOS = (12, 14, 16)
 MC_CHANNEL = {"rho": 900001, "delta": 900002, "gun": 900000,
-               "dijet-jz2": 364702, "dijet-jz3": 364703, "dijet-jz4": 364704}  # fmt: skip
+               "dijet-jz2": 364702, "dijet-jz3": 364703, "dijet-jz4": 364704, "dijet-jz5": 364705,
+              "wprime-wz": 900010}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -71,11 +99,16 @@ class SourceOptions:
     eta_range: tuple[float, float] = (-2.5, 2.5)
     pileup: float = 0.0
     vertex_sigma_z: float = 45.0  # mm, luminous region (ATLAS Run 2 ~35-45 mm)
+    slice_radius: float = 0.6  # anti-kt R of the truth jet that defines a JZ slice
 
 
 @dataclass
 class TruthEvent:
-    """Final-state particles of one event (hard scatter first, then pile-up)."""
+    """Final-state particles of one event (hard scatter first, then pile-up).
+
+    ``decayed``: the decayed W and Z bosons of the hard scatter (same columns; ``charge``
+    in e), never simulated in the detector; written after the final state with status 2.
+    """
 
     pdg: np.ndarray  # int32
     px: np.ndarray  # GeV
@@ -91,6 +124,7 @@ class TruthEvent:
     n_pileup: int = 0
     weight: float = 1.0
     n_tried: int = 1  # generator calls spent on this accepted event
+    decayed: TruthEvent | None = None
 
     @property
     def size(self) -> int:
@@ -141,6 +175,25 @@ def _final_state(pythia, barcode_offset: int = 0, dz: float = 0.0) -> dict[str, 
     return cols
 
 
+def _decayed_bosons(pythia) -> dict[str, list]:
+    """Last copies of the decayed W and Z (their daughters are no longer a W / Z)."""
+    cols: dict[str, list] = {
+        k: [] for k in ("pdg", "px", "py", "pz", "e", "m", "vx", "vy", "vz", "q", "bc")
+    }
+    ev = pythia.event
+    for prt in ev:
+        if prt.idAbs() not in DECAYED_BOSONS or prt.isFinal():
+            continue
+        d1, d2 = prt.daughter1(), prt.daughter2()
+        if d1 <= 0 or any(ev[d].idAbs() == prt.idAbs() for d in range(d1, max(d1, d2) + 1)):
+            continue  # not the last copy (recoiled in the shower)
+        for k, v in (("pdg", prt.id()), ("px", prt.px()), ("py", prt.py()), ("pz", prt.pz()),
+                     ("e", prt.e()), ("m", prt.m()), ("vx", prt.xProd()), ("vy", prt.yProd()),
+                     ("vz", prt.zProd()), ("q", prt.charge()), ("bc", prt.index())):  # fmt: skip
+            cols[k].append(v)
+    return cols
+
+
 def _to_event(cols: dict[str, list], **kw) -> TruthEvent:
     f = lambda k: np.asarray(cols[k], dtype=np.float64)
     return TruthEvent(
@@ -171,12 +224,16 @@ class EventSource:
             )  # fmt: skip
             import pythia8mc
 
-            # Pythia's SlowJet in anti-kt mode (power -1), R = 0.6, |eta| < 4.9, all
+            # Pythia's SlowJet in anti-kt mode (power -1), R = 0.6 (or 1.0), |eta| < 4.9, all
             # visible final-state particles (select = 2): the same jets as fastjet's
             # anti-kt, computed in C++ without a Python loop over particles.
-            self.jets = pythia8mc.SlowJet(-1, 0.6, 5.0, 4.9, 2, 2)
+            self.jets = pythia8mc.SlowJet(-1, o.slice_radius, 5.0, 4.9, 2, 2)
             with quiet_stdout():  # fjcore prints its banner on the first clustering
                 self.jets.analyze(self.pythia.event)
+        elif o.preset == "wprime-wz":
+            self.pythia = _new_pythia(
+                ["Beams:eCM = 13000.", "Tune:pp = 21", *WPRIME_WZ_SETTINGS], seed
+            )
         else:
             extra = ["ProcessLevel:all = off"]
             if o.preset == "rho":
@@ -244,6 +301,18 @@ class EventSource:
         ev.vz += dz
         return ev
 
+    def _wprime(self) -> TruthEvent:
+        py = self.pythia
+        tried = 1
+        while not py.next():
+            tried += 1
+        ev = _to_event(_final_state(py), n_tried=tried, weight=float(py.infoPython().weight()))
+        ev.decayed = _to_event(_decayed_bosons(py))
+        dz = float(self.rng.normal(0.0, self.options.vertex_sigma_z))
+        ev.vz += dz
+        ev.decayed.vz += dz
+        return ev
+
     def _overlay(self, ev: TruthEvent) -> TruthEvent:
         n = int(self.rng.poisson(self.options.pileup))
         if n == 0 or self.pileup is None:
@@ -258,19 +327,25 @@ class EventSource:
         merged = TruthEvent(**{
             k: np.concatenate([getattr(p, k) for p in parts])
             for k in ("pdg", "px", "py", "pz", "e", "m", "vx", "vy", "vz", "charge", "barcode")
-        }, n_pileup=n, weight=ev.weight, n_tried=ev.n_tried)  # fmt: skip
+        }, n_pileup=n, weight=ev.weight, n_tried=ev.n_tried, decayed=ev.decayed)  # fmt: skip
         return merged
 
     def __iter__(self) -> Iterator[TruthEvent]:
         while True:
-            ev = self._dijet() if self.options.preset in JZ_SLICES else self._single()
+            p = self.options.preset
+            if p in JZ_SLICES:
+                ev = self._dijet()
+            elif p == "wprime-wz":
+                ev = self._wprime()
+            else:
+                ev = self._single()
             if self.options.pileup > 0:
                 ev = self._overlay(ev)
             yield ev
 
 
 def _leading_jet_pt(jets, event) -> float:
-    """Leading anti-kt R = 0.6 jet pT (GeV) of the final state, neutrinos excluded."""
+    """Leading anti-kt jet pT (GeV, R of ``jets``) of the final state, neutrinos excluded."""
     jets.analyze(event)
     return float(jets.pT(0)) if jets.sizeJet() > 0 else 0.0
 
@@ -300,6 +375,10 @@ def make_source(options: SourceOptions, seed: int) -> EventSource:
     a, b = o.eta_range
     if not a < b:
         raise UserError(f"--eta-range needs A < B, got {a} {b}")
+    if o.slice_radius not in SLICE_RADII:
+        raise UserError(
+            f"--slice-radius {o.slice_radius:g}: choose from {', '.join(map(str, SLICE_RADII))}"
+        )
     if o.pileup < 0:
         raise UserError(f"--pileup must be >= 0, got {o.pileup}")
     return EventSource(o, seed)

@@ -35,7 +35,7 @@ from jetpointnet.io.atomic import remove_stale_partials
 from jetpointnet.io.lock import output_lock
 from jetpointnet.io.mltree_writer import parse_compression
 from jetpointnet.io.sample_files import read_json, write_json
-from jetpointnet.simulate.generators import MC_CHANNEL, SourceOptions, make_source
+from jetpointnet.simulate.generators import JZ_SLICES, MC_CHANNEL, SourceOptions, make_source
 from jetpointnet.simulate.geometry import CELL_ORDERS
 
 __all__ = ["SimulateConfig", "chunk_events", "output_name", "simulate"]
@@ -61,21 +61,25 @@ class SimulateConfig:
     energy: float | None = None
     energy_range: tuple[float, float] | None = None
     eta_range: tuple[float, float] = (-2.5, 2.5)
+    slice_radius: float = 0.6  # anti-kt R of the truth jet that defines a JZ slice
     format: Literal["ttree", "rntuple"] = "ttree"
     overwrite: bool = False
     split_clusters: bool = True  # ATLAS's cluster splitter (False: no shared cells)
     compression: str = "zlib"  # what any uproot reads; "lz4" writes faster (io.mltree_writer)
     cell_order: Literal["ascending", "shuffled"] = "ascending"  # of the CellGeo vectors
+    event_truth: bool = True  # the optional EVENT_TRUTH_BRANCHES (io.mltree_layout)
 
     def source_options(self) -> SourceOptions:
         return SourceOptions(
             preset=self.preset, particle=self.particle, energy=self.energy,
             energy_range=self.energy_range, eta_range=tuple(self.eta_range), pileup=self.pileup,
+            slice_radius=self.slice_radius,
         )  # fmt: skip
 
     def label(self) -> str:
         if self.preset != "gun":
-            return self.preset
+            large_r = self.preset in JZ_SLICES and self.slice_radius == 1.0
+            return self.preset + ("-r10" if large_r else "")
         name = self.particle.replace("+", "plus").replace("-", "minus")
         return f"gun-{name}"
 
@@ -110,6 +114,8 @@ def _manifest(cfg: SimulateConfig) -> dict:
     d = to_dict(cfg)
     for k in ("out", "workers", "overwrite"):
         d.pop(k)
+    if d.get("slice_radius") == 0.6:  # the default: folders of earlier versions still resume
+        d.pop("slice_radius")
     return {"jetpointnet": __version__, "config": d}
 
 
@@ -136,7 +142,10 @@ def _simulate_chunk(
     geo = build_geometry()
     mat = material_table()
     t0 = time.perf_counter()
-    source = iter(make_source(cfg.source_options(), seed=cfg.seed * 100_003 + chunk))
+    from jetpointnet.simulate.assemble import parent_barcodes
+
+    generator = make_source(cfg.source_options(), seed=cfg.seed * 100_003 + chunk)
+    source = iter(generator)
     rng = np.random.default_rng([cfg.seed, chunk, 0xCA10])
     records, tried = [], 0
     t_gen = t_det = 0.0
@@ -146,8 +155,15 @@ def _simulate_chunk(
         truth = next(source)
         b = time.perf_counter()
         rec = simulate_event(
-            truth, geo, mat, rng, params=params, max_contributors=cfg.max_contributors
-        )
+            truth, geo, mat, rng, params=params, max_contributors=cfg.max_contributors,
+            event_truth=cfg.event_truth,
+        )  # fmt: skip
+        if cfg.event_truth:  # the hard scatter's record is still the generator's current one
+            barcodes = truth.barcode  # the status-2 bosons (appended last) have parents too
+            if truth.decayed is not None and truth.decayed.size:
+                barcodes = np.concatenate([barcodes, truth.decayed.barcode])
+            parent, parent_pdg = parent_barcodes(generator.pythia.event, barcodes)
+            rec.values.update(truthPartParentBarcode=parent, truthPartParentPdgId=parent_pdg)
         t_det += time.perf_counter() - b
         t_gen += b - a
         tried += truth.n_tried

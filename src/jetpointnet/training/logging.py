@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from jetpointnet.errors import install_hint
 from jetpointnet.io.atomic import atomic_output
 
 __all__ = ["LOG_COLUMNS", "RunLogger", "read_log"]
@@ -33,7 +34,7 @@ LOG_COLUMNS = (
     "epoch_time_s",
 )
 
-INSTALL_HINT = "pip install 'jetpointnet[tensorboard]'"
+INSTALL_HINT = install_hint("tensorboard")
 
 
 def read_log(path: str | Path) -> list[dict[str, float]]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from jetpointnet.config import load_config, save_config
-from jetpointnet.errors import UserError
+from jetpointnet.errors import UserError, install_hint, require_extra
 from jetpointnet.io.atomic import atomic_output
 from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.loop import train
@@ -30,7 +30,7 @@ from jetpointnet.tuning.space import SearchSpace
 
 __all__ = ["TUNE_HINT", "TuneResult", "tune"]
 
-TUNE_HINT = "pip install 'jetpointnet[tune]'"
+TUNE_HINT = install_hint("tune")
 
 
 @dataclass
@@ -48,10 +48,7 @@ class TuneResult:
 
 
 def _optuna() -> Any:
-    try:
-        import optuna
-    except ImportError:
-        raise UserError(f"tune needs the package 'optuna': {TUNE_HINT}") from None
+    optuna = require_extra("optuna", "tune", what="tune needs the package 'optuna'")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 

@@ -15,14 +15,13 @@ and links to every report.
 
 from __future__ import annotations
 
-import html
 import math
 from pathlib import Path
 from typing import Any
 
-from jetpointnet.evaluation.report import CSS, html_figure, html_table
 from jetpointnet.io.atomic import atomic_output
 from jetpointnet.io.jsonio import strict_dumps
+from jetpointnet.pages import write_page
 
 __all__ = ["DEFAULT_MIN_JETS", "cell_scores", "jet_resolution_rows", "write_index"]
 
@@ -89,11 +88,13 @@ def _pm(v: float, err: float) -> str:
     return f"{v:.3f} ± {err:.3f}" if math.isfinite(err) else f"{v:.3f}"
 
 
-def _jets_html(summary: dict[str, Any], rows: list[dict], figs: Path, min_jets: int) -> str:
+def _jets_section(summary: dict[str, Any], rows: list[dict], figs: Path, min_jets: int) -> dict:
+    """The jets section: the resolution figure and table (empty without truth jets)."""
     from jetpointnet.plotting.headline import plot_jet_resolution
+    from jetpointnet.plotting.style import save_figure
 
     if not rows:
-        return "<h2>JZ2 jets</h2><p>No truth jets: the jet response was not measured.</p>"
+        return {"rows": []}
     curves: dict[str, tuple[list[float], list[float]]] = {}
     for r in rows:
         y, e = curves.setdefault(r["algorithm"], ([], []))
@@ -101,7 +102,8 @@ def _jets_html(summary: dict[str, Any], rows: list[dict], figs: Path, min_jets: 
         e.append(r["q68_err"])
     edges = sorted({r["lo"] for r in rows} | {r["hi"] for r in rows})
     extra = f"anti-$k_t$ R = {summary['config']['radius']:g}, bins with ≥ {min_jets} jets"
-    png = plot_jet_resolution(curves, edges, figs / "jet_resolution", extra=extra)[0]
+    fig = plot_jet_resolution(curves, edges, extra=extra)
+    png = save_figure(fig, figs / "jet_resolution", pdf=False)[0]
     bins = list(dict.fromkeys(r["bin"] for r in rows))
     table = []
     for algo in curves:
@@ -111,52 +113,32 @@ def _jets_html(summary: dict[str, Any], rows: list[dict], figs: Path, min_jets: 
             else f"too few jets (n = {c['matched']})" for c in (cells[b] for b in bins)
         ])  # fmt: skip
     header = ["constituents", *(f"{b} GeV" for b in bins)]
-    return (
-        "<h2>JZ2 jets: jet-energy resolution</h2>"
-        + html_figure(png, "jet-energy resolution q68 vs truth-jet pT, every algorithm")
-        + html_table(header, table, cls="jets")
-        + "<p class='note'>Jet-energy resolution (q84 - q16) / 2 / median of E<sub>reco</sub> / "
-        "E<sub>truth</sub> per truth-jet pT bin; n: matched truth jets. Errors: bootstrap "
-        f"standard deviations. No resolution is given for a bin with fewer than {min_jets} "
-        "matched jets.</p>"
-        '<p><a href="jets/report.html">jet report</a> (response, both resolutions, E and pT)</p>'
-    )
+    return {"figure": png, "header": header, "rows": table, "min_jets": min_jets}
 
 
-def _cells_html(metrics: dict[str, dict], figs: Path) -> str:
+def _cells_section(metrics: dict[str, dict], figs: Path) -> dict:
+    """The cells section: the scores figure and one table per test split."""
     from jetpointnet.plotting.headline import plot_cell_scores
+    from jetpointnet.plotting.style import save_figure
 
     scores = {name: cell_scores(m) for name, m in metrics.items()}
-    parts = ["<h2>Cells: which energy belongs to the track</h2>"]
+    png = None
     if any(scores.values()):
-        png = plot_cell_scores(scores, figs / "cell_scores")[0]
-        parts.append(html_figure(png, "cell F1 and energy-weighted accuracy per answer"))
-    for name, per in scores.items():
-        rows = [[a, _pm(*s["f1"]), _pm(*s["energy_weighted_accuracy"])] for a, s in per.items()]
-        parts.append(f"<h3>{html.escape(name)} test split</h3>")
-        parts.append(html_table(["answer", "cell F1", "energy-weighted accuracy"], rows,
-                                cls="cells"))  # fmt: skip
-        parts.append(f'<p><a href="eval/{html.escape(name)}/report.html">full evaluation report'
-                     "</a> (track response and resolution, ROC, event displays)</p>")  # fmt: skip
-    parts.append("<p class='note'>Errors: binomial, cells taken as independent (a lower bound: "
-                 "cells of one event are correlated).</p>")  # fmt: skip
-    return "".join(parts)
+        png = save_figure(plot_cell_scores(scores), figs / "cell_scores", pdf=False)[0]
+    splits = {
+        name: [[a, _pm(*s["f1"]), _pm(*s["energy_weighted_accuracy"])] for a, s in per.items()]
+        for name, per in scores.items()
+    }
+    return {"figure": png, "splits": splits}
 
 
-def _displays_html(out: Path, metrics: dict[str, dict]) -> str:
+def _display_links(out: Path, metrics: dict[str, dict]) -> list[dict[str, str]]:
     """Links to the interactive event displays that the evaluations wrote."""
-    links = []
-    for name in metrics:
-        for page in sorted((out / "eval" / name / "displays").glob("*.html")):
-            rel = html.escape(page.relative_to(out).as_posix())
-            links.append(f'<li><a href="{rel}">{html.escape(name)}: {page.stem} track</a></li>')
-    if not links:
-        return ""
-    return (
-        "<h2>Event displays</h2><p>True and predicted focal energy of single tracks, per "
-        "layer and in 3-D (interactive: hover a cell, rotate the 3-D view).</p>"
-        f"<ul>{''.join(links)}</ul>"
-    )
+    return [
+        {"href": page.relative_to(out).as_posix(), "name": name, "stem": page.stem}
+        for name in metrics
+        for page in sorted((out / "eval" / name / "displays").glob("*.html"))
+    ]
 
 
 def write_index(
@@ -171,21 +153,16 @@ def write_index(
     figs = out / "figures"
     figs.mkdir(parents=True, exist_ok=True)
     rows = jet_resolution_rows(jets, min_jets=min_jets)
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>jetpointnet demo</title>
-<style>{CSS}</style></head><body>
-<h1>jetpointnet demo</h1>
-<p>Simulated rho and JZ2 dijet events, a small PointNet trained on rho (binary focal-cell task),
-compared with seed 001's baselines and the classical ATLAS particle-flow algorithm on the same
-cells, then in jets.</p>
-{_jets_html(jets, rows, figs, min_jets)}
-{_cells_html(metrics, figs)}
-{_displays_html(out, metrics)}
-<p><a href="{html.escape(str(sim_report.relative_to(out)))}">simulation validation report</a>
-(photon resolution, pion E/p against the ATLAS figures)</p>
-</body></html>"""
-    path = out / "index.html"
-    with atomic_output(path, overwrite=True) as tmp:
-        tmp.write_text(page, encoding="utf-8")
+    path = write_page(
+        out / "index.html",
+        "index.html.j2",
+        title="jetpointnet demo",
+        heading="jetpointnet demo",
+        jets=_jets_section(jets, rows, figs, min_jets),
+        cells=_cells_section(metrics, figs),
+        displays=_display_links(out, metrics),
+        sim_report=str(sim_report.relative_to(out)),
+    )
     summary: dict[str, Any] = {
         name: [[a, *(_pm(*s[k]) for k in ("f1", "energy_weighted_accuracy"))]
                for a, s in cell_scores(m).items()]

@@ -8,7 +8,6 @@ resolution against the ATLAS design curve, and pion E/p against the eflowRec tem
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from jetpointnet.io.atomic import atomic_output
 from jetpointnet.io.jsonio import strict_dumps
 from jetpointnet.io.mltree_layout import CELL_GEO_TREE, EVENT_TREE, SAMPLING_NAME
 from jetpointnet.io.mltree_writer import read_tree_arrays
+from jetpointnet.pages import write_page
 from jetpointnet.simulate.run import SimulateConfig, simulate
 from jetpointnet.simulate.validation import (
     em_design_resolution,
@@ -98,6 +98,7 @@ def simulation_report(
         plot_photon_resolution,
         plot_pion_eop,
     )
+    from jetpointnet.plotting.style import save_figure
 
     cfg = cfg or SimReportConfig()
     out = Path(out)
@@ -129,14 +130,15 @@ def simulation_report(
     figs = out / "figures"
     figs.mkdir(parents=True, exist_ok=True)
     cells, tracks, title = _event_map(dijet)
-    images = [
+    drawn = [
         ("A JZ2 dijet event: clustered cells (EM scale) and tracks at the second EM layer",
-         plot_event_map(cells, tracks, SAMPLING_NAME, figs / "event_map", title=f"JZ2 {title}")),
+         "event_map", plot_event_map(cells, tracks, SAMPLING_NAME, title=f"JZ2 {title}")),
         ("Single photons, |eta| < 0.5: energy resolution and response of the clusters within Delta-R 0.2",
-         plot_photon_resolution(photons, fit, figs / "photon_resolution")),
+         "photon_resolution", plot_photon_resolution(photons, fit)),
         ("Single charged pions, |eta| < 0.5: <E/p> against the ATLAS eflowRec templates",
-         plot_pion_eop(pions, figs / "pion_eop")),
+         "pion_eop", plot_pion_eop(pions)),
     ]  # fmt: skip
+    images = [(cap, save_figure(fig, figs / name, pdf=False)[0]) for cap, name, fig in drawn]
     summary = {
         "photon_points": photons,
         "photon_fit": {
@@ -156,40 +158,24 @@ def simulation_report(
 
 
 def _write_html(out: Path, images: list[tuple[str, Path]], s: dict) -> Path:
-    f = s["photon_fit"]
-    rows = "".join(
-        f"<tr><td>{p['energy']:g}</td><td>{p['response']:.3f}</td><td>{p['resolution']:.4f} &plusmn; {p['error']:.4f}</td>"
-        f"<td>{float(em_design_resolution(p['energy'])):.4f}</td></tr>"
+    """Write ``out/report.html``: the photon and pion tables of ``s`` and the figures."""
+    photon_rows = [
+        [f"{p['energy']:g}", f"{p['response']:.3f}", f"{p['resolution']:.4f} ± {p['error']:.4f}",
+         f"{float(em_design_resolution(p['energy'])):.4f}"]
         for p in s["photon_points"]
-    )
-    prow = "".join(
-        f"<tr><td>{p['p']:.1f}</td><td>{p['mean']:.3f} &plusmn; {p['error']:.3f}</td><td>{p['resolution_nonzero']:.3f}</td>"
-        f"<td>{p['no_cluster_fraction']:.2f}</td><td>{np.hypot(0.5 / np.sqrt(p['p']), 0.03):.3f}</td></tr>"
+    ]  # fmt: skip
+    pion_rows = [
+        [f"{p['p']:.1f}", f"{p['mean']:.3f} ± {p['error']:.3f}", f"{p['resolution_nonzero']:.3f}",
+         f"{p['no_cluster_fraction']:.2f}", f"{np.hypot(0.5 / np.sqrt(p['p']), 0.03):.3f}"]
         for p in s["pion_points"]
+    ]  # fmt: skip
+    return write_page(
+        out / "report.html",
+        "simulation.html.j2",
+        title="jetpointnet: simulation validation",
+        heading="jetpointnet simulation: validation against ATLAS figures",
+        fit=s["photon_fit"],
+        photon_rows=photon_rows,
+        pion_rows=pion_rows,
+        images=[(cap, str(path.relative_to(out))) for cap, path in images],
     )
-    imgs = "".join(
-        f'<figure><img src="{html.escape(str(path.relative_to(out)))}" style="max-width:100%">'
-        f"<figcaption>{html.escape(cap)}</figcaption></figure>"
-        for cap, path in images
-    )
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>jetpointnet: simulation validation</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:auto}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #bbb;padding:3px 8px;text-align:right}}</style></head><body>
-<h1>jetpointnet simulation: validation against ATLAS figures</h1>
-<p>Single particles in the central barrel (|&eta;| &lt; 0.5); energies at the EM scale, summed over the
-topo-clusters within &Delta;R &lt; 0.2. Resolution = half the 16-84 % range over the median.</p>
-<h2>Photons</h2>
-<p>Fit &sigma;/E = a/&radic;E &oplus; b/E &oplus; c: a = {f["stochastic"]:.3f}, b = {f["noise_GeV"]:.3f} GeV
-(electronic noise in the clusters), c = {f["constant"]:.4f}. ATLAS design: a = 0.10, c = 0.007.</p>
-<table><tr><th>E [GeV]</th><th>response</th><th>&sigma;/E (with noise)</th><th>ATLAS design</th></tr>{rows}</table>
-<h2>Charged pions</h2>
-<table><tr><th>p [GeV]</th><th>&lt;E/p&gt;</th><th>resolution (E/p &gt; 0)</th><th>no cluster</th>
-<th>50%/&radic;E &oplus; 3%</th></tr>{prow}</table>
-<p>eflowRec templates (|&eta;| &lt; 0.5, EM scale): 0.27-0.55 at 1 GeV by layer of highest energy density,
-0.69-0.84 at 40 GeV; ATLAS isolated tracks: ~0.5 at 1-2 GeV, ~0.6 at 5, ~0.7 at 20-30 GeV.</p>
-<h2>Figures</h2>{imgs}
-</body></html>"""
-    path = out / "report.html"
-    with atomic_output(path, overwrite=True) as tmp:
-        tmp.write_text(page)
-    return path

@@ -1,0 +1,1 @@
+"""Per-jet tagging data: large-R jets, their labels, substructure and point clouds."""

@@ -1,0 +1,278 @@
+"""``jetpointnet preprocess --kind jet``: MLTree files of each class -> jet point clouds.
+
+Same folder rules as the per-track preprocess (:mod:`jetpointnet.data.pipeline`):
+
+* stage 1, per (file, event range) chunk: the selected jets of its events
+  (:mod:`.build`), split by event (:func:`jetpointnet.data.splits.assign_splits`), in
+  ``DIR/samples/{split}/<name>.npz``, then the marker ``DIR/samples/_chunks/<name>.json``
+  (its counts and cut flow, the fingerprints of its input files); a chunk with a marker
+  is done and a re-run skips it, while a changed input is refused (or redone with
+  ``overwrite``), and another configuration or other inputs are refused (``run.json``).
+* stage 2: per split, every stage-1 jet, with its weight (background pT reweighted to the
+  signal's, histograms of the training split: :mod:`.weights`), shuffled with the seed
+  so that classes mix in every file, in ``DIR/arrays/{split}/jets_<k:05d>.npz`` of
+  ``jets_per_file`` jets (the contract ``contracts/jet.md``); ``arrays/_state.json``
+  records which stage-1 markers they come from (other markers: stage 2 is redone).
+* ``DIR/metadata.json`` last (``"kind": "jet"``). Every file is written under a temporary
+  name and renamed; its bytes depend only on the inputs and the configuration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jetpointnet import __version__
+from jetpointnet.config import to_dict
+from jetpointnet.data.geometry import CellTable
+from jetpointnet.data.pipeline import (
+    Chunk,
+    PreprocessResult,
+    output_name,
+    plan_chunks,
+    run_parallel,
+)
+from jetpointnet.data.preprocess import expand_inputs
+from jetpointnet.data.resume import check_run_folder, chunk_sources, drop_changed
+from jetpointnet.data.schema import METADATA_FILE
+from jetpointnet.data.splits import SPLITS, assign_splits
+from jetpointnet.errors import UserError, did_you_mean
+from jetpointnet.io.atomic import remove_stale_partials
+from jetpointnet.io.fingerprint import fingerprint
+from jetpointnet.io.lock import output_lock
+from jetpointnet.io.mltree_reader import file_sha256, inspect_mltree, read_events, read_geometry
+from jetpointnet.io.paths import refuse_overlap
+from jetpointnet.io.sample_files import read_json, read_npz, write_json, write_npz
+from jetpointnet.jets.events import JET_BRANCHES_OPTIONAL, JET_BRANCHES_REQUIRED
+from jetpointnet.tagging.build import CUTFLOW, build_chunk_jets
+from jetpointnet.tagging.config import JetPrepConfig, validate_jet_config
+from jetpointnet.tagging.features import JET_FEATURES
+from jetpointnet.tagging.weights import bin_ratio, pt_weights
+
+__all__ = ["parse_class_inputs", "preprocess_jets"]
+
+_STATE = "_state.json"
+
+
+def parse_class_inputs(items: Sequence[str], classes: Sequence[str]) -> dict[str, list[str]]:
+    """``CLASS=GLOB`` command-line inputs as class -> globs (one line on a bad item)."""
+    out: dict[str, list[str]] = {}
+    for item in items:
+        name, sep, pattern = item.partition("=")
+        if not sep or not pattern:
+            raise UserError(f"--input {item!r}: a jet input is CLASS=GLOB, e.g. wz='w/*.root'")
+        if name not in classes:
+            raise UserError(
+                f"--input {item!r}: unknown class {name!r}; classes: {', '.join(classes)}"
+                + did_you_mean(name, classes)
+            )
+        out.setdefault(name, []).append(pattern)
+    return out
+
+
+def _inputs(cfg: JetPrepConfig) -> tuple[list[Path], list[str]]:
+    """Files of every class (class order, then sorted), and each file's class."""
+    paths, cls = [], []
+    for name in cfg.classes:
+        for p in expand_inputs(cfg.inputs.get(name, [])) if cfg.inputs.get(name) else []:
+            if p in paths:
+                raise UserError(f"{p}: given for two classes ({cls[paths.index(p)]}, {name})")
+            paths.append(p)
+            cls.append(name)
+    return paths, cls
+
+
+def preprocess_jets(
+    out: str | os.PathLike[str], *, config: JetPrepConfig, geometry=None, workers: int = 1,
+    progress: bool = True, overwrite: bool = False,
+) -> PreprocessResult:  # fmt: skip
+    """Run both stages on ``config.inputs`` into ``out`` (resumes; see the module doc)."""
+    validate_jet_config(config)
+    paths, classes = _inputs(config)
+    outp = Path(out).resolve()
+    geo = Path(geometry).resolve() if geometry is not None else None
+    refuse_overlap([*paths, geo], out)
+    with output_lock(outp, "preprocess"):
+        return _run(config, paths, classes, outp, geo, workers, progress, overwrite)
+
+
+def _check(cfg: JetPrepConfig, paths: list[Path], geo: Path | None) -> list:
+    infos = [inspect_mltree(p, event_tree=cfg.event_tree) for p in paths]
+    for info in infos:
+        for b in (*JET_BRANCHES_REQUIRED, "truthPartStatus", "truthPartPt"):
+            if b not in info.branches:
+                raise UserError(f"{info.path}: tree '{cfg.event_tree}' has no branch '{b}'"
+                                + did_you_mean(b, info.branches))  # fmt: skip
+        if geo is None and not info.has_geometry:
+            raise UserError(f"{info.path}: no tree '{cfg.geometry_tree}' (pass --geometry)")
+    return infos
+
+
+def _run(cfg, paths, classes, outp, geo, workers, progress, overwrite) -> PreprocessResult:
+    infos = _check(cfg, paths, geo)
+    record = {"config": to_dict(cfg), "inputs": [str(p) for p in paths],
+              "geometry": str(geo) if geo else None}  # fmt: skip
+    check_run_folder(outp, record)
+    remove_stale_partials(outp, recursive=True, locked=True)
+    geos = [geo or p for p in paths]
+    chunks = plan_chunks(paths, [i.num_entries for i in infos], geos,
+                         events_per_chunk=cfg.events_per_chunk)  # fmt: skip
+    prints = {str(p): fingerprint(p) for p in dict.fromkeys([*paths, *geos])}
+    sources = {c.name: chunk_sources(c, prints) for c in chunks}
+    drop_changed(outp, chunks, sources, overwrite=overwrite)
+    markers = outp / "samples" / "_chunks"
+    todo = [c for c in chunks if not (markers / f"{c.name}.json").exists()]
+    result = PreprocessResult(
+        out=outp, chunks_run=len(todo), chunks_skipped=len(chunks) - len(todo)
+    )
+    preds = _predictions(cfg, paths, outp, geo, progress)
+    # the object builders name an ML run by its folder: "ml:NAME" (the config keeps the path)
+    work = dataclasses.replace(cfg, algorithm=next(iter(preds), cfg.algorithm))
+    tasks = [(c, work, str(outp), sources[c.name], classes, preds) for c in todo]
+    opts = {"workers": workers, "executor": "local", "scheduler": None, "progress": progress}
+    for _ in run_parallel(jets_chunk, tasks, desc="jets", **opts):
+        pass
+    records = [read_json(markers / f"{c.name}.json") for c in chunks]
+    meta = _stage2(outp, cfg, records, progress)
+    meta.update(_sources(infos, classes, records), algorithm=cfg.algorithm, config=to_dict(cfg))
+    write_json(outp / METADATA_FILE, meta)
+    result.metadata = meta
+    return result
+
+
+def _predictions(cfg: JetPrepConfig, paths, outp: Path, geo, progress) -> dict:
+    """For ``ml:RUN``: the run's per-cell predictions on every input (cached in DIR)."""
+    if not cfg.algorithm.startswith("ml:"):
+        return {}
+    from jetpointnet.jets.predictions import load_run_predictions
+
+    run = Path(cfg.algorithm[3:])
+    if not run.is_dir():
+        raise UserError(f"algorithm: {cfg.algorithm!r}: {run} is not a run folder")
+    name = f"ml:{run.resolve().name}"
+    return {name: load_run_predictions(run, paths, outp / "predictions", name=run.name,
+                                       geometry=geo, progress=progress)}  # fmt: skip
+
+
+_TABLES: dict[str, CellTable] = {}
+
+
+def jets_chunk(chunk: Chunk, cfg: JetPrepConfig, out: str, sources: dict, classes: list[str],
+               preds: dict) -> dict[str, Any]:  # fmt: skip
+    """Stage 1 of one chunk: jets, split by event, written per split; then its marker."""
+    from jetpointnet.evaluation.pflow.adapter import resolve_templates
+    from jetpointnet.jets.run import JetsConfig, ObjectContext
+
+    if chunk.geometry not in _TABLES:
+        _TABLES.clear()
+        _TABLES[chunk.geometry] = CellTable.from_geometry(
+            read_geometry(chunk.geometry, tree=cfg.geometry_tree)
+        )
+    table = _TABLES[chunk.geometry]
+    events = read_events(chunk.path, JET_BRANCHES_REQUIRED, optional=JET_BRANCHES_OPTIONAL,
+                         entry_start=chunk.start, entry_stop=chunk.stop,
+                         event_tree=cfg.event_tree)  # fmt: skip
+    tpl = resolve_templates(cfg.templates) if cfg.algorithm == "classical" else None
+    ctx = ObjectContext(cfg=JetsConfig(), templates=tpl, preds=preds,
+                        with_truth=[True] * (chunk.file_index + 1))  # fmt: skip
+    name = classes[chunk.file_index]
+    jets = build_chunk_jets(events, table, chunk, config=cfg, ctx=ctx,
+                            class_index=cfg.classes.index(name),
+                            background=name in cfg.background)  # fmt: skip
+    s = cfg.split
+    ev_split = assign_splits(np.asarray(events["eventNumber"], np.int64), seed=s.seed,
+                             file_key=Path(chunk.path).name, fractions=(s.train, s.val, s.test))  # fmt: skip
+    jet_split = ev_split[jets.arrays["entry"] - chunk.start]
+    rec: dict[str, Any] = {"name": chunk.name, "file_index": chunk.file_index, "class": name,
+                           "cutflow": jets.cutflow, "files": {}, "jets": {}, "events": {},
+                           "sources": sources}  # fmt: skip
+    for k, split in enumerate(SPLITS):
+        sel = jet_split == k
+        rec["jets"][split] = int(sel.sum())
+        rec["events"][split] = int((ev_split == k).sum())
+        if sel.any():
+            path = output_name(Path(out), "samples", split, chunk.name, ".npz")
+            write_npz(path, {a: v[sel] for a, v in jets.arrays.items()}, compress=cfg.compress,
+                      overwrite=True)  # fmt: skip
+            rec["files"][split] = path.name
+    if chunk.start == 0:
+        rec["sha256"] = file_sha256(chunk.path)
+    write_json(Path(out) / "samples" / "_chunks" / f"{chunk.name}.json", rec)
+    return rec
+
+
+def _load_split(out: Path, records: list[dict], split: str) -> dict[str, np.ndarray]:
+    parts = [read_npz(out / "samples" / split / r["files"][split])
+             for r in records if split in r["files"]]  # fmt: skip
+    if not parts:
+        return {}
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _stage2(out: Path, cfg: JetPrepConfig, records: list[dict], progress: bool) -> dict:
+    """Weights, shuffling and the arrays files; returns the metadata's counts."""
+    state = hashlib.sha256(json.dumps(records, sort_keys=True).encode()).hexdigest()
+    state_path = out / "arrays" / _STATE
+    if state_path.exists() and read_json(state_path).get("stage1") != state:
+        for f in (out / "arrays").glob("*/*.npz"):
+            f.unlink()  # made from other stage-1 files
+        state_path.unlink()
+    bkg = cfg.classes.index(cfg.background[0])
+    train = _load_split(out, records, "train")
+    if not train:
+        raise UserError(f"{out}: no jet passed the selection in the training split")
+    is_b = train["y_cloud"] == bkg
+    ratio = bin_ratio(train["jet_pt"][~is_b], train["jet_pt"][is_b], cfg.pt_bins)
+    counts: dict[str, Any] = {}
+    for k, split in enumerate(SPLITS):
+        data = train if split == "train" else _load_split(out, records, split)
+        counts[split] = _write_split(out, cfg, split, k, data, ratio, bkg)
+        counts[split]["events"] = sum(r["events"][split] for r in records)
+    write_json(state_path, {"stage1": state})
+    cutflow: dict[str, dict[str, int]] = {c: dict.fromkeys(CUTFLOW, 0) for c in cfg.classes}
+    for r in records:
+        for name, v in r["cutflow"].items():
+            cutflow[r["class"]][name] += v
+    return {
+        "package_version": __version__, "kind": "jet", "layout": "padded",
+        "features": list(JET_FEATURES), "classes": list(cfg.classes), "length": cfg.length,
+        "counts": counts, "cutflow": cutflow, "pt_bins": list(cfg.pt_bins),
+        "pt_weight_ratio": [float(x) for x in ratio],
+    }  # fmt: skip
+
+
+def _write_split(out, cfg, split: str, k: int, data: dict, ratio, bkg: int) -> dict:
+    """Shuffled files of one split; its counts (jets, per class, files, bytes)."""
+    n = len(data.get("y_cloud", []))
+    c = {"jets": n, "per_class": dict.fromkeys(cfg.classes, 0), "files": 0, "bytes": 0}
+    if n == 0:
+        return c
+    data.pop("boson_pdg")
+    data["weight"] = pt_weights(data["jet_pt"], data["y_cloud"] == bkg, ratio, cfg.pt_bins)
+    order = np.random.default_rng([cfg.seed, k]).permutation(n)
+    for name in cfg.classes:
+        c["per_class"][name] = int((data["y_cloud"] == cfg.classes.index(name)).sum())
+    for f, start in enumerate(range(0, n, cfg.jets_per_file)):
+        rows = order[start : start + cfg.jets_per_file]
+        path = output_name(out, "arrays", split, f"jets_{f:05d}", ".npz")
+        if not path.exists():
+            write_npz(path, {a: v[rows] for a, v in data.items()}, compress=cfg.compress,
+                      overwrite=True)  # fmt: skip
+        c["files"] += 1
+        c["bytes"] += path.stat().st_size
+    return c
+
+
+def _sources(infos, classes: list[str], records: list[dict]) -> dict:
+    src = [{"path": str(i.path), "size": i.size, "entries": i.num_entries, "class": classes[k],
+            "sha256": next((r.get("sha256") for r in records
+                            if r["file_index"] == k and "sha256" in r), None)}
+           for k, i in enumerate(infos)]  # fmt: skip
+    return {"inputs": [s["path"] for s in src], "sources": src, "has_truth": True}
