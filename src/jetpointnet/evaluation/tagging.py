@@ -18,7 +18,6 @@ report section, an HTML fragment) and ``report.html`` (that section as a page).
 
 from __future__ import annotations
 
-import html
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,7 +28,6 @@ import numpy as np
 
 from jetpointnet.config import to_dict
 from jetpointnet.errors import UserError
-from jetpointnet.evaluation.report import html_figure, html_table
 from jetpointnet.evaluation.tagging_baseline import BASELINES, baseline_scores, fit_mass_window
 from jetpointnet.evaluation.tagging_metrics import (
     WORKING_POINTS,
@@ -41,9 +39,16 @@ from jetpointnet.evaluation.tagging_metrics import (
 from jetpointnet.io.atomic import atomic_output
 from jetpointnet.io.jsonio import strict_dumps
 from jetpointnet.io.paths import folder_files, refuse_overlap
+from jetpointnet.pages import render_page, write_page
 from jetpointnet.training.tagging_inference import is_tagging_run
 
-__all__ = ["TaggingEvalConfig", "evaluate_tagging", "is_tagging_run", "tagging_section"]
+__all__ = [
+    "TaggingEvalConfig",
+    "evaluate_tagging",
+    "is_tagging_run",
+    "tagging_context",
+    "tagging_section",
+]
 
 
 @dataclass
@@ -84,15 +89,15 @@ class _Tables:
 
 
 def _figures(tables: _Tables, out: Path, split: str) -> None:
-    from jetpointnet.plotting.style import save
+    from jetpointnet.plotting.style import save_figure
     from jetpointnet.plotting.tagging import auc_vs_pt_figure, rejection_roc_figure, score_figure
 
     y = tables.is_signal
     extra = f"{split}: {y.sum()} signal, {(~y).sum()} background jets"
     roc = rejection_roc_figure(tables.curves, working_points=WORKING_POINTS, extra=extra)
-    save(roc, out / "roc", pdf=False)
-    save(auc_vs_pt_figure(tables.by_pt, extra=extra), out / "auc_vs_pt", pdf=False)
-    save(score_figure(tables.scores, y, weights=tables.w), out / "scores", pdf=False)
+    save_figure(roc, out / "roc", pdf=False)
+    save_figure(auc_vs_pt_figure(tables.by_pt, extra=extra), out / "auc_vs_pt", pdf=False)
+    save_figure(score_figure(tables.scores, y, weights=tables.w), out / "scores", pdf=False)
 
 
 def evaluate_tagging(
@@ -111,7 +116,7 @@ def evaluate_tagging(
     ``FIRST_RUN/eval``): ``summary`` (name -> row), ``confusion``, ``auc_vs_pt``,
     ``baseline_window``, ``classes``, ``n_test``, ``n_train`` and ``config``.
     """
-    from jetpointnet.plotting.style import save
+    from jetpointnet.plotting.style import save_figure
     from jetpointnet.plotting.tagging import confusion_figure
     from jetpointnet.training.tagging_inference import jet_table, load_tagging_run, score_split
 
@@ -140,7 +145,7 @@ def evaluate_tagging(
         tables.scores[name] = probs[:, sig]
         cm = normalised_confusion(test["y_cloud"], pred, n_classes=len(classes))
         confusion[name] = cm.tolist()
-        save(confusion_figure(cm, classes, title=name), out / f"confusion_{name}", pdf=False)
+        save_figure(confusion_figure(cm, classes, title=name), out / f"confusion_{name}", pdf=False)
     window = fit_mass_window(train["jet_m"][train["y_cloud"] == sig], containment=cfg.containment)
     for base in cfg.baselines:
         tables.add(f"cut:{base}", baseline_scores(base, window, mass=test["jet_m"],
@@ -160,10 +165,9 @@ def evaluate_tagging(
         "runs": [str(Path(r)) for r in runs],
         "config": to_dict(cfg),
     }
-    section = tagging_section(metrics, out)
-    for fname, text in (("tagging.html", section), ("report.html", _page(section))):
-        with atomic_output(out / fname, overwrite=True) as tmp:
-            tmp.write_text(text)
+    with atomic_output(out / "tagging.html", overwrite=True) as tmp:
+        tmp.write_text(tagging_section(metrics, out), encoding="utf-8")
+    write_page(out / "report.html", "tagging.html.j2", **tagging_context(metrics, out))
     with atomic_output(out / "metrics.json", overwrite=True) as tmp:
         tmp.write_text(strict_dumps(metrics, indent=2, sort_keys=True) + "\n")
     return metrics
@@ -185,45 +189,34 @@ def _pm(row: dict[str, Any], key: str) -> str:
     )
 
 
-def tagging_section(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) -> str:
-    """The report section (an HTML fragment): the table, the ROC, AUC vs pT, confusions."""
+def tagging_context(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """What the tagging templates show: the note, the table and the figures (PNG paths)."""
     out = Path(out_dir)
-    header = [
-        "tagger",
-        "accuracy",
-        "AUC",
-        *(f"1/eps_B at {round(100 * wp)} %" for wp in WORKING_POINTS),
-    ]
+    header = ["tagger", "accuracy", "AUC"]
+    header += [f"1/eps_B at {round(100 * wp)} %" for wp in WORKING_POINTS]
     rows = []
     for name, row in metrics["summary"].items():
         rej = [_pm(row, f"rejection_{round(100 * wp)}") for wp in WORKING_POINTS]
         rows.append([name, row.get("accuracy"), _pm(row, "auc"), *rej])
     win = metrics["baseline_window"]
-    parts = [
-        "<section><h2>Tagging</h2>",
-        (
-            f'<p class="note">{html.escape(metrics["split"])} split: {metrics["n_test"]} jets '
-            f"(signal: {html.escape(metrics['signal'])}); {metrics['n_train']} training jets; "
-            f"mass window {win['lo']:.1f}-{win['hi']:.1f} GeV "
-            f"({100 * win['containment']:.0f} % of training signal); "
-            "errors: bootstrap standard deviations.</p>"
-        ),
-        html_table(header, rows, cls="metrics"),
-        html_figure(out / "roc.png", "background rejection against signal efficiency"),
-        html_figure(out / "auc_vs_pt.png", "AUC in bins of reco jet pT"),
-        html_figure(out / "scores.png", "signal probability of signal and background jets"),
-    ]
-    for name in metrics["confusion"]:
-        parts.append(html_figure(out / f"confusion_{name}.png", f"confusion matrix of {name}"))
-    parts.append("</section>")
-    return "\n".join(parts)
-
-
-def _page(section: str) -> str:
-    return (
-        '<!doctype html><html><head><meta charset="utf-8"><title>jetpointnet tagging</title>'
-        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px}"
-        "img{max-width:100%}.note{color:#555}</style></head><body>"
-        f"{section}</body></html>\n"
+    note = (
+        f"{metrics['split']} split: {metrics['n_test']} jets (signal: {metrics['signal']}); "
+        f"{metrics['n_train']} training jets; mass window {win['lo']:.1f}-{win['hi']:.1f} GeV "
+        f"({100 * win['containment']:.0f} % of training signal); errors: bootstrap standard "
+        "deviations."
     )
+    figures = [
+        (out / "roc.png", "background rejection against signal efficiency"),
+        (out / "auc_vs_pt.png", "AUC in bins of reco jet pT"),
+        (out / "scores.png", "signal probability of signal and background jets"),
+    ]
+    figures += [
+        (out / f"confusion_{n}.png", f"confusion matrix of {n}") for n in metrics["confusion"]
+    ]
+    return {"title": "jetpointnet tagging", "heading": "Tagging evaluation", "note": note,
+            "header": header, "rows": rows, "figures": figures}  # fmt: skip
+
+
+def tagging_section(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) -> str:
+    """The report section (an HTML fragment): the table, the ROC, AUC vs pT, confusions."""
+    return render_page("_tagging_section.html.j2", **tagging_context(metrics, out_dir))

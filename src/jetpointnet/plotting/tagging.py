@@ -3,7 +3,7 @@ score distributions.
 
 Every function takes plain data (numpy arrays and dicts of numbers, as
 :mod:`jetpointnet.evaluation.tagging` computes them) and returns a matplotlib ``Figure``;
-:func:`jetpointnet.plotting.style.save` writes it. Jet pT in GeV.
+:func:`jetpointnet.plotting.style.save_figure` writes it. Jet pT in GeV.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from jetpointnet.plotting.style import label, new_figure
+from jetpointnet.plotting.style import label, new_figure, styled
 
 __all__ = ["auc_vs_pt_figure", "confusion_figure", "rejection_roc_figure", "score_figure"]
 
 
+@styled()
 def rejection_roc_figure(
     curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
     *,
@@ -45,9 +46,10 @@ def rejection_roc_figure(
     return fig
 
 
+@styled(hep=False)
 def confusion_figure(cm: np.ndarray, classes: Sequence[str], *, title: str = ""):
     """A confusion matrix normalised per true class (rows), with its values written in."""
-    fig, ax = new_figure(size=(5.2, 4.6), hep=False)
+    fig, ax = new_figure(size=(5.2, 4.6))
     cm = np.asarray(cm, dtype=np.float64)
     im = ax.imshow(cm, vmin=0.0, vmax=1.0, cmap="Blues")
     for i in range(cm.shape[0]):
@@ -63,6 +65,7 @@ def confusion_figure(cm: np.ndarray, classes: Sequence[str], *, title: str = "")
     return fig
 
 
+@styled()
 def auc_vs_pt_figure(rows: Mapping[str, Sequence[Mapping[str, float]]], *, extra: str = ""):
     """AUC in bins of jet pT: ``rows`` name -> ``[{lo, hi, auc, auc_err}, ...]``."""
     fig, ax = new_figure()
@@ -82,6 +85,7 @@ def auc_vs_pt_figure(rows: Mapping[str, Sequence[Mapping[str, float]]], *, extra
     return fig
 
 
+@styled(hep=False)
 def score_figure(
     scores: Mapping[str, np.ndarray],
     is_signal: np.ndarray,
@@ -91,7 +95,7 @@ def score_figure(
 ):
     """Signal-class probability of signal and background jets, one panel per tagger."""
     n = max(1, len(scores))
-    fig, axes = new_figure(1, n, size=(4.0 * n, 3.6), hep=False, squeeze=False)
+    fig, axes = new_figure(1, n, size=(4.0 * n, 3.6), squeeze=False)
     edges = np.linspace(0.0, 1.0, bins + 1)
     for ax, (name, s) in zip(axes[0], scores.items(), strict=False):
         for sel, what in ((is_signal, "signal"), (~is_signal, "background")):
