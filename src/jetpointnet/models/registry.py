@@ -27,6 +27,8 @@ from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.models.cnn import CNN, CNNConfig
 from jetpointnet.models.edgeconv import EdgeConv, EdgeConvConfig
 from jetpointnet.models.event_pflow import EventPflowConfig
+from jetpointnet.models.part import ParTConfig
+from jetpointnet.models.particlenet import ParticleNetConfig
 from jetpointnet.models.gnn import GNN, GNNConfig
 from jetpointnet.models.heads import HeadSpec, make_head
 from jetpointnet.models.pointnet import PointNet, PointNetConfig
@@ -194,3 +196,5 @@ register_model("transformer", TransformerConfig, Transformer, feature_names=True
 register_model("cnn", CNNConfig, CNN)
 register_model("gnn", GNNConfig, GNN)
 register_whole_model("event_pflow", EventPflowConfig)
+register_whole_model("particlenet", ParticleNetConfig)
+register_whole_model("part", ParTConfig)

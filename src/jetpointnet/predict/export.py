@@ -249,6 +249,13 @@ def export_onnx(
         return export_event_run(
             run_dir, path, checkpoint=checkpoint, opset=opset, overwrite=overwrite
         )
+    run_meta = Path(run_dir) / "metadata.json"
+    if run_meta.is_file() and dict(read_json(run_meta)).get("kind") == "jet":  # type: ignore[arg-type]
+        from jetpointnet.predict.tagging_export import export_tagging_onnx  # a tagging run
+
+        return export_tagging_onnx(
+            run_dir, path, checkpoint=checkpoint, opset=opset, overwrite=overwrite
+        )
     named = [checkpoint] if checkpoint not in ("best", "last") else []
     refuse_overlap([*folder_files(run_dir), *named], path)
     _check_target(path, overwrite=overwrite)
