@@ -27,10 +27,10 @@ from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.models.cnn import CNN, CNNConfig
 from jetpointnet.models.edgeconv import EdgeConv, EdgeConvConfig
 from jetpointnet.models.event_pflow import EventPflowConfig
-from jetpointnet.models.part import ParTConfig
-from jetpointnet.models.particlenet import ParticleNetConfig
 from jetpointnet.models.gnn import GNN, GNNConfig
 from jetpointnet.models.heads import HeadSpec, make_head
+from jetpointnet.models.part import ParTConfig
+from jetpointnet.models.particlenet import ParticleNetConfig
 from jetpointnet.models.pointnet import PointNet, PointNetConfig
 from jetpointnet.models.transformer import Transformer, TransformerConfig
 

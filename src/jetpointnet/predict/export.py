@@ -50,6 +50,7 @@ from jetpointnet.data.extras import N_LINKS
 from jetpointnet.errors import UserError, install_hint, require_extra
 from jetpointnet.io.atomic import atomic_output, remove_stale_partials
 from jetpointnet.io.paths import folder_files, refuse_overlap
+from jetpointnet.io.sample_files import read_json
 from jetpointnet.training.dataset import EXTRA_FILL
 from jetpointnet.training.inference import load_model
 from jetpointnet.training.run_folder import read_run
