@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from jetpointnet.config import load_config
     from jetpointnet.evaluation.evaluate import EvaluateConfig, evaluate_run
     from jetpointnet.evaluation.tagging import TaggingEvalConfig, evaluate_tagging, is_tagging_run
+    from jetpointnet.predict.event import is_event_run
 
     out = args.out or args.run / "eval"
     if is_tagging_run(args.run):  # kind "jet": jetpointnet.evaluation.tagging
@@ -48,6 +49,16 @@ def run(args: argparse.Namespace) -> int:
                              cfg=tcfg, progress=not args.quiet, overwrite=args.overwrite)  # fmt: skip
         for name, row in m["summary"].items():
             print(f"{name}: AUC {row['auc']:.4f}, 1/eps_B at 50 % {row['rejection_50']:.1f}")
+        print(f"report: {Path(out) / 'report.html'}")
+        return 0
+    if is_event_run(args.run):  # kind "event": jetpointnet.evaluation.event_eval
+        from jetpointnet.evaluation.event_eval import evaluate_event_run
+
+        m = evaluate_event_run(args.run, args.data, split=args.split, out_dir=out,
+                               progress=not args.quiet, overwrite=args.overwrite)  # fmt: skip
+        for cls, row in m["efficiency"].items():
+            print(f"{cls}: efficiency {row['overall']}, fake rate {m['fake_rate'][cls]['overall']}")
+        print(f"cell energy to the right particle: {m['cell_accuracy']}")
         print(f"report: {Path(out) / 'report.html'}")
         return 0
     cfg = load_config(EvaluateConfig, args.config, args.overrides)
