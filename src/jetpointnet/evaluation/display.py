@@ -108,7 +108,9 @@ def display_sample(
         raise UserError(f"--sample {sample}: split '{split}' of {data_dir} has samples 0..{n - 1}")
     folder = read_run(run_dir)
     run, task = folder.path, folder.config.task.name
-    pred = predict(folder, data_dir, split=split, progress=progress)
+    if task == "tagging" or task == "event":
+        raise UserError(f"{run}: a {task} run; event displays need a per-cell task")
+    pred = predict(folder, Path(data_dir), split=split, progress=progress)
     answer = interpret(pred["pred"], task, labels["energy"])
     stage1 = load_stage1(data_dir, split=split)
     s1 = int(match_samples(labels, stage1)[sample])
