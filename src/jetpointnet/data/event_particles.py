@@ -114,7 +114,8 @@ def folder_target_particles(folder, *, split: str = "test") -> dict[str, np.ndar
 
     folder = Path(folder)
     meta = folder / "metadata.json"
-    if not meta.is_file() or read_json(meta).get("kind") != "event":
+    info = read_json(meta) if meta.is_file() else None
+    if not isinstance(info, dict) or info.get("kind") != "event":
         raise UserError(f"{folder}: not an event folder (preprocess --kind event)")
     files = sorted((folder / "arrays" / split).glob("*.npz"))
     return concat_tables([particles_from_samples(read_npz(f)) for f in files])

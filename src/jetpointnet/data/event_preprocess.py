@@ -185,11 +185,19 @@ def preprocess_events(
         for _ in run_parallel(_chunk, tasks, workers=workers, executor="local", scheduler=None,
                               progress=progress, desc="events"):  # fmt: skip
             pass
-        records = [read_json(markers / f"{c.name}.json") for c in chunks]
+        records = [_read_marker(markers / f"{c.name}.json") for c in chunks]
         meta = _metadata(config, records, paths, infos)
         write_json(outp / METADATA_FILE, meta)
         return PreprocessResult(out=outp, metadata=meta, chunks_run=len(todo),
                                 chunks_skipped=len(chunks) - len(todo))  # fmt: skip
+
+
+def _read_marker(path: Path) -> dict[str, Any]:
+    """A chunk's marker record (a JSON object this module wrote)."""
+    raw = read_json(path)
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: not a JSON object; remove or replace it")
+    return raw
 
 
 def _metadata(cfg: EventPreprocessConfig, records: list[dict], paths, infos) -> dict[str, Any]:

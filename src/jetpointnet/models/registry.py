@@ -171,7 +171,10 @@ def build_model(
         body = entry.build_body(in_features, cfg, feature_names=feature_names)
     else:
         body = entry.build_body(in_features, cfg)
-    return PointCloudModel(body, make_head(body.out_channels, head))
+    out_channels = body.out_channels
+    if not isinstance(out_channels, int):
+        raise TypeError(f"{where}: the body of model {name!r} has no integer out_channels")
+    return PointCloudModel(body, make_head(out_channels, head))
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -79,7 +79,8 @@ def parse_class_inputs(items: Sequence[str], classes: Sequence[str]) -> dict[str
 
 def _inputs(cfg: JetPrepConfig) -> tuple[list[Path], list[str]]:
     """Files of every class (class order, then sorted), and each file's class."""
-    paths, cls = [], []
+    paths: list[Path] = []
+    cls: list[str] = []
     for name in cfg.classes:
         for p in expand_inputs(cfg.inputs.get(name, [])) if cfg.inputs.get(name) else []:
             if p in paths:
@@ -139,7 +140,7 @@ def _run(cfg, paths, classes, outp, geo, workers, progress, overwrite) -> Prepro
     opts = {"workers": workers, "executor": "local", "scheduler": None, "progress": progress}
     for _ in run_parallel(jets_chunk, tasks, desc="jets", **opts):
         pass
-    records = [read_json(markers / f"{c.name}.json") for c in chunks]
+    records = [_read_marker(markers / f"{c.name}.json") for c in chunks]
     meta = _stage2(outp, cfg, records, progress)
     meta.update(_sources(infos, classes, records), algorithm=cfg.algorithm, config=to_dict(cfg))
     write_json(outp / METADATA_FILE, meta)
@@ -216,11 +217,19 @@ def _load_split(out: Path, records: list[dict], split: str) -> dict[str, np.ndar
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
+def _read_marker(path: Path) -> dict[str, Any]:
+    """A JSON object this module wrote (a chunk marker or the arrays state)."""
+    raw = read_json(path)
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: not a JSON object; remove or replace it")
+    return raw
+
+
 def _stage2(out: Path, cfg: JetPrepConfig, records: list[dict], progress: bool) -> dict:
     """Weights, shuffling and the arrays files; returns the metadata's counts."""
     state = hashlib.sha256(json.dumps(records, sort_keys=True).encode()).hexdigest()
     state_path = out / "arrays" / _STATE
-    if state_path.exists() and read_json(state_path).get("stage1") != state:
+    if state_path.exists() and _read_marker(state_path).get("stage1") != state:
         for f in (out / "arrays").glob("*/*.npz"):
             f.unlink()  # made from other stage-1 files
         state_path.unlink()
@@ -251,7 +260,12 @@ def _stage2(out: Path, cfg: JetPrepConfig, records: list[dict], progress: bool) 
 def _write_split(out, cfg, split: str, k: int, data: dict, ratio, bkg: int) -> dict:
     """Shuffled files of one split; its counts (jets, per class, files, bytes)."""
     n = len(data.get("y_cloud", []))
-    c = {"jets": n, "per_class": dict.fromkeys(cfg.classes, 0), "files": 0, "bytes": 0}
+    c: dict[str, Any] = {
+        "jets": n,
+        "per_class": dict.fromkeys(cfg.classes, 0),
+        "files": 0,
+        "bytes": 0,
+    }
     if n == 0:
         return c
     data.pop("boson_pdg")
