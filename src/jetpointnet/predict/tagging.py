@@ -28,11 +28,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from jetpointnet.data.arrays import read_metadata
 from jetpointnet.errors import UserError
 from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.io.prediction_files import PredictionWriter, output_format
-from jetpointnet.training.dataset import feature_indices, split_files
+from jetpointnet.io.prep_folder import read_metadata, split_files
+from jetpointnet.training.dataset import feature_indices
 from jetpointnet.training.jet_stream import LINKS, OBSERVERS, collate_jets, load_jet_chunk
 from jetpointnet.training.tagging_inference import jet_table, load_tagging_run, score_split
 

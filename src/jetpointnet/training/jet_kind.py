@@ -24,9 +24,10 @@ from torch import nn
 
 from jetpointnet.config import to_dict
 from jetpointnet.errors import UserError
+from jetpointnet.io.prep_folder import split_files
 from jetpointnet.models.taggers import build_tagger, resolve_tagger_options
 from jetpointnet.training.config import TrainConfig
-from jetpointnet.training.dataset import feature_indices, feature_names, split_files
+from jetpointnet.training.dataset import feature_indices, feature_names
 from jetpointnet.training.jet_stream import JetStream
 from jetpointnet.training.kinds import Kind, register_kind
 from jetpointnet.training.tagging import TaggingTask

@@ -18,12 +18,12 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from jetpointnet.config import load_config
-from jetpointnet.data.arrays import read_metadata
 from jetpointnet.errors import UserError
+from jetpointnet.io.prep_folder import read_metadata, split_files
 from jetpointnet.io.sample_files import read_json
 from jetpointnet.training.checkpoint import load_checkpoint
 from jetpointnet.training.config import TrainConfig
-from jetpointnet.training.dataset import feature_indices, split_files
+from jetpointnet.training.dataset import feature_indices
 from jetpointnet.training.distributed import resolve_device
 from jetpointnet.training.jet_kind import build_jet_model, jet_forward
 from jetpointnet.training.jet_stream import LINKS, OBSERVERS, collate_jets, load_jet_chunk
