@@ -204,10 +204,8 @@ def arrays_chunk(
     samples = read_parquet(src, columns=STAGE2_COLUMNS)
     arrays, stats = build_arrays(samples, config=config.arrays, length=length, neighbours=table)
     write_npz(dst, arrays, compress=config.arrays.compress, overwrite=True)
-    stats["samples"] = len(arrays["n_points"])
-    stats["points"] = int(arrays["n_points"].sum())
-    stats["dst"] = dst
-    return stats
+    n_points = arrays["n_points"]
+    return {**stats, "samples": len(n_points), "points": int(n_points.sum()), "dst": dst}
 
 
 # ------------------------------------------------------------------- orchestration
@@ -278,7 +276,10 @@ def _preprocess(
         marker = outp / "samples" / "_chunks" / f"{c.name}.json"
         if not marker.exists():
             raise UserError(f"{outp}: stage 1 not finished for {c.name} (run --stage samples)")
-        records.append(read_json(marker))
+        record = read_json(marker)
+        if not isinstance(record, dict):
+            raise UserError(f"{marker}: not a JSON object; remove or replace it")
+        records.append(record)
     meta: dict[str, Any] = {}
     if stage in ("all", "arrays"):
         meta = _stage2(outp, config, records, opts, result, [str(g) for g in geos])

@@ -33,6 +33,8 @@ def drop_changed(out: Path, chunks: list[Chunk], sources: dict, *, overwrite: bo
         if not marker.exists():
             continue
         record = read_json(marker)
+        if not isinstance(record, dict):
+            raise UserError(f"{marker}: not a JSON object; remove or replace it")
         if record.get("sources") == sources[c.name]:
             continue
         if not overwrite:

@@ -130,10 +130,10 @@ def evaluate_predictions(
         )
         answers[CLASSICAL] = ("classical", answer)
     cell = (labels["point_type"] == 0) & labels["label_mask"].astype(bool)
-    for i, name in enumerate(cfg.baselines):
+    for i, baseline in enumerate(cfg.baselines):
         dec = np.zeros(len(labels["point_type"]), dtype=np.int8)
-        dec[cell] = baseline_predictions(name, labels["y_binary"][cell] == 1, seed=cfg.seed + i)
-        answers[name] = ("baseline", interpret(dec, "decision", labels["energy"]))
+        dec[cell] = baseline_predictions(baseline, labels["y_binary"][cell] == 1, seed=cfg.seed + i)
+        answers[baseline] = ("baseline", interpret(dec, "decision", labels["energy"]))
     models: dict[str, Any] = {}
     extras: dict[str, dict[str, np.ndarray]] = {}
     for name, (kind, ans) in answers.items():

@@ -79,10 +79,10 @@ class Answer:
     cls: np.ndarray | None = None
 
 
-def interpret(
-    pred: np.ndarray, task: Task, energy: np.ndarray, *, threshold: float = 0.5
-) -> Answer:
-    """Read ``pred`` (per point) as described in the module docstring."""
+def interpret(pred: np.ndarray, task: str, energy: np.ndarray, *, threshold: float = 0.5) -> Answer:
+    """Read ``pred`` (per point) as described in the module docstring.
+
+    ``task``: one of :data:`Task` (a run's task name; another is a ValueError)."""
     e = np.asarray(energy, dtype=np.float64)
     pred = np.asarray(pred)
     if task == "regression":

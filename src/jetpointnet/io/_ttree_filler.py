@@ -237,10 +237,14 @@ def declare_filler() -> float:
 
 
 class _Column(Protocol):
-    name: str
-    depth: int
-    data: np.ndarray
-    offsets: tuple[np.ndarray, ...]
+    @property
+    def name(self) -> str: ...
+    @property
+    def depth(self) -> int: ...
+    @property
+    def data(self) -> np.ndarray: ...
+    @property
+    def offsets(self) -> tuple[np.ndarray, ...]: ...
 
 
 #: one tree to write: (name, title, number of entries, columns).

@@ -91,7 +91,7 @@ __all__ = [
 ]
 
 Algorithm = Literal["calo", "classical", "ml", "oracle", "oracle-calibrated"]  # ends in CEILINGS
-ALGORITHMS: tuple[str, ...] = get_args(Algorithm)
+ALGORITHMS: tuple[Algorithm, ...] = get_args(Algorithm)
 
 
 @dataclass
@@ -99,7 +99,7 @@ class JetsConfig:
     """Options of :func:`run_jets` (GeV, radians)."""
 
     #: names of ALGORITHMS; all of them (the default) skips ml without runs, ceilings without truth
-    algorithms: list[Algorithm] = field(default_factory=lambda: list(ALGORITHMS))  # type: ignore[arg-type]
+    algorithms: list[Algorithm] = field(default_factory=lambda: list(ALGORITHMS))
     radius: float = 0.4
     min_pt: float = 20.0  # truth jets
     max_abs_eta: float = 2.5  # truth jets
@@ -173,7 +173,7 @@ def _algorithms(cfg: JetsConfig, runs: Sequence, infos: list, with_truth: list[b
     ceilings on inputs without truth; a ceiling asked for on such an input is a UserError.
     """
     default = list(cfg.algorithms) == list(ALGORITHMS)
-    algos = [a for a in dict.fromkeys(cfg.algorithms) if a != "ml" or runs]
+    algos: list[str] = [a for a in dict.fromkeys(cfg.algorithms) if a != "ml" or runs]
     for info, truth in zip(infos, with_truth, strict=True):
         if truth:
             continue

@@ -23,7 +23,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -92,7 +92,8 @@ def export_event_model(model: nn.Module, path: str | os.PathLike[str], *, n_cell
     except Exception as exc:  # noqa: BLE001 (torch raises many types; report one line)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise ExportError(f"model '{name}' cannot be exported to ONNX: {first}") from None
-    proto = program.model_proto
+    # dynamo=True always returns an ONNXProgram; the stubs allow None (the legacy exporter)
+    proto = cast(torch.onnx.ONNXProgram, program).model_proto
     props = {**(metadata or {}), "jetpointnet.kind": "event",
              "jetpointnet.inputs": json.dumps(list(MODEL_INPUTS))}  # fmt: skip
     onnx.helper.set_model_props(proto, props)

@@ -40,7 +40,7 @@ import tempfile
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -50,7 +50,6 @@ from jetpointnet.data.extras import N_LINKS
 from jetpointnet.errors import UserError, install_hint, require_extra
 from jetpointnet.io.atomic import atomic_output, remove_stale_partials
 from jetpointnet.io.paths import folder_files, refuse_overlap
-from jetpointnet.io.sample_files import read_json
 from jetpointnet.training.dataset import EXTRA_FILL
 from jetpointnet.training.inference import load_model
 from jetpointnet.training.run_folder import read_run
@@ -195,7 +194,8 @@ def export_model(
     except Exception as exc:  # noqa: BLE001 (torch raises many types; report one line)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise ExportError(f"model '{name}' cannot be exported to ONNX: {first}") from None
-    proto = program.model_proto
+    # dynamo=True always returns an ONNXProgram; the stubs allow None (the legacy exporter)
+    proto = cast(torch.onnx.ONNXProgram, program).model_proto
     graph_inputs = [i.name for i in proto.graph.input]
     if graph_inputs != names:  # e.g. an input the graph does not use was pruned
         raise ExportError(f"model '{name}': exported inputs {graph_inputs}, expected {names}")
@@ -250,8 +250,9 @@ def export_onnx(
         return export_event_run(
             run_dir, path, checkpoint=checkpoint, opset=opset, overwrite=overwrite
         )
-    run_meta = Path(run_dir) / "metadata.json"
-    if run_meta.is_file() and dict(read_json(run_meta)).get("kind") == "jet":  # type: ignore[arg-type]
+    from jetpointnet.training.tagging_inference import is_tagging_run
+
+    if is_tagging_run(run_dir):
         from jetpointnet.predict.tagging_export import export_tagging_onnx  # a tagging run
 
         return export_tagging_onnx(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -96,7 +96,8 @@ def export_tagging_onnx(
     except Exception as exc:  # noqa: BLE001 (torch raises many types; report one line)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise ExportError(f"model '{run.cfg.model.name}' cannot be exported: {first}") from None
-    proto = program.model_proto
+    # dynamo=True always returns an ONNXProgram; the stubs allow None (the legacy exporter)
+    proto = cast(torch.onnx.ONNXProgram, program).model_proto
     features = run.cfg.data.features or list(run.metadata.get("features") or [])
     props = {
         "jetpointnet.run": str(Path(run_dir).resolve()),

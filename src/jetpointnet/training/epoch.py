@@ -157,8 +157,8 @@ def train_epoch(
         if step % 20 == 0 and not bar.disable:
             bar.set_postfix(loss=f"{loss.item():.4g}")
     distributed.broadcast_buffers(unwrap(net), info)
-    loss_w, w, n = distributed.all_reduce_sum(total.tolist(), info)
-    return loss_w / max(w, 1.0), int(n)
+    loss_w, w_sum, n = distributed.all_reduce_sum(total.tolist(), info)
+    return loss_w / max(w_sum, 1.0), int(n)
 
 
 @torch.no_grad()
@@ -183,8 +183,8 @@ def validate(
     if total is None:  # an empty validation split: zeros with the task's names
         names = list(task.val_keys)
         total = torch.zeros(2 + len(names), dtype=torch.float64, device=info.device)
-    loss_w, w, *sums = distributed.all_reduce_sum(total.tolist(), info)
+    loss_w, w_sum, *sums = distributed.all_reduce_sum(total.tolist(), info)
     return {
-        "loss": loss_w / max(w, 1.0),
-        **{k: v / max(w, 1.0) for k, v in zip(names, sums, strict=True)},
+        "loss": loss_w / max(w_sum, 1.0),
+        **{k: v / max(w_sum, 1.0) for k, v in zip(names, sums, strict=True)},
     }

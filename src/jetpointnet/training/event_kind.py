@@ -70,7 +70,9 @@ def build_event_model(cfg: TrainConfig, metadata: Mapping[str, Any], task: objec
         raise UserError(f"{where}: data of kind 'event' is learned by task 'event', not "
                         f"{getattr(task, 'name', task)!r} (set task.name: event)")  # fmt: skip
     config_cls, model_cls = _entry(cfg.model.name, where)
-    opts = from_dict(config_cls, cfg.model.options or {}, where=where, prefix="model.options.")
+    opts: object = from_dict(
+        config_cls, cfg.model.options or {}, where=where, prefix="model.options."
+    )
     n_cell, n_track = len(metadata["cell_features"]), len(metadata["track_features"])
     k, kt = getattr(opts, "n_neutral", None), metadata.get("n_neutral")
     if k is not None and kt is not None and int(kt) > k:
@@ -95,12 +97,13 @@ def make_streams(cfg: TrainConfig, data_dir: Path, metadata: Mapping[str, Any], 
     """The training stream (shuffled per ``(train.seed, epoch)``) and the validation stream."""
     check_event_metadata(metadata, where=str(Path(data_dir) / "metadata.json"))
     tc = cfg.train
-    common = {"batch_size": cfg.data.batch_size, "seed": tc.seed, "rank": rank,
-              "world_size": world_size}  # fmt: skip
+    bs = cfg.data.batch_size
     train = EventStream(split_files(data_dir, cfg.data.train_split), shuffle=True,
-                        max_samples=tc.samples_per_epoch, **common)  # fmt: skip
+                        max_samples=tc.samples_per_epoch, batch_size=bs, seed=tc.seed,
+                        rank=rank, world_size=world_size)  # fmt: skip
     val = EventStream(split_files(data_dir, cfg.data.val_split), shuffle=False,
-                      max_samples=tc.val_samples, **common)  # fmt: skip
+                      max_samples=tc.val_samples, batch_size=bs, seed=tc.seed, rank=rank,
+                      world_size=world_size)  # fmt: skip
     return train, val
 
 

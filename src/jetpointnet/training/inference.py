@@ -21,6 +21,7 @@ evaluation reads each file once).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from jetpointnet.io.prep_folder import concat_chunks, read_metadata, split_files
-from jetpointnet.models.registry import build_model
+from jetpointnet.models.registry import PointCloudModel, build_model
 from jetpointnet.training.checkpoint import load_checkpoint
 from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.dataset import (
@@ -157,7 +158,7 @@ def infer(
 
 def load_run(
     run_dir: str | Path | RunFolder, *, checkpoint: str = "best", device: str = "auto"
-) -> tuple[nn.Module, TrainConfig, dict]:
+) -> tuple[PointCloudModel, TrainConfig, dict]:
     """The model of a run (eval mode, on ``device``), its resolved config and data metadata.
 
     ``checkpoint``: ``best``, ``last`` or a path to a ``.pt`` file. The metadata is the
@@ -167,7 +168,9 @@ def load_run(
     return load_model(run, checkpoint=checkpoint, device=device), run.config, run.metadata
 
 
-def load_model(run: RunFolder, *, checkpoint: str = "best", device: str = "auto") -> nn.Module:
+def load_model(
+    run: RunFolder, *, checkpoint: str = "best", device: str = "auto"
+) -> PointCloudModel:
     """The model of the run folder ``run`` with checkpoint ``checkpoint`` (eval mode)."""
     cfg = run.config
     task = make_task(cfg.task)
@@ -189,7 +192,7 @@ def load_model(run: RunFolder, *, checkpoint: str = "best", device: str = "auto"
 @torch.no_grad()
 def predict(
     run_dir: str | Path | RunFolder,
-    data_dir: str | Path,
+    data_dir: str | os.PathLike[str],
     *,
     split: str = "test",
     checkpoint: str = "best",

@@ -54,27 +54,30 @@ def make_jet_streams(
 ) -> tuple[JetStream, JetStream]:
     """The training and validation streams of a jet folder."""
     n_classes = len(_classes(metadata, where=str(data_dir)))
-    common = {
-        "batch_size": cfg.data.batch_size,
-        "n_classes": n_classes,
-        "seed": cfg.train.seed,
-        "features": feature_indices(metadata, cfg.data.features, where="config"),
-        "rank": rank,
-        "world_size": world_size,
-    }
+    features = feature_indices(metadata, cfg.data.features, where="config")
     train = JetStream(
         split_files(data_dir, cfg.data.train_split),
         shuffle=True,
         buffer_size=cfg.data.shuffle_buffer,
         max_samples=cfg.train.samples_per_epoch,
         equal_shares=True,
-        **common,
+        batch_size=cfg.data.batch_size,
+        n_classes=n_classes,
+        seed=cfg.train.seed,
+        features=features,
+        rank=rank,
+        world_size=world_size,
     )
     val = JetStream(
         split_files(data_dir, cfg.data.val_split),
         shuffle=False,
         max_samples=cfg.train.val_samples,
-        **common,
+        batch_size=cfg.data.batch_size,
+        n_classes=n_classes,
+        seed=cfg.train.seed,
+        features=features,
+        rank=rank,
+        world_size=world_size,
     )
     return train, val
 

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -261,7 +261,8 @@ def _wrap(model: nn.Module, cfg: TrainConfig, info: distributed.DistInfo) -> nn.
             model, device_ids=[info.device.index] if info.device.type == "cuda" else None
         )
     if cfg.train.compile:
-        net = torch.compile(net, dynamic=True)
+        # a module compiles to an OptimizedModule (an nn.Module); the stubs say a callable
+        net = cast(nn.Module, torch.compile(net, dynamic=True))
     return net
 
 

@@ -9,6 +9,7 @@ Outputs follow the split's chunk files in sorted order, jets in file order.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,21 +48,29 @@ class TaggingRun:
         return list(self.task.classes)
 
 
-def is_tagging_run(run_dir: str | Path) -> bool:
+def _read_metadata(path: Path) -> dict:
+    """A run folder's ``metadata.json`` (a UserError when it is not a JSON object)."""
+    metadata = read_json(path)
+    if not isinstance(metadata, dict):
+        raise UserError(f"{path}: not a JSON object; remove or replace it")
+    return metadata
+
+
+def is_tagging_run(run_dir: str | os.PathLike[str]) -> bool:
     """True when the run folder was trained on data of kind ``jet``."""
     meta = Path(run_dir) / "metadata.json"
-    return meta.is_file() and dict(read_json(meta)).get("kind") == "jet"  # type: ignore[arg-type]
+    return meta.is_file() and _read_metadata(meta).get("kind") == "jet"
 
 
 def load_tagging_run(
-    run_dir: str | Path, *, checkpoint: str = "best", device: str = "cpu"
+    run_dir: str | os.PathLike[str], *, checkpoint: str = "best", device: str = "cpu"
 ) -> TaggingRun:
     """The tagger of a run folder (``checkpoint``: ``best``, ``last`` or a ``.pt`` path)."""
     run = Path(run_dir)
     if not (run / "config.yaml").is_file():
         raise UserError(f"{run}: not a run folder (no config.yaml)")
     cfg = load_config(TrainConfig, run / "config.yaml")
-    metadata = dict(read_json(run / "metadata.json"))  # type: ignore[arg-type]
+    metadata = _read_metadata(run / "metadata.json")
     if metadata.get("kind") != "jet" or cfg.task.name != "tagging":
         raise UserError(f"{run}: not a tagging run (data kind {metadata.get('kind', 'track')!r})")
     task = TaggingTask(cfg.task)
@@ -73,7 +82,7 @@ def load_tagging_run(
     return TaggingRun(model, task, cfg, metadata, in_features)
 
 
-def jet_table(data_dir: str | Path, split: str) -> dict[str, np.ndarray]:
+def jet_table(data_dir: str | os.PathLike[str], split: str) -> dict[str, np.ndarray]:
     """``y_cloud``, ``weight``, the observers and links of every jet of ``split``."""
     names = ("y_cloud", "weight", *OBSERVERS, *LINKS)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in names}
@@ -87,7 +96,7 @@ def jet_table(data_dir: str | Path, split: str) -> dict[str, np.ndarray]:
 @torch.no_grad()
 def score_split(
     run: TaggingRun,
-    data_dir: str | Path,
+    data_dir: str | os.PathLike[str],
     *,
     split: str = "test",
     batch_size: int = 256,

@@ -83,9 +83,10 @@ class Task(abc.ABC):
         """What a batch's mean loss is weighted by in the epoch mean: valid points here."""
         return self.valid(batch).sum()
 
-    def val_counts(self, out: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
+    def val_counts(self, out: Any, batch: Batch) -> dict[str, torch.Tensor]:
         """Sums logged per validation epoch, divided by the summed :meth:`batch_weight`:
-        here the fractions of valid points predicted and truly focal."""
+        here the fractions of valid points predicted and truly focal. ``out`` is the
+        model's ``pred`` output (a tensor here, a dict of tensors for the event task)."""
         valid = self.valid(batch)
         return {
             "frac_pred_focal": (self.predicted_focal(out, batch) & valid).sum(),
