@@ -12,9 +12,9 @@ from synthetic_jets import write_jet_folder
 from jetpointnet.cli import main
 from jetpointnet.config import load_config
 from jetpointnet.io.prediction_files import read_predictions
+from jetpointnet.io.prep_folder import split_files
 from jetpointnet.io.sample_files import read_npz
 from jetpointnet.training import TrainConfig, train
-from jetpointnet.training.dataset import split_files
 from jetpointnet.training.jet_stream import JetStream
 
 ROOT = Path(__file__).parents[1]
