@@ -23,7 +23,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import torch
@@ -35,10 +35,9 @@ from jetpointnet.data.event_particles import concat_tables
 from jetpointnet.data.event_samples import RegionConfig, SampleArrays, event_samples
 from jetpointnet.data.event_targets import event_targets
 from jetpointnet.data.geometry import CellTable
-from jetpointnet.data.pipeline import plan_chunks
-from jetpointnet.data.preprocess import expand_inputs
-from jetpointnet.errors import UserError, did_you_mean
-from jetpointnet.io.mltree_reader import close_cached, inspect_mltree, read_events, read_geometry
+from jetpointnet.errors import UserError
+from jetpointnet.io.mltree_inputs import EventChunk, check_files, expand_inputs
+from jetpointnet.io.mltree_layout import CELL_GEO_TREE, EVENT_TREE
 from jetpointnet.io.particles import write_particles
 from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.io.prep_folder import read_metadata, split_files
@@ -238,13 +237,12 @@ def predict_event_folder(
     return _write(out, inc, tables, cells, cfg, samples, len(events))
 
 
-def _chunk_arrays(chunk, table: CellTable, metadata: dict) -> Iterator[dict[str, np.ndarray]]:
+def _chunk_arrays(ec: EventChunk[CellTable], metadata: dict) -> Iterator[dict[str, np.ndarray]]:
     """The samples of one chunk of events, as the run's preprocessing would make them."""
     pre = metadata.get("config") or {}
     region = from_dict(RegionConfig, metadata.get("region") or pre.get("region") or {},
                        where="run metadata.json", prefix="region.")  # fmt: skip
-    events = read_events(chunk.path, EVENT_KIND_REQUIRED, optional=EVENT_KIND_OPTIONAL,
-                         entry_start=chunk.start, entry_stop=chunk.stop)  # fmt: skip
+    chunk, events, table = ec.chunk, ec.events, ec.geometry
     numbers = np.asarray(events["eventNumber"], np.int64)
     arrays = SampleArrays(int(metadata["n_cells"]), int(metadata["n_tracks"]),
                           int(metadata["n_neutral"]))  # fmt: skip
@@ -272,30 +270,18 @@ def predict_event_files(
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     infer, metadata = _backend(Path(run_dir), cfg)
-    infos = [inspect_mltree(p) for p in paths]
-    for info in infos:
-        missing = [b for b in EVENT_KIND_REQUIRED if b not in info.branches]
-        if missing:
-            raise UserError(f"{info.path}: tree 'EventTree' has no branch '{missing[0]}'"
-                            + did_you_mean(missing[0], info.branches))  # fmt: skip
-        if geometry is None and not info.has_geometry:
-            raise UserError(f"{info.path}: no tree 'CellGeo' (pass --geometry GEO.root)")
-    geo = Path(geometry) if geometry is not None else None
-    per_chunk = cfg.events_per_chunk or int(
-        (metadata.get("config") or {}).get("events_per_chunk", 20)
-    )
-    chunks = plan_chunks(paths, [i.num_entries for i in infos], [geo or p for p in paths],
-                         events_per_chunk=per_chunk)  # fmt: skip
+    pre = metadata.get("config") or {}
+    source = check_files(paths, branches=EVENT_KIND_REQUIRED, geometry=geometry,
+                         event_tree=pre.get("event_tree", EVENT_TREE),
+                         geometry_tree=pre.get("geometry_tree", CELL_GEO_TREE))  # fmt: skip
+    per_chunk = cfg.events_per_chunk or int(pre.get("events_per_chunk", 20))
+    chunks = source.chunks(per_chunk)
     tables: list = []
     cells: list | None = [] if inc is not None else None
     samples = 0
-    cache: dict[str, Any] = {}
-    try:
-        for chunk in tqdm(chunks, desc="predict events", unit="chunk", disable=not progress):
-            if chunk.geometry not in cache:
-                cache = {chunk.geometry: CellTable.from_geometry(read_geometry(chunk.geometry))}
-            for arrays in _chunk_arrays(chunk, cache[chunk.geometry], metadata):
+    with source.reader(build_geometry=CellTable.from_geometry) as reader:
+        todo = tqdm(chunks, desc="predict events", unit="chunk", disable=not progress)
+        for ec in reader.read(todo, EVENT_KIND_REQUIRED, optional=EVENT_KIND_OPTIONAL):
+            for arrays in _chunk_arrays(ec, metadata):
                 samples += _predict_arrays(infer, arrays, cfg, tables, cells)
-    finally:
-        close_cached()
-    return _write(out, inc, tables, cells, cfg, samples, sum(i.num_entries for i in infos))
+    return _write(out, inc, tables, cells, cfg, samples, sum(source.entries))
