@@ -98,8 +98,9 @@ ALGORITHMS: tuple[str, ...] = get_args(Algorithm)
 class JetsConfig:
     """Options of :func:`run_jets` (GeV, radians)."""
 
-    #: names of ALGORITHMS; all of them (the default) skips ml without runs, ceilings without truth
-    algorithms: list[Algorithm] = field(default_factory=lambda: list(ALGORITHMS))  # type: ignore[arg-type]
+    #: names of ALGORITHMS; all of them (the default) skips ml without runs, ceilings without truth;
+    #: also EVENT_ALGORITHMS and event:RUN, hence str (checked by _check_config)
+    algorithms: list[str] = field(default_factory=lambda: list(ALGORITHMS))
     radius: float = 0.4
     min_pt: float = 20.0  # truth jets
     max_abs_eta: float = 2.5  # truth jets
