@@ -1,8 +1,9 @@
 """``jetpointnet preprocess --kind event``: MLTree files -> event-level samples (npz).
 
 One stage: each (file, event range) chunk
-(:meth:`~jetpointnet.io.mltree_inputs.MLTreeInputs.chunks`) becomes ``DIR/arrays/{split}/<name>.npz`` for each split that received samples (events
-split by :func:`~jetpointnet.data.splits.assign_splits`, as the per-track samples), then
+(:meth:`~jetpointnet.io.mltree_inputs.MLTreeInputs.chunks`) becomes
+``DIR/arrays/{split}/<name>.npz`` for each split that received samples (events split by
+:func:`~jetpointnet.data.splits.assign_splits`, as the per-track samples), then
 its marker ``DIR/samples/_chunks/<name>.json``; a chunk with a marker is skipped on a
 re-run, a changed input is refused (or redone with ``overwrite``), another configuration
 is refused (``run.json``), the folder is locked, every file is written atomically and
@@ -16,7 +17,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -114,7 +115,7 @@ def _chunk(chunk: Chunk, cfg: EventPreprocessConfig, out: str, sources: dict, *,
     for i in range(len(numbers)):
         view = event_view(events, i, table, source=chunk.path)
         tg = event_targets(view.target_input)
-        links = {"file_index": chunk.file_index, "entry": chunk.start + i,
+        links: dict[str, int | float] = {"file_index": chunk.file_index, "entry": chunk.start + i,
                  "event_number": int(numbers[i])}  # fmt: skip
         event_samples(view, tg, table, per_split[ev_split[i]], regions=cfg.region, links=links)
     record: dict[str, Any] = {"name": chunk.name, "file_index": chunk.file_index, "files": {},
@@ -170,7 +171,7 @@ def preprocess_events(
         for _ in run_parallel(_chunks, tasks, total=len(todo), workers=workers, executor="local",
                               scheduler=None, progress=progress, desc="events"):  # fmt: skip
             pass
-        records = [read_json(markers / f"{c.name}.json") for c in chunks]
+        records = [cast(dict, read_json(markers / f"{c.name}.json")) for c in chunks]
         meta = _metadata(config, records, source.infos)
         write_json(outp / METADATA_FILE, meta)
         return PreprocessResult(out=outp, metadata=meta, chunks_run=len(todo),

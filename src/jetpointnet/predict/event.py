@@ -109,7 +109,7 @@ def load_event_run(run_dir: str | os.PathLike[str], *, checkpoint: str = "best",
     run = Path(run_dir)
     if not (run / "config.yaml").is_file() or not (run / "metadata.json").is_file():
         raise UserError(f"{run}: not a run folder (no config.yaml / metadata.json)")
-    metadata = dict(read_json(run / "metadata.json"))  # type: ignore[arg-type]
+    metadata = dict(read_json(run / "metadata.json"))  # type: ignore[call-overload]
     check_event_metadata(metadata, where=str(run))
     cfg = load_config(TrainConfig, run / "config.yaml")
     model, _ = build_event_model(cfg, metadata, where=str(run / "config.yaml"))
@@ -229,7 +229,7 @@ def predict_event_folder(
     infer, _ = _backend(Path(run_dir), cfg)
     tables: list = []
     cells: list | None = [] if inc is not None else None
-    samples, events = 0, set()
+    samples, events = 0, set[tuple[int, int]]()
     for path in tqdm(files, desc=f"predict {split}", disable=not progress):
         arrays = read_event_chunk(path, targets=False)
         samples += _predict_arrays(infer, arrays, cfg, tables, cells)
@@ -248,7 +248,7 @@ def _chunk_arrays(ec: EventChunk[CellTable], metadata: dict) -> Iterator[dict[st
                           int(metadata["n_neutral"]))  # fmt: skip
     for i in range(len(numbers)):
         view = event_view(events, i, table, source=chunk.path)
-        links = {"file_index": chunk.file_index, "entry": chunk.start + i,
+        links: dict[str, int | float] = {"file_index": chunk.file_index, "entry": chunk.start + i,
                  "event_number": int(numbers[i])}  # fmt: skip
         event_samples(view, event_targets(view.target_input), table, arrays, regions=region,
                       links=links)  # fmt: skip

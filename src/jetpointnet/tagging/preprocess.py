@@ -25,7 +25,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -81,7 +81,8 @@ def parse_class_inputs(items: Sequence[str], classes: Sequence[str]) -> dict[str
 
 def _inputs(cfg: JetPrepConfig) -> tuple[list[Path], list[str]]:
     """Files of every class (class order, then sorted), and each file's class."""
-    paths, cls = [], []
+    paths: list[Path] = []
+    cls: list[str] = []
     for name in cfg.classes:
         for p in expand_inputs(cfg.inputs.get(name, [])) if cfg.inputs.get(name) else []:
             if p in paths:
@@ -138,7 +139,7 @@ def _run(cfg, paths, classes, outp, geo, workers, progress, overwrite) -> Prepro
     opts = {"workers": workers, "executor": "local", "scheduler": None, "progress": progress}
     for _ in run_parallel(jets_chunks, tasks, total=len(todo), desc="jets", **opts):
         pass
-    records = [read_json(markers / f"{c.name}.json") for c in chunks]
+    records = [cast(dict, read_json(markers / f"{c.name}.json")) for c in chunks]
     meta = _stage2(outp, cfg, records, progress)
     meta.update(_sources(source.infos, classes, records), algorithm=cfg.algorithm,
                 config=to_dict(cfg))  # fmt: skip
@@ -247,7 +248,7 @@ def _stage2(out: Path, cfg: JetPrepConfig, records: list[dict], progress: bool) 
     """Weights, shuffling and the arrays files; returns the metadata's counts."""
     state = hashlib.sha256(json.dumps(records, sort_keys=True).encode()).hexdigest()
     state_path = out / "arrays" / _STATE
-    if state_path.exists() and read_json(state_path).get("stage1") != state:
+    if state_path.exists() and cast(dict, read_json(state_path)).get("stage1") != state:
         for f in (out / "arrays").glob("*/*.npz"):
             f.unlink()  # made from other stage-1 files
         state_path.unlink()
@@ -278,7 +279,12 @@ def _stage2(out: Path, cfg: JetPrepConfig, records: list[dict], progress: bool) 
 def _write_split(out, cfg, split: str, k: int, data: dict, ratio, bkg: int) -> dict:
     """Shuffled files of one split; its counts (jets, per class, files, bytes)."""
     n = len(data.get("y_cloud", []))
-    c = {"jets": n, "per_class": dict.fromkeys(cfg.classes, 0), "files": 0, "bytes": 0}
+    c: dict[str, Any] = {
+        "jets": n,
+        "per_class": dict.fromkeys(cfg.classes, 0),
+        "files": 0,
+        "bytes": 0,
+    }
     if n == 0:
         return c
     data.pop("boson_pdg")
