@@ -95,6 +95,21 @@ def test_predict_writes_particles_in_the_contract_schema(setup, tmp_path):
     assert folder.samples == n_train and set(rows["entry"]) <= set(table["entry"])
 
 
+def test_evaluate_an_event_run_writes_particle_and_cell_metrics(setup, tmp_path, capsys):
+    _, root, _ = setup
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--run", str(root / "run"), "--data", str(root / "data"),
+                 "--split", "train", "--out", str(out), "--quiet"]) == 0  # fmt: skip
+    metrics = read_json(out / "particles_metrics.json")
+    assert 0.0 <= metrics["cell_accuracy"] <= 1.0
+    assert metrics["scores"]["cell_energy_correct"] == metrics["cell_accuracy"]
+    assert set(metrics["efficiency"]) == set(PARTICLE_CLASSES)
+    page = (out / "report.html").read_text()
+    assert "Event-level particle flow" in page and "cell_energy_correct" in page
+    assert (out / "particles.parquet").is_file()
+    assert "cell energy to the right particle" in capsys.readouterr().out
+
+
 def test_jets_from_the_predicted_particles(setup, tmp_path):
     files, root, _ = setup
     spec = f"event:{root / 'run'}"

@@ -41,7 +41,7 @@ COMMANDS: dict[str, str] = {
 
 
 def _available() -> dict[str, object]:
-    mods = {}
+    mods: dict[str, object] = {}
     for name, module in COMMANDS.items():
         try:
             mods[name] = importlib.import_module(f"jetpointnet.cli.{module}")

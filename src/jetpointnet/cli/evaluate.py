@@ -28,6 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="e.g. metrics.threshold=0.6 (repeatable)",
     )
+    parser.add_argument(
+        "--also", action="append", default=[], type=Path, metavar="RUN",
+        help="tagging runs: further runs evaluated beside --run, on the same plots (repeatable)",
+    )  # fmt: skip
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier evaluation")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -35,9 +39,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from jetpointnet.config import load_config
     from jetpointnet.evaluation.evaluate import EvaluateConfig, evaluate_run
+    from jetpointnet.evaluation.tagging import TaggingEvalConfig, evaluate_tagging, is_tagging_run
+    from jetpointnet.predict.event import is_event_run
 
-    cfg = load_config(EvaluateConfig, args.config, args.overrides)
     out = args.out or args.run / "eval"
+    if is_tagging_run(args.run):  # kind "jet": jetpointnet.evaluation.tagging
+        tcfg = load_config(TaggingEvalConfig, args.config, args.overrides)
+        m = evaluate_tagging([args.run, *args.also], args.data, split=args.split, out_dir=out,
+                             cfg=tcfg, progress=not args.quiet, overwrite=args.overwrite)  # fmt: skip
+        for name, row in m["summary"].items():
+            print(f"{name}: AUC {row['auc']:.4f}, 1/eps_B at 50 % {row['rejection_50']:.1f}")
+        print(f"report: {Path(out) / 'report.html'}")
+        return 0
+    if is_event_run(args.run):  # kind "event": jetpointnet.evaluation.event_eval
+        from jetpointnet.evaluation.event_eval import evaluate_event_run
+
+        m = evaluate_event_run(args.run, args.data, split=args.split, out_dir=out,
+                               progress=not args.quiet, overwrite=args.overwrite)  # fmt: skip
+        for cls, row in m["efficiency"].items():
+            print(f"{cls}: efficiency {row['overall']}, fake rate {m['fake_rate'][cls]['overall']}")
+        print(f"cell energy to the right particle: {m['cell_accuracy']}")
+        print(f"report: {Path(out) / 'report.html'}")
+        return 0
+    cfg = load_config(EvaluateConfig, args.config, args.overrides)
     metrics = evaluate_run(
         args.run,
         args.data,

@@ -13,9 +13,11 @@ HELP = "run a trained model on MLTree files; write per-cell predictions (parquet
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", required=True, type=Path, help="run folder of `train`")
+    parser.add_argument("--input", nargs="+", help="MLTree ROOT files (glob patterns allowed)")
     parser.add_argument(
-        "--input", required=True, nargs="+", help="MLTree ROOT files (glob patterns allowed)"
+        "--data", type=Path, help="instead of --input: a preprocessed jet folder (tagging runs)"
     )
+    parser.add_argument("--split", default="test", help="split of --data (default test)")
     parser.add_argument(
         "--geometry", type=Path, help="file with the CellGeo tree, if inputs lack it"
     )
@@ -51,6 +53,28 @@ def run(args: argparse.Namespace) -> int:
 
         return run_event(args)
     from jetpointnet.predict.run import PredictConfig, predict_files
+
+    if args.data is not None:  # a tagging run: one row per jet (jetpointnet.predict.tagging)
+        from jetpointnet.predict.tagging import predict_jets
+
+        res = predict_jets(
+            args.run, args.data, args.out, split=args.split, checkpoint=args.checkpoint,
+            backend=args.backend, onnx_file=args.onnx, batch_size=args.batch_size,
+            device=args.device, threads=args.threads, overwrite=args.overwrite,
+            progress=not args.quiet,
+        )  # fmt: skip
+        if not args.quiet:
+            print(f"{res.out}: {res.rows} jets ({res.backend})")
+        return 0
+    from jetpointnet.errors import UserError
+    from jetpointnet.training.tagging_inference import is_tagging_run
+
+    if not args.input:
+        raise UserError(
+            "predict: give --input (MLTree files) or --data (a preprocessed jet folder)"
+        )
+    if is_tagging_run(args.run):
+        raise UserError(f"predict: {args.run} is a tagging run: give --data (a jet folder)")
 
     cfg = PredictConfig(
         checkpoint=args.checkpoint,

@@ -17,7 +17,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -171,11 +171,19 @@ def preprocess_events(
         for _ in run_parallel(_chunks, tasks, total=len(todo), workers=workers, executor="local",
                               scheduler=None, progress=progress, desc="events"):  # fmt: skip
             pass
-        records = [cast(dict, read_json(markers / f"{c.name}.json")) for c in chunks]
+        records = [_read_marker(markers / f"{c.name}.json") for c in chunks]
         meta = _metadata(config, records, source.infos)
         write_json(outp / METADATA_FILE, meta)
         return PreprocessResult(out=outp, metadata=meta, chunks_run=len(todo),
                                 chunks_skipped=len(chunks) - len(todo))  # fmt: skip
+
+
+def _read_marker(path: Path) -> dict[str, Any]:
+    """A chunk's marker record (a JSON object this module wrote)."""
+    raw = read_json(path)
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: not a JSON object; remove or replace it")
+    return raw
 
 
 def _metadata(cfg: EventPreprocessConfig, records: list[dict], infos) -> dict[str, Any]:

@@ -16,6 +16,7 @@ Arrays and their units: see docs/contracts/event.md.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,7 +83,7 @@ def _pad(x: np.ndarray, n: int, fill=0) -> np.ndarray:
 
 def event_samples(
     view: EventView, tg: EventTargets, table: CellTable, out: SampleArrays, *,
-    regions: RegionConfig, links: dict[str, int | float],
+    regions: RegionConfig, links: Mapping[str, int | float],
 ) -> None:  # fmt: skip
     """Append the sample(s) of one event to ``out``; ``links`` = file_index, entry,
     event_number."""

@@ -108,7 +108,9 @@ def display_sample(
         raise UserError(f"--sample {sample}: split '{split}' of {data_dir} has samples 0..{n - 1}")
     folder = read_run(run_dir)
     task = folder.config.task.name
-    labels = predict(folder, data_dir, split=split, progress=progress)  # and the split's labels
+    if task == "tagging" or task == "event":
+        raise UserError(f"{folder.path}: a {task} run; event displays need a per-cell task")
+    labels = predict(folder, Path(data_dir), split=split, progress=progress)  # with its labels
     answer = interpret(labels["pred"], task, labels["energy"])
     stage1 = load_stage1(data_dir, split=split)
     rows = stage1_rows(labels, stage1.sample)

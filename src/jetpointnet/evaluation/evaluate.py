@@ -361,7 +361,23 @@ def evaluate_run(
     cfg: EvaluateConfig | None = None,
     overwrite: bool = False,
 ) -> dict[str, Any]:
-    """Predict with a trained run on ``split`` and evaluate (default output ``RUN/eval``)."""
+    """Predict with a trained run on ``split`` and evaluate (default output ``RUN/eval``).
+
+    A tagging run (data kind ``jet``) goes to :func:`jetpointnet.evaluation.tagging.evaluate_tagging`,
+    an event-level run to :func:`jetpointnet.evaluation.event_eval.evaluate_event_run`.
+    """
+    from jetpointnet.evaluation.tagging import evaluate_tagging, is_tagging_run
+    from jetpointnet.predict.event import is_event_run
+
+    if is_tagging_run(run_dir):
+        return evaluate_tagging([run_dir], data_dir, split=split, out_dir=out_dir,
+                                progress=progress, overwrite=overwrite)  # fmt: skip
+    if is_event_run(run_dir):
+        from jetpointnet.evaluation.event_eval import evaluate_event_run
+
+        return evaluate_event_run(run_dir, data_dir, split=split, progress=progress,
+                                  out_dir=out_dir or Path(run_dir) / "eval",
+                                  overwrite=overwrite)  # fmt: skip
     tpl_file = templates if isinstance(templates, str | os.PathLike) else None
     out = out_dir if out_dir is not None else Path(run_dir) / "eval"
     refuse_overlap([data_dir, *folder_files(run_dir), tpl_file], out)

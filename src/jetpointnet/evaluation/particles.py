@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import html
 import itertools
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -188,7 +189,7 @@ def _fmt(x) -> str:
     return "–" if x is None else f"{x:.3f}"
 
 
-def particles_section(metrics: dict[str, Any], *, figures: list[str] = ()) -> str:
+def particles_section(metrics: dict[str, Any], *, figures: Sequence[str] = ()) -> str:
     """An HTML fragment (a ``<section>``) with the particle-level numbers and figures."""
     rows = "".join(
         f"<tr><td>{html.escape(c)}</td><td>{metrics['efficiency'][c]['n']}</td>"

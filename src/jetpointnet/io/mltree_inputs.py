@@ -26,10 +26,11 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, Self, TypeVar
+from typing import Generic, TypeVar
 
 import awkward as ak
 import numpy as np
+from typing_extensions import Self  # typing.Self is Python >= 3.11
 
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.mltree_layout import CELL_GEO_TREE, EVENT_TREE

@@ -23,11 +23,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import awkward as ak
 import numpy as np
 import uproot
+from typing_extensions import Self  # typing.Self is Python >= 3.11
 
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.mltree_layout import CELL_GEO_TREE, EVENT_TREE

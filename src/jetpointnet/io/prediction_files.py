@@ -19,9 +19,10 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import numpy as np
+from typing_extensions import Self  # typing.Self is Python >= 3.11
 
 from jetpointnet.errors import UserError
 

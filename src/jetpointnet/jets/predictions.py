@@ -16,10 +16,11 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import awkward as ak
 import numpy as np
+from typing_extensions import Self  # typing.Self is Python >= 3.11
 
 from jetpointnet.data.config import SelectionConfig
 from jetpointnet.data.samples import EVENT_BRANCHES_OPTIONAL, EVENT_BRANCHES_REQUIRED

@@ -79,6 +79,9 @@ class CNN(nn.Module):
     """
 
     inputs = ("d_eta", "d_phi", "sampling")
+    group_of: torch.Tensor  # buffers (registered in __init__)
+    cell_eta: torch.Tensor
+    cell_phi: torch.Tensor
 
     def __init__(self, in_features: int, cfg: CNNConfig | None = None) -> None:
         super().__init__()

@@ -118,7 +118,7 @@ class EdgeConv(nn.Module):
             blocks.append(EdgeConvBlock(c, widths, norm=cfg.norm))
             c = blocks[-1].out_channels
         self.blocks = nn.ModuleList(blocks)
-        c_cat = sum(b.out_channels for b in self.blocks)
+        c_cat = sum(b.out_channels for b in blocks)
         self.fusion = SharedMLP(c_cat, cfg.fusion, norm=cfg.norm)
         g = self.fusion.out_channels
         self.seg_mlp = SharedMLP(g + 2 * g, cfg.seg_mlp, norm=cfg.norm, dropout=cfg.dropout)

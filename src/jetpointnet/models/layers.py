@@ -78,6 +78,9 @@ class MaskedBatchNorm(nn.Module):
     new batch). In eval mode the running estimates are used, as ``nn.BatchNorm1d``.
     """
 
+    running_mean: torch.Tensor  # buffers (registered in __init__)
+    running_var: torch.Tensor
+
     def __init__(self, channels: int, *, eps: float = 1e-5, momentum: float = 0.1) -> None:
         super().__init__()
         self.channels = channels

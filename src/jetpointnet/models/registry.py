@@ -29,6 +29,8 @@ from jetpointnet.models.edgeconv import EdgeConv, EdgeConvConfig
 from jetpointnet.models.event_pflow import EventPflowConfig
 from jetpointnet.models.gnn import GNN, GNNConfig
 from jetpointnet.models.heads import HeadSpec, make_head
+from jetpointnet.models.part import ParTConfig
+from jetpointnet.models.particlenet import ParticleNetConfig
 from jetpointnet.models.pointnet import PointNet, PointNetConfig
 from jetpointnet.models.transformer import Transformer, TransformerConfig
 
@@ -169,7 +171,10 @@ def build_model(
         body = entry.build_body(in_features, cfg, feature_names=feature_names)
     else:
         body = entry.build_body(in_features, cfg)
-    return PointCloudModel(body, make_head(body.out_channels, head))
+    out_channels = body.out_channels
+    if not isinstance(out_channels, int):
+        raise TypeError(f"{where}: the body of model {name!r} has no integer out_channels")
+    return PointCloudModel(body, make_head(out_channels, head))
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -194,3 +199,5 @@ register_model("transformer", TransformerConfig, Transformer, feature_names=True
 register_model("cnn", CNNConfig, CNN)
 register_model("gnn", GNNConfig, GNN)
 register_whole_model("event_pflow", EventPflowConfig)
+register_whole_model("particlenet", ParticleNetConfig)
+register_whole_model("part", ParTConfig)

@@ -29,11 +29,12 @@ from jetpointnet.plotting.style import LABEL, new_figure, styled
 __all__ = ["plot_event_3d", "plot_event_layers"]
 
 
-def _norm(cells: dict[str, np.ndarray]) -> LogNorm:
+def _limits(cells: dict[str, np.ndarray]) -> tuple[float, float]:
+    """(vmin, vmax) in GeV of the log colour scale of the true and predicted energies."""
     vals = np.r_[cells["true"], cells["pred"]]
     vals = vals[vals > 0]
     hi = float(vals.max()) if vals.size else 1.0
-    return LogNorm(vmin=max(hi * 1e-3, 1e-4), vmax=hi)
+    return max(hi * 1e-3, 1e-4), hi
 
 
 @styled(hep=False)
@@ -46,7 +47,8 @@ def plot_event_layers(display: dict[str, Any], *, max_layers: int = 8) -> Figure
     nrows = max(len(layers), 1)
     # constrained layout: panel titles, axis labels and the colour bar never overlap
     fig, axes = new_figure(nrows, 2, size=(10, 3.2 * nrows), squeeze=False, layout="constrained")
-    norm = _norm(cells)
+    vmin, vmax = _limits(cells)
+    norm = LogNorm(vmin=vmin, vmax=vmax)
     mappable = None
     for row, lay in enumerate(layers):
         sel = cells["layer"] == lay
@@ -62,7 +64,7 @@ def plot_event_layers(display: dict[str, Any], *, max_layers: int = 8) -> Figure
                     strict=True,
                 )
             ]
-            vals = np.maximum(cells[key][sel], norm.vmin * 0.5)
+            vals = np.maximum(cells[key][sel], vmin * 0.5)
             pc = PatchCollection(
                 rects, cmap="viridis", norm=norm, edgecolor="lightgrey", linewidth=0.3
             )
@@ -105,11 +107,12 @@ def plot_event_3d(display: dict[str, Any]) -> Figure:
     cells = {k: np.asarray(v) for k, v in display["cells"].items()}
     fig, _ = new_figure(size=(13, 6))
     fig.clf()
-    norm = _norm(cells)
+    vmin, vmax = _limits(cells)
+    norm = LogNorm(vmin=vmin, vmax=vmax)
     for i, key in enumerate(("true", "pred")):
         ax = fig.add_subplot(1, 2, i + 1, projection="3d")
-        vals = np.maximum(cells[key], norm.vmin * 0.5)
-        size = 4 + 60 * np.sqrt(np.clip(cells[key], 0, None) / max(norm.vmax, 1e-9))
+        vals = np.maximum(cells[key], vmin * 0.5)
+        size = 4 + 60 * np.sqrt(np.clip(cells[key], 0, None) / max(vmax, 1e-9))
         sc = ax.scatter(
             cells["z"], cells["x"], cells["y"], c=vals, cmap="viridis", norm=norm, s=size, alpha=0.8
         )

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
+from numpy.typing import ArrayLike
 
 from jetpointnet.plotting.style import LABEL, label, new_figure, styled
 
@@ -22,7 +23,7 @@ _MARKERS = "osD^v<>px*"
 
 @styled()
 def plot_jet_resolution(
-    curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    curves: Mapping[str, tuple[ArrayLike, ArrayLike]],
     edges: Sequence[float],
     *,
     ylabel: str = "jet energy resolution (q84 - q16) / 2 / median",

@@ -52,10 +52,9 @@ def residuals_figure(metrics: dict[str, Any]):
     fig, axes = new_figure(1, 3, size=(13.0, 4.0))
     classes = list(metrics["residuals"])
     for ax, var in zip(axes, ("E", "eta", "phi"), strict=True):
-        med = [metrics["residuals"][c][var]["median"] for c in classes]
-        iqr = [metrics["residuals"][c][var]["iqr"] for c in classes]
-        med = np.array([np.nan if m is None else m for m in med])
-        iqr = np.array([np.nan if q is None else q for q in iqr])
+        res = [metrics["residuals"][c][var] for c in classes]
+        med = np.array([np.nan if r["median"] is None else r["median"] for r in res])
+        iqr = np.array([np.nan if r["iqr"] is None else r["iqr"] for r in res])
         ax.errorbar(np.arange(len(classes)), med, yerr=iqr / 2, fmt="o", capsize=4)
         ax.set_xticks(np.arange(len(classes)), classes)
         ax.axhline(0.0, color="grey", lw=0.8)

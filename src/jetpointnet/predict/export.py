@@ -50,6 +50,7 @@ from jetpointnet.data.extras import N_LINKS
 from jetpointnet.errors import UserError, install_hint, require_extra
 from jetpointnet.io.atomic import atomic_output, remove_stale_partials
 from jetpointnet.io.paths import folder_files, refuse_overlap
+from jetpointnet.io.sample_files import read_json
 from jetpointnet.training.dataset import EXTRA_FILL
 from jetpointnet.training.inference import load_model
 from jetpointnet.training.run_folder import read_run
@@ -247,6 +248,13 @@ def export_onnx(
         from jetpointnet.predict.event_export import export_event_run
 
         return export_event_run(
+            run_dir, path, checkpoint=checkpoint, opset=opset, overwrite=overwrite
+        )
+    run_meta = Path(run_dir) / "metadata.json"
+    if run_meta.is_file() and dict(read_json(run_meta)).get("kind") == "jet":  # type: ignore[arg-type]
+        from jetpointnet.predict.tagging_export import export_tagging_onnx  # a tagging run
+
+        return export_tagging_onnx(
             run_dir, path, checkpoint=checkpoint, opset=opset, overwrite=overwrite
         )
     named = [checkpoint] if checkpoint not in ("best", "last") else []

@@ -22,12 +22,9 @@ def stack_events(records: list[EventRecord]) -> dict[str, ak.Array | np.ndarray]
         if depth == 0:
             out[name] = np.asarray(vals, dtype=dtype)
         else:
-            counts = np.array([len(v) for v in vals], dtype=np.int64)
-            flat = (
-                np.concatenate([np.asarray(v, dtype=dtype) for v in vals])
-                if vals
-                else np.empty(0, dtype)
-            )
+            arrays: list[np.ndarray] = [np.asarray(v, dtype=dtype) for v in vals]
+            counts = np.array([len(a) for a in arrays], dtype=np.int64)
+            flat = np.concatenate(arrays) if arrays else np.empty(0, dtype)
             out[name] = ak.unflatten(flat.astype(dtype, copy=False), counts)
     for name in records[0].nested:
         dtype, depth = _LAYOUT[name]

@@ -270,7 +270,7 @@ def split_clusters(
     )
     if sec.size:  # drop secondary maxima behind or in front of an accepted maximum
         sec = sec[np.argsort(-e[sec], kind="stable")]
-        ok = ~_overlap(geo, cells[sec], cells[maxima]).any(axis=1)
+        ok = ~np.any(_overlap(geo, cells[sec], cells[maxima]), axis=1)
         pair = _overlap(geo, cells[sec], cells[sec])
         for i in range(sec.size):
             if ok[i]:

@@ -383,7 +383,7 @@ def _truth_branches(
     unchanged."""
     d = truth.decayed
     n_d = 0 if d is None else d.size
-    if n_d:
+    if d is not None and n_d:
         d_pt = np.hypot(d.px, d.py)
         d_eta = np.arcsinh(d.pz / np.maximum(d_pt, 1e-12))
         d_phi = np.arctan2(d.py, d.px)

@@ -248,6 +248,7 @@ class EventSource:
     # ------------------------------------------------------------------ single particles
     def _single(self) -> TruthEvent:
         o, rng, py = self.options, self.rng, self.pythia
+        erange: tuple[float, float] | None
         if o.preset == "rho":
             pdg = int(rng.choice((213, -213)))
             erange = RHO_ENERGY
@@ -260,7 +261,9 @@ class EventSource:
         if o.preset == "gun" and o.energy is not None:
             energy = float(o.energy)
         else:
-            lo, hi = erange  # type: ignore[misc]
+            if erange is None:  # SourceOptions checks: a gun has energy or energy_range
+                raise ValueError("gun options need energy or energy_range")
+            lo, hi = erange
             energy = float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
         eta = float(rng.uniform(*o.eta_range))
         phi = float(rng.uniform(-math.pi, math.pi))

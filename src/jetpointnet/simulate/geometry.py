@@ -228,8 +228,8 @@ def build_geometry() -> Geometry:
                 grids.append(
                     _RegionGrid(li, side, reg.eta_lo, reg.eta_hi, reg.deta, nphi, offset, neta)
                 )
-                ieta, iphi = np.meshgrid(np.arange(neta), np.arange(nphi), indexing="ij")
-                ieta, iphi = ieta.ravel(), iphi.ravel()
+                grid = np.meshgrid(np.arange(neta), np.arange(nphi), indexing="ij")
+                ieta, iphi = grid[0].ravel(), grid[1].ravel()
                 aeta = reg.eta_lo + (ieta + 0.5) * reg.deta
                 dphi = _TWO_PI / nphi
                 phi = -math.pi + (iphi + 0.5) * dphi

@@ -70,9 +70,10 @@ class SimulateConfig:
     event_truth: bool = True  # the optional EVENT_TRUTH_BRANCHES (io.mltree_layout)
 
     def source_options(self) -> SourceOptions:
+        eta_lo, eta_hi = self.eta_range  # a tuple, also when given as a list
         return SourceOptions(
             preset=self.preset, particle=self.particle, energy=self.energy,
-            energy_range=self.energy_range, eta_range=tuple(self.eta_range), pileup=self.pileup,
+            energy_range=self.energy_range, eta_range=(eta_lo, eta_hi), pileup=self.pileup,
             slice_radius=self.slice_radius,
         )  # fmt: skip
 
@@ -197,6 +198,14 @@ def _chunk_record(cfg: SimulateConfig, chunk: int) -> Path:
     return cfg.out / CHUNKS / f"{Path(output_name(cfg, chunk)).stem}.json"
 
 
+def _read_record(path: Path) -> dict:
+    """A JSON object this module wrote (a chunk record or the manifest)."""
+    raw = read_json(path)
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: not a JSON object; remove or replace it")
+    return raw
+
+
 def _done(cfg: SimulateConfig, chunk: int, manifest: dict, legacy: bool) -> bool | None:
     """True: chunk written under ``manifest``'s settings; False: under others; None: absent.
 
@@ -209,7 +218,7 @@ def _done(cfg: SimulateConfig, chunk: int, manifest: dict, legacy: bool) -> bool
         return None
     record = _chunk_record(cfg, chunk)
     if record.exists():
-        return read_json(record).get("config") == manifest["config"]
+        return _read_record(record).get("config") == manifest["config"]
     return legacy
 
 
@@ -228,7 +237,9 @@ def _simulate(cfg: SimulateConfig, progress: bool) -> list[Path]:
     paths = [cfg.out / output_name(cfg, i) for i in range(len(chunks))]
     manifest_path = cfg.out / MANIFEST
     manifest = _manifest(cfg)
-    legacy = manifest_path.exists() and read_json(manifest_path).get("config") == manifest["config"]
+    legacy = (
+        manifest_path.exists() and _read_record(manifest_path).get("config") == manifest["config"]
+    )
     state = [_done(cfg, i, manifest, legacy) for i in range(len(chunks))]
     if cfg.overwrite:
         # Invalidate first: a run killed from here on leaves no file labelled as done.
@@ -316,8 +327,8 @@ def _write_stats(cfg: SimulateConfig, n_chunks: int) -> None:
     stats = []
     for i in range(n_chunks):
         record = _chunk_record(cfg, i)
-        if record.exists() and "stats" in read_json(record):
-            stats.append(read_json(record)["stats"])
+        if record.exists() and "stats" in _read_record(record):
+            stats.append(_read_record(record)["stats"])
     if not stats:
         return
     total = {k: float(sum(s[k] for s in stats)) for k in stats[0]}

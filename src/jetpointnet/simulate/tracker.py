@@ -103,8 +103,9 @@ def propagate_to_solenoid(
         # rounding cannot leave the last grid point just inside and the particle a "looper"
         alpha_max = np.minimum(alpha_z * 1.001, 2.0 * math.pi)
         grid = np.linspace(0.0, 1.0, steps + 1)[None, :] * alpha_max[:, None]  # (k, S)
+        cx0, cy0, cz0, cpt, ceta, cphi0, cq = (a[:, None] for a in args)  # (k, 1) columns
         gx, gy, gz = helix_position(
-            *(a[:, None] for a in args), grid, field_tesla=params.field_tesla
+            cx0, cy0, cz0, cpt, ceta, cphi0, cq, grid, field_tesla=params.field_tesla
         )
         outside = (np.hypot(gx, gy) >= rs) | (np.abs(gz) >= zs)
         first = np.where(outside.any(axis=1), outside.argmax(axis=1), -1)

@@ -84,7 +84,7 @@ def build_chunk_jets(
     reco = _cluster(cfg, objects, ev.n_events)
     t_obj = truth_objects(ev.truth)
     truth = _cluster(cfg, t_obj, ev.n_events)
-    t_idx, _ = match_jets(truth, reco, max_dr=cfg.selection.match_dr)
+    t_idx, _ = match_jets(truth.trimmed_jets(), reco.trimmed_jets(), max_dr=cfg.selection.match_dr)
     t_of_r = np.full(len(reco), -1, np.int64)
     t_of_r[t_idx[t_idx >= 0]] = np.flatnonzero(t_idx >= 0)
     m = t_of_r >= 0

@@ -17,7 +17,7 @@ import awkward as ak
 import numpy as np
 
 from jetpointnet.io.quiet import quiet_stdout
-from jetpointnet.jets.clustering import _fastjet
+from jetpointnet.jets.clustering import Jets, _fastjet
 from jetpointnet.jets.objects import Objects
 
 __all__ = ["LargeRJets", "cluster_large_r", "four_momenta", "kinematics"]
@@ -74,6 +74,11 @@ class LargeRJets:
     def constituents(self, i: int, *, trimmed: bool = True) -> np.ndarray:
         o, idx = (self.offsets, self.index) if trimmed else (self.all_offsets, self.all_index)
         return idx[o[i] : o[i + 1]]
+
+    def trimmed_jets(self) -> Jets:
+        """The trimmed jets as :class:`~jetpointnet.jets.clustering.Jets` (for matching)."""
+        return Jets(event=self.event, pt=self.pt, eta=self.eta, phi=self.phi, mass=self.mass,
+                    energy=self.energy, n_constituents=self.n_constituents)  # fmt: skip
 
 
 def _momentum(p4: np.ndarray, counts: np.ndarray) -> ak.Array:

@@ -25,7 +25,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -139,7 +139,7 @@ def _run(cfg, paths, classes, outp, geo, workers, progress, overwrite) -> Prepro
     opts = {"workers": workers, "executor": "local", "scheduler": None, "progress": progress}
     for _ in run_parallel(jets_chunks, tasks, total=len(todo), desc="jets", **opts):
         pass
-    records = [cast(dict, read_json(markers / f"{c.name}.json")) for c in chunks]
+    records = [_read_marker(markers / f"{c.name}.json") for c in chunks]
     meta = _stage2(outp, cfg, records, progress)
     meta.update(_sources(source.infos, classes, records), algorithm=cfg.algorithm,
                 config=to_dict(cfg))  # fmt: skip
@@ -244,11 +244,19 @@ def _load_split(out: Path, records: list[dict], split: str) -> dict[str, np.ndar
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
+def _read_marker(path: Path) -> dict[str, Any]:
+    """A JSON object this module wrote (a chunk marker or the arrays state)."""
+    raw = read_json(path)
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: not a JSON object; remove or replace it")
+    return raw
+
+
 def _stage2(out: Path, cfg: JetPrepConfig, records: list[dict], progress: bool) -> dict:
     """Weights, shuffling and the arrays files; returns the metadata's counts."""
     state = hashlib.sha256(json.dumps(records, sort_keys=True).encode()).hexdigest()
     state_path = out / "arrays" / _STATE
-    if state_path.exists() and cast(dict, read_json(state_path)).get("stage1") != state:
+    if state_path.exists() and _read_marker(state_path).get("stage1") != state:
         for f in (out / "arrays").glob("*/*.npz"):
             f.unlink()  # made from other stage-1 files
         state_path.unlink()

@@ -88,7 +88,9 @@ def tau21(p4: np.ndarray, offsets: np.ndarray, *, r0: float = 1.0) -> np.ndarray
 def d2(p4: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Per jet: D2 (beta = 1) from the constituents' pT and (eta, phi)."""
     out = np.full(len(offsets) - 1, np.nan)
-    c = kinematics(p4) if len(p4) else None
+    if not len(p4):  # no constituents: no jet has the two D2 needs
+        return out
+    c = kinematics(p4)
     for i in range(len(offsets) - 1):
         a, b = offsets[i], offsets[i + 1]
         if b - a < 2:

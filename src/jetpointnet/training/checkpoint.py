@@ -32,17 +32,19 @@ __all__ = [
 def unwrap(model: nn.Module) -> nn.Module:
     """The plain module inside DistributedDataParallel and ``torch.compile`` wrappers."""
     while True:
-        if hasattr(model, "module") and isinstance(model.module, nn.Module):
-            model = model.module
-        elif hasattr(model, "_orig_mod"):
-            model = model._orig_mod
-        else:
+        inner = getattr(model, "module", None)
+        if not isinstance(inner, nn.Module):
+            inner = getattr(model, "_orig_mod", None)
+        if not isinstance(inner, nn.Module):
             return model
+        model = inner
 
 
 def get_rng_state() -> dict[str, Any]:
     """Torch (CPU and CUDA), Python and NumPy global RNG states as plain values."""
     np_state = np.random.get_state()
+    if not isinstance(np_state, tuple):  # a dict only for a RandomState other than MT19937
+        raise TypeError("numpy's global RandomState is not an MT19937")
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
         "python": random.getstate(),

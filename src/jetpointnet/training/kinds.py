@@ -107,7 +107,7 @@ def _track_streams(
         "rank": rank,
         "world_size": world_size,
     }
-    train_ds: ChunkStream | ReplayStream = ChunkStream(
+    target = ChunkStream(
         split_files(data_dir, cfg.data.train_split),
         shuffle=True,
         buffer_size=cfg.data.shuffle_buffer,
@@ -117,8 +117,9 @@ def _track_streams(
         equal_shares=True,
         **common,
     )
+    train_ds: ChunkStream | ReplayStream = target
     if cfg.transfer.replay_data is not None:
-        train_ds = _replay_stream(train_ds, cfg, metadata, common)
+        train_ds = _replay_stream(target, cfg, metadata, common)
     val_ds = ChunkStream(
         split_files(data_dir, cfg.data.val_split),
         shuffle=False,

@@ -50,7 +50,7 @@ from jetpointnet.training.epoch import (
     validate,
 )
 from jetpointnet.training.kinds import Kind, kind_of
-from jetpointnet.training.logging import RunLogger, read_log
+from jetpointnet.training.logging import LOG_COLUMNS, RunLogger, read_log
 from jetpointnet.training.run_folder import write_run_files
 from jetpointnet.training.tasks import Task, make_task
 from jetpointnet.training.transfer import apply_freeze, frozen_norms, init_from_run
@@ -170,7 +170,17 @@ def _train(
     train_ds, val_ds = kind.make_streams(
         cfg, data_dir, metadata, model=run.model, rank=info.rank, world_size=info.world_size
     )
-    logger = RunLogger(out, keep_epochs=start, tensorboard=tc.tensorboard) if info.is_main else None
+    columns = [  # the per-point tasks: exactly LOG_COLUMNS
+        *LOG_COLUMNS[:5],
+        *run.task.val_keys,
+        *getattr(train_ds, "stats_keys", ()),
+        *LOG_COLUMNS[-2:],
+    ]
+    logger = (
+        RunLogger(out, keep_epochs=start, tensorboard=tc.tensorboard, columns=columns)
+        if info.is_main
+        else None
+    )
     if logger is not None and logger.note and progress:
         print(logger.note)
     try:
@@ -326,6 +336,7 @@ def _epoch(
         "lr": lr,
         "samples_per_s": n_seen / max(elapsed, 1e-9),
         **val,
+        **getattr(train_ds, "epoch_stats", dict)(),  # e.g. the per-batch class mix
         "bn_momentum": momentum,
         "epoch_time_s": elapsed,
     }

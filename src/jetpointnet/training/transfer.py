@@ -75,7 +75,7 @@ def apply_freeze(model: nn.Module, patterns: Sequence[str]) -> list[str]:
 
 def frozen_norms(model: nn.Module) -> list[nn.Module]:
     """Batch-norm modules whose parameters are all frozen (kept in eval mode in training)."""
-    out = []
+    out: list[nn.Module] = []
     for m in model.modules():
         if isinstance(m, (MaskedBatchNorm, nn.modules.batchnorm._BatchNorm)):
             params = list(m.parameters(recurse=False))

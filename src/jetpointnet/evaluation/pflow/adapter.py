@@ -134,7 +134,7 @@ def pflow_on_stage1(
     """
     params = params or PflowParams()
     out = np.zeros(len(stage1.cells["energy"]), dtype=np.float64)
-    info = {
+    info: dict[str, np.ndarray] = {
         "status": np.full(stage1.n, -1, dtype=np.int8),
         "e_exp": np.zeros(stage1.n),
         "sigma": np.zeros(stage1.n),

@@ -1,0 +1,129 @@
+"""The data kind ``jet`` for ``train``: its streams, its model and its forward pass.
+
+A preprocessed folder whose ``metadata.json`` says ``"kind": "jet"``
+(/work/contracts/jet.md) is trained with:
+
+- streams: :class:`~jetpointnet.training.jet_stream.JetStream` over ``data.train_split``
+  (shuffled per ``(train.seed, epoch)``, ``train.samples_per_epoch`` jets) and
+  ``data.val_split`` (fixed order, ``train.val_samples`` jets);
+- the model ``model.name`` from :data:`jetpointnet.models.taggers.TAGGERS`
+  (``particlenet``, ``part``) with ``model.options``, on the ``data.features`` columns
+  (all when empty), with as many logits as the task asks for;
+- the task ``tagging`` (:class:`~jetpointnet.training.tagging.TaggingTask`), bound to
+  metadata's ``classes``.
+
+Importing this module registers the kind and the task.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from jetpointnet.config import to_dict
+from jetpointnet.errors import UserError
+from jetpointnet.io.prep_folder import split_files
+from jetpointnet.models.taggers import build_tagger, resolve_tagger_options
+from jetpointnet.training.config import TrainConfig
+from jetpointnet.training.dataset import feature_indices, feature_names
+from jetpointnet.training.jet_stream import JetStream
+from jetpointnet.training.kinds import Kind, register_kind
+from jetpointnet.training.tagging import TaggingTask
+from jetpointnet.training.tasks import register_task
+
+__all__ = ["build_jet_model", "jet_forward", "make_jet_streams"]
+
+
+def _classes(metadata: dict, *, where: str) -> list[str]:
+    classes = metadata.get("classes")
+    if not isinstance(classes, list) or len(classes) < 2:
+        raise UserError(f"{where}: metadata.json of kind 'jet' needs 'classes' (2 or more names)")
+    return [str(c) for c in classes]
+
+
+def make_jet_streams(
+    cfg: TrainConfig,
+    data_dir: Path,
+    metadata: dict,
+    *,
+    rank: int,
+    world_size: int,
+    model: nn.Module | None = None,
+) -> tuple[JetStream, JetStream]:
+    """The training and validation streams of a jet folder."""
+    n_classes = len(_classes(metadata, where=str(data_dir)))
+    common = {
+        "batch_size": cfg.data.batch_size,
+        "n_classes": n_classes,
+        "seed": cfg.train.seed,
+        "features": feature_indices(metadata, cfg.data.features, where="config"),
+        "rank": rank,
+        "world_size": world_size,
+    }
+    train = JetStream(
+        split_files(data_dir, cfg.data.train_split),
+        shuffle=True,
+        buffer_size=cfg.data.shuffle_buffer,
+        max_samples=cfg.train.samples_per_epoch,
+        equal_shares=True,
+        **common,
+    )
+    val = JetStream(
+        split_files(data_dir, cfg.data.val_split),
+        shuffle=False,
+        max_samples=cfg.train.val_samples,
+        **common,
+    )
+    return train, val
+
+
+def build_jet_model(
+    cfg: TrainConfig, metadata: dict, task, *, data_dir: Path | None = None
+) -> tuple[nn.Module, int]:
+    """The tagger of ``cfg.model`` for the data's features; binds ``task`` to the classes.
+
+    ``cfg.model.options`` is replaced by the fully resolved options (for the run's
+    config.yaml); ``data_dir`` is not needed (the features are named in the metadata).
+    """
+    if not isinstance(task, TaggingTask):
+        raise UserError(f"config: data of kind 'jet' needs task.name 'tagging', not {task.name!r}")
+    task.bind(_classes(metadata, where="metadata.json"), where="config")
+    names = feature_names(metadata, cfg.data.features)
+    if not names:
+        raise UserError("metadata.json of kind 'jet' lists no 'features'")
+    feature_indices(metadata, cfg.data.features, where="config")  # checks the names
+    options = resolve_tagger_options(cfg.model.name, cfg.model.options, where="config")
+    cfg.model.options = to_dict(options)
+    model = build_tagger(
+        cfg.model.name,
+        options,
+        in_features=len(names),
+        n_outputs=task.n_outputs,
+        feature_names=names,
+    )
+    return model, len(names)
+
+
+def _inner(net: nn.Module) -> nn.Module:
+    """The tagger inside DDP / torch.compile wrappers (for its ``inputs``)."""
+    while True:
+        inner = getattr(net, "module", None) or getattr(net, "_orig_mod", None)
+        if inner is None:
+            return net
+        net = inner
+
+
+def jet_forward(net: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``{"pred": logits (B, K), "aux_loss": 0}`` for a batch of jets."""
+    more = {k: batch[k] for k in getattr(_inner(net), "inputs", ())}
+    return {"pred": net(batch["x"], batch["mask"], **more), "aux_loss": batch["x"].new_zeros(())}
+
+
+register_task(TaggingTask)
+register_kind(
+    Kind(
+        name="jet", make_streams=make_jet_streams, build_model=build_jet_model, forward=jet_forward
+    )
+)
