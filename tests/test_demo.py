@@ -18,10 +18,13 @@ def test_quick_demo_runs_the_whole_chain(tmp_path):
     assert "too few jets" in page  # 10 dijet events: no bin reaches 20 matched jets
     assert 'href="eval/rho/displays/worst.html"' in page
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert set(summary) == {"rho", "dijet", "jets", "min_jets"} and summary["min_jets"] == 20
+    assert set(summary) == {"rho", "dijet", "jets", "event", "min_jets"}
+    assert summary["min_jets"] == 20
+    assert 0.0 <= summary["event"]["cell_energy_correct"] <= 1.0
     # every algorithm of the jets stage is on the page, its names read from the jets summary
     algos = set(json.loads((tmp_path / "jets" / "summary.json").read_text())["response"])
-    assert {"calo", "classical", "ml:pointnet-rho", "oracle", "oracle-calibrated"} <= algos
+    assert {"calo", "classical", "ml:pointnet-rho", "oracle", "oracle-calibrated",
+            "event:event-jz2", "target"} <= algos  # fmt: skip
     assert {row[0] for row in summary["jets"]} == algos
     assert all(f"<td>{a}</td>" in page for a in algos)
     assert (tmp_path / "jets" / "report.html").is_file()
@@ -30,6 +33,8 @@ def test_quick_demo_runs_the_whole_chain(tmp_path):
     for split in ("rho", "dijet"):
         assert (tmp_path / "eval" / split / "report.html").is_file()
         assert (tmp_path / "eval" / split / "metrics.json").is_file()
+    assert (tmp_path / "eval" / "event" / "report.html").is_file()
+    assert 'href="eval/event/report.html"' in page
     assert (tmp_path / "simulation" / "report.html").is_file()
     assert (tmp_path / "runs" / "pointnet-rho" / "best.pt").is_file()
     # re-running resumes: nothing is simulated or preprocessed again, the report is rewritten

@@ -166,3 +166,23 @@ def test_status_2_bosons_are_never_truth_constituents(inputs):
     stable = (flat_st == 1) & ~np.isin(flat_pdg, (12, 14, 16))
     assert len(ev.truth) == stable.sum()
     assert np.all(ev.truth.mass < 10)  # no 80-91 GeV boson among the constituents
+
+
+@pytest.mark.slow
+def test_ml_run_constituents_predicted_once_then_cached(inputs, simulated, tmp_path):
+    from predict_helpers import make_data, make_run
+
+    run = make_run(make_data(simulated("rho", 30, 1), tmp_path / "data"), tmp_path / "run",
+                   "task.name=binary")  # fmt: skip
+    small = {"wz": inputs["wz"][:1], "qcd": inputs["qcd"][:1]}
+    out = tmp_path / "prep"
+    res = preprocess_jets(out, config=_config(small, algorithm=f"ml:{run}"), progress=False)
+    cache = out / "predictions" / f"{run.name}.parquet"
+    assert cache.is_file() and (out / "predictions" / f"{run.name}.json").is_file()
+    assert res.metadata["algorithm"] == f"ml:{run}" and res.metadata["counts"]["train"]["jets"]
+    stamp = cache.stat().st_mtime_ns
+    again = preprocess_jets(out, config=_config(small, algorithm=f"ml:{run}"), progress=False)
+    assert again.chunks_run == 0 and cache.stat().st_mtime_ns == stamp  # reused, not redone
+    with pytest.raises(UserError, match="is not a run folder"):
+        preprocess_jets(out, config=_config(small, algorithm=f"ml:{tmp_path / 'nope'}"),
+                        progress=False)  # fmt: skip

@@ -3,26 +3,28 @@
 For every charged track of a collision event, jetpointnet learns which share of the
 energy in each nearby calorimeter cell belongs to that track's particle.
 
-The package is layered; imports point one way only (left to right)::
+The package is layered; imports point one way only (left to right), and each folder's
+``ruff.toml`` bans the folders above it (CI runs ruff)::
 
-    io  ->  data  ->  models  ->  training  ->  evaluation / plotting / predict / tuning
-        ->  jets  ->  workflows  ->  cli
+    io -> simulate -> data -> models -> training -> predict -> plotting / pages
+       -> evaluation -> jets / tuning -> tagging -> workflows -> cli
 
-``simulate`` sits beside ``io``: it produces the MLTree ROOT files that ``io`` reads.
-
-- ``io``: the only layer that talks to uproot, ROOT and the file system (MLTree
-  reading and writing, atomic outputs).
+- ``io``: the only layer that talks to uproot, ROOT and the file system (MLTree reading
+  and writing and its one front door ``mltree_inputs``, the one reader of preprocessed
+  folders ``prep_folder``, particles tables, atomic outputs).
 - ``simulate``: the embedded data source (Pythia 8 events, tracker, an ATLAS-like
   calorimeter with a parametrised shower simulation, topo-clustering).
-- ``data``: per-track samples and point-cloud arrays (plain numpy / awkward).
+- ``data``: per-track and event-level samples and point-cloud arrays (numpy / awkward).
 - ``models``: PyTorch networks (nothing below this layer imports torch).
-- ``training``: the training loop, run folders, checkpoints.
-- ``evaluation``: metrics, baselines, the classical particle-flow algorithm.
-- ``plotting``: every matplotlib figure (nothing else imports matplotlib).
-- ``predict``: a trained run on new files, ONNX export; ``tuning``: hyper-parameter search.
-- ``jets``: event-level particle flow (subtraction, particle-flow objects), anti-kt jets
-  and their response against truth jets, for the classical algorithm, trained runs and
-  calorimeter-only jets.
+- ``training``: the training loop, data kinds (track, event, jet), tasks, run folders.
+- ``predict``: a trained run on new files or a split, ONNX export.
+- ``plotting``: every matplotlib figure (nothing else imports matplotlib); ``pages``: the
+  Jinja2 templates and the one HTML page writer.
+- ``evaluation``: metrics, baselines, the classical particle-flow algorithm, the
+  particle-level and tagging evaluations.
+- ``jets``: particle-flow objects of every algorithm, anti-kt jets and their response
+  against truth jets; ``tuning``: hyper-parameter search.
+- ``tagging``: large-R jets, their labels and substructure, jet samples (seed 004).
 - ``workflows``: multi-stage jobs (the demo, the simulation report).
 - ``cli``: the ``jetpointnet`` command and its sub-commands.
 

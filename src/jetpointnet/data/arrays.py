@@ -170,6 +170,30 @@ def _points(samples: ak.Array) -> tuple[dict[str, np.ndarray], np.ndarray]:
     return pts, n_oth
 
 
+def _truncate(
+    pts: dict[str, np.ndarray], n: int, length: int, *, truncate: bool, stats: dict[str, int]
+) -> tuple[dict[str, np.ndarray], int]:
+    """Keep the ``length`` points of each of the ``n`` samples nearest to the focused track
+    (``truncate`` false: no cap, L grows to the longest sample); count what is dropped in
+    ``stats``. Returns the kept points and the L used."""
+    sample = pts["sample"]
+    counts = np.bincount(sample, minlength=n)
+    if not truncate:  # no point cap, also on files longer than the training data's L
+        length = max(length, int(counts.max(initial=0)))
+    kept = np.ones(len(sample), bool)
+    long = np.flatnonzero(counts > length)
+    if len(long):  # only the samples over L are sorted by distance
+        idx = np.flatnonzero(np.isin(sample, long))
+        near = idx[np.lexsort((idx, pts["dist_track"][idx], sample[idx]))]
+        rank = np.arange(len(near)) - np.repeat(
+            np.cumsum(counts[long]) - counts[long], counts[long]
+        )
+        kept[near[rank >= length]] = False
+    stats["samples_truncated"] = int((counts > length).sum())
+    stats["points_dropped"] = int((~kept).sum())
+    return {k: v[kept] for k, v in pts.items()}, length
+
+
 def build_arrays(
     samples: ak.Array,
     *,
@@ -191,23 +215,7 @@ def build_arrays(
     n = len(samples)
     pts, n_oth = _points(samples)
 
-    # truncation: keep the `length` points of each sample nearest to the focused track
-    sample = pts["sample"]
-    counts = np.bincount(sample, minlength=n)
-    if not config.truncate:  # no point cap, also on files longer than the training data's L
-        length = max(length, int(counts.max(initial=0)))
-    kept = np.ones(len(sample), bool)
-    long = np.flatnonzero(counts > length)
-    if len(long):  # only the samples over L are sorted by distance
-        idx = np.flatnonzero(np.isin(sample, long))
-        near = idx[np.lexsort((idx, pts["dist_track"][idx], sample[idx]))]
-        rank = np.arange(len(near)) - np.repeat(
-            np.cumsum(counts[long]) - counts[long], counts[long]
-        )
-        kept[near[rank >= length]] = False
-    stats["samples_truncated"] = int((counts > length).sum())
-    stats["points_dropped"] = int((~kept).sum())
-    pts = {k: v[kept] for k, v in pts.items()}
+    pts, length = _truncate(pts, n, length, truncate=config.truncate, stats=stats)
     sample = pts["sample"]
 
     ref_eta = _np(samples.track.ref_eta, np.float64)[sample]

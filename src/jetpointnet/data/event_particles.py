@@ -107,15 +107,10 @@ def particles_from_samples(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarra
 
 def folder_target_particles(folder, *, split: str = "test") -> dict[str, np.ndarray]:
     """The target particles of every sample of one split of an event folder."""
-    from pathlib import Path
-
     from jetpointnet.errors import UserError
-    from jetpointnet.io.sample_files import read_json, read_npz
+    from jetpointnet.io.prep_folder import read_metadata, split_files
+    from jetpointnet.io.sample_files import read_npz
 
-    folder = Path(folder)
-    meta = folder / "metadata.json"
-    info = read_json(meta) if meta.is_file() else None
-    if not isinstance(info, dict) or info.get("kind") != "event":
+    if read_metadata(folder).get("kind") != "event":
         raise UserError(f"{folder}: not an event folder (preprocess --kind event)")
-    files = sorted((folder / "arrays" / split).glob("*.npz"))
-    return concat_tables([particles_from_samples(read_npz(f)) for f in files])
+    return concat_tables([particles_from_samples(read_npz(f)) for f in split_files(folder, split)])

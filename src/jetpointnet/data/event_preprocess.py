@@ -1,8 +1,9 @@
 """``jetpointnet preprocess --kind event``: MLTree files -> event-level samples (npz).
 
-One stage: each (file, event range) chunk (:func:`~jetpointnet.data.pipeline.plan_chunks`)
-becomes ``DIR/arrays/{split}/<name>.npz`` for each split that received samples (events
-split by :func:`~jetpointnet.data.splits.assign_splits`, as the per-track samples), then
+One stage: each (file, event range) chunk
+(:meth:`~jetpointnet.io.mltree_inputs.MLTreeInputs.chunks`) becomes
+``DIR/arrays/{split}/<name>.npz`` for each split that received samples (events split by
+:func:`~jetpointnet.data.splits.assign_splits`, as the per-track samples), then
 its marker ``DIR/samples/_chunks/<name>.json``; a chunk with a marker is skipped on a
 re-run, a changed input is refused (or redone with ``overwrite``), another configuration
 is refused (``run.json``), the folder is locked, every file is written atomically and
@@ -39,11 +40,10 @@ from jetpointnet.data.event_samples import (
 from jetpointnet.data.event_targets import CLASSES, RULES, event_targets
 from jetpointnet.data.geometry import CellTable
 from jetpointnet.data.pipeline import (
-    Chunk,
     PreprocessResult,
     config_record,
+    group_tasks,
     output_name,
-    plan_chunks,
     run_parallel,
 )
 from jetpointnet.data.resume import check_run_folder, chunk_sources, drop_changed
@@ -53,7 +53,7 @@ from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.atomic import remove_stale_partials
 from jetpointnet.io.fingerprint import fingerprint
 from jetpointnet.io.lock import output_lock
-from jetpointnet.io.mltree_reader import inspect_mltree, read_events, read_geometry
+from jetpointnet.io.mltree_inputs import Chunk, ChunkReader, check_inputs
 from jetpointnet.io.paths import refuse_overlap
 from jetpointnet.io.sample_files import read_json, write_json, write_npz
 
@@ -91,24 +91,22 @@ def _validate(cfg: EventPreprocessConfig) -> None:
         raise UserError(f"split: {exc}") from None
 
 
-_TABLES: dict[tuple[str, str], CellTable] = {}
+def _chunks(chunks: Sequence[Chunk], cfg: EventPreprocessConfig, out: str,
+            sources: Sequence[dict]) -> list[dict[str, Any]]:  # fmt: skip
+    """:func:`_chunk` of consecutive chunks (one worker task), one open file and geometry."""
+    reader = ChunkReader(event_tree=cfg.event_tree, geometry_tree=cfg.geometry_tree,
+                         build_geometry=CellTable.from_geometry)  # fmt: skip
+    with reader:
+        return [_chunk(c, cfg, out, src, reader=reader)
+                for c, src in zip(chunks, sources, strict=True)]  # fmt: skip
 
 
-def _table(path: str, tree: str) -> CellTable:
-    """The geometry of ``path`` (one kept per process: a worker reads one file's chunks)."""
-    if (path, tree) not in _TABLES:
-        _TABLES.clear()
-        _TABLES[(path, tree)] = CellTable.from_geometry(read_geometry(path, tree=tree))
-    return _TABLES[(path, tree)]
-
-
-def _chunk(chunk: Chunk, cfg: EventPreprocessConfig, out: str, sources: dict) -> dict[str, Any]:
+def _chunk(chunk: Chunk, cfg: EventPreprocessConfig, out: str, sources: dict, *,
+           reader: ChunkReader[CellTable]) -> dict[str, Any]:  # fmt: skip
     """Samples of one chunk, one npz per split, then its marker; returns the marker."""
     outp = Path(out)
-    table = _table(chunk.geometry, cfg.geometry_tree)
-    events = read_events(chunk.path, EVENT_KIND_REQUIRED, optional=EVENT_KIND_OPTIONAL,
-                         entry_start=chunk.start, entry_stop=chunk.stop,
-                         event_tree=cfg.event_tree)  # fmt: skip
+    table = reader.geometry(chunk.geometry)
+    events = reader.events(chunk, EVENT_KIND_REQUIRED, optional=EVENT_KIND_OPTIONAL)
     numbers = np.asarray(events["eventNumber"], np.int64)
     s = cfg.split
     ev_split = assign_splits(numbers, seed=s.seed, file_key=Path(chunk.path).name,
@@ -117,7 +115,7 @@ def _chunk(chunk: Chunk, cfg: EventPreprocessConfig, out: str, sources: dict) ->
     for i in range(len(numbers)):
         view = event_view(events, i, table, source=chunk.path)
         tg = event_targets(view.target_input)
-        links = {"file_index": chunk.file_index, "entry": chunk.start + i,
+        links: dict[str, int | float] = {"file_index": chunk.file_index, "entry": chunk.start + i,
                  "event_number": int(numbers[i])}  # fmt: skip
         event_samples(view, tg, table, per_split[ev_split[i]], regions=cfg.region, links=links)
     record: dict[str, Any] = {"name": chunk.name, "file_index": chunk.file_index, "files": {},
@@ -150,43 +148,31 @@ def preprocess_events(
     overwrite: bool = False,
 ) -> PreprocessResult:
     """Event-level samples of ``inputs`` (globs) into ``out``; resumable (module docstring)."""
-    from jetpointnet.data.preprocess import expand_inputs
-
     _validate(config)
-    paths = expand_inputs([str(p) for p in inputs])
+    source = check_inputs([str(p) for p in inputs], branches=EVENT_KIND_REQUIRED,
+                          geometry=geometry, event_tree=config.event_tree,
+                          geometry_tree=config.geometry_tree)  # fmt: skip
+    paths, geo, geos = list(source.paths), source.geometry, source.geometries
     outp = Path(out).resolve()
-    geo = Path(geometry).resolve() if geometry is not None else None
     refuse_overlap([*paths, geo], out)
     with output_lock(outp, "preprocess"):
-        infos = [inspect_mltree(p, event_tree=config.event_tree) for p in paths]
-        for info in infos:
-            missing = [b for b in EVENT_KIND_REQUIRED if b not in info.branches]
-            if missing:
-                raise UserError(f"{info.path}: tree '{config.event_tree}' has no branch "
-                                f"'{missing[0]}'" + did_you_mean(missing[0], info.branches))  # fmt: skip
-            if geo is None and not info.has_geometry:
-                raise UserError(f"{info.path}: no tree '{config.geometry_tree}' "
-                                "(pass --geometry GEO.root)")  # fmt: skip
-        if geo is not None:
-            read_geometry(geo, tree=config.geometry_tree)  # fail early, one line
         record = config_record(config, paths, geo)  # type: ignore[arg-type]
         record["kind"] = "event"
         check_run_folder(outp, record)
         remove_stale_partials(outp, recursive=True, locked=True)
-        geos = [geo or p for p in paths]
-        chunks = plan_chunks(paths, [i.num_entries for i in infos], geos,
-                             events_per_chunk=config.events_per_chunk)  # fmt: skip
+        chunks = source.chunks(config.events_per_chunk)
         prints = {str(p): fingerprint(p) for p in dict.fromkeys([*paths, *geos])}
         sources = {c.name: chunk_sources(c, prints) for c in chunks}
         drop_changed(outp, chunks, sources, overwrite=overwrite)
         markers = outp / "samples" / "_chunks"
         todo = [c for c in chunks if not (markers / f"{c.name}.json").exists()]
-        tasks = [(c, config, str(outp), sources[c.name]) for c in todo]
-        for _ in run_parallel(_chunk, tasks, workers=workers, executor="local", scheduler=None,
-                              progress=progress, desc="events"):  # fmt: skip
+        groups = group_tasks(todo, lambda c: (c.path, c.geometry), workers=workers)
+        tasks = [(g, config, str(outp), [sources[c.name] for c in g]) for g in groups]
+        for _ in run_parallel(_chunks, tasks, total=len(todo), workers=workers, executor="local",
+                              scheduler=None, progress=progress, desc="events"):  # fmt: skip
             pass
         records = [_read_marker(markers / f"{c.name}.json") for c in chunks]
-        meta = _metadata(config, records, paths, infos)
+        meta = _metadata(config, records, source.infos)
         write_json(outp / METADATA_FILE, meta)
         return PreprocessResult(out=outp, metadata=meta, chunks_run=len(todo),
                                 chunks_skipped=len(chunks) - len(todo))  # fmt: skip
@@ -200,7 +186,7 @@ def _read_marker(path: Path) -> dict[str, Any]:
     return raw
 
 
-def _metadata(cfg: EventPreprocessConfig, records: list[dict], paths, infos) -> dict[str, Any]:
+def _metadata(cfg: EventPreprocessConfig, records: list[dict], infos) -> dict[str, Any]:
     counts = {s: {"samples": 0, "events": 0, "files": 0} for s in SPLITS}
     trunc: dict[str, int] = {}
     for r in records:

@@ -17,6 +17,7 @@ from typing import Any
 
 from jetpointnet.evaluation.event_report import evaluate_event_particles
 from jetpointnet.io.paths import folder_files, refuse_overlap
+from jetpointnet.io.sample_files import write_json
 
 __all__ = ["evaluate_event_run"]
 
@@ -47,6 +48,7 @@ def evaluate_event_run(
     metrics["scores"] = scores
     metrics["counts"] = {"samples": pred.samples, "events": pred.events,
                          "particles": pred.particles}  # fmt: skip
+    write_json(out / "particles_metrics.json", metrics)  # now with the scores and counts
     section = (out / "particles_section.html").read_text(encoding="utf-8")
     write_page(out / "report.html", "event.html.j2", title="jetpointnet: event-level evaluation",
                heading="Event-level particle flow", run=str(run_dir), data=str(data_dir),

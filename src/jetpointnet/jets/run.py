@@ -44,7 +44,7 @@ import awkward as ak
 import numpy as np
 from tqdm.auto import tqdm
 
-from jetpointnet.config import check_choices
+from jetpointnet.config import ConfigValueError, check_choices
 from jetpointnet.data.extras import NeighbourTable
 from jetpointnet.data.geometry import CellTable
 from jetpointnet.data.samples import has_truth, missing_truth
@@ -99,7 +99,8 @@ class JetsConfig:
     """Options of :func:`run_jets` (GeV, radians)."""
 
     #: names of ALGORITHMS; all of them (the default) skips ml without runs, ceilings without truth
-    algorithms: list[Algorithm] = field(default_factory=lambda: list(ALGORITHMS))
+    #: (also the event-level ceilings ``target``, ``target-visible`` and ``event:RUN``)
+    algorithms: list[str] = field(default_factory=lambda: list(ALGORITHMS))
     radius: float = 0.4
     min_pt: float = 20.0  # truth jets
     max_abs_eta: float = 2.5  # truth jets
@@ -120,7 +121,16 @@ class JetsConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        check_choices(self)  # algorithms, chs, claim: a typo fails before any work
+        check_choices(self)  # chs, claim: a typo fails before any work; and the algorithms:
+        names = (*ALGORITHMS, *EVENT_ALGORITHMS)
+        for a in self.algorithms:
+            if a not in names and not a.startswith(EVENT_PREFIX):
+                allowed = ", ".join(repr(n) for n in names)
+                raise ConfigValueError(
+                    "algorithms",
+                    f"must be one of {allowed} or {EVENT_PREFIX}RUN, got {a!r}"
+                    + did_you_mean(a, names),
+                )
 
 
 @dataclass
@@ -173,7 +183,7 @@ def _algorithms(cfg: JetsConfig, runs: Sequence, infos: list, with_truth: list[b
     ceilings on inputs without truth; a ceiling asked for on such an input is a UserError.
     """
     default = list(cfg.algorithms) == list(ALGORITHMS)
-    algos: list[str] = [a for a in dict.fromkeys(cfg.algorithms) if a != "ml" or runs]
+    algos = [a for a in dict.fromkeys(cfg.algorithms) if a != "ml" or runs]
     for info, truth in zip(infos, with_truth, strict=True):
         if truth:
             continue

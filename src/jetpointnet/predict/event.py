@@ -23,7 +23,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import torch
@@ -35,10 +35,9 @@ from jetpointnet.data.event_particles import concat_tables
 from jetpointnet.data.event_samples import RegionConfig, SampleArrays, event_samples
 from jetpointnet.data.event_targets import event_targets
 from jetpointnet.data.geometry import CellTable
-from jetpointnet.data.pipeline import plan_chunks
-from jetpointnet.data.preprocess import expand_inputs
-from jetpointnet.errors import UserError, did_you_mean
-from jetpointnet.io.mltree_reader import close_cached, inspect_mltree, read_events, read_geometry
+from jetpointnet.errors import UserError
+from jetpointnet.io.mltree_inputs import EventChunk, check_files, expand_inputs
+from jetpointnet.io.mltree_layout import CELL_GEO_TREE, EVENT_TREE
 from jetpointnet.io.particles import write_particles
 from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.io.prep_folder import read_metadata, split_files
@@ -110,7 +109,7 @@ def load_event_run(run_dir: str | os.PathLike[str], *, checkpoint: str = "best",
     run = Path(run_dir)
     if not (run / "config.yaml").is_file() or not (run / "metadata.json").is_file():
         raise UserError(f"{run}: not a run folder (no config.yaml / metadata.json)")
-    metadata = dict(read_json(run / "metadata.json"))  # type: ignore[arg-type]
+    metadata = dict(read_json(run / "metadata.json"))  # type: ignore[call-overload]
     check_event_metadata(metadata, where=str(run))
     cfg = load_config(TrainConfig, run / "config.yaml")
     model, _ = build_event_model(cfg, metadata, where=str(run / "config.yaml"))
@@ -230,7 +229,7 @@ def predict_event_folder(
     infer, _ = _backend(Path(run_dir), cfg)
     tables: list = []
     cells: list | None = [] if inc is not None else None
-    samples, events = 0, set()
+    samples, events = 0, set[tuple[int, int]]()
     for path in tqdm(files, desc=f"predict {split}", disable=not progress):
         arrays = read_event_chunk(path, targets=False)
         samples += _predict_arrays(infer, arrays, cfg, tables, cells)
@@ -238,19 +237,18 @@ def predict_event_folder(
     return _write(out, inc, tables, cells, cfg, samples, len(events))
 
 
-def _chunk_arrays(chunk, table: CellTable, metadata: dict) -> Iterator[dict[str, np.ndarray]]:
+def _chunk_arrays(ec: EventChunk[CellTable], metadata: dict) -> Iterator[dict[str, np.ndarray]]:
     """The samples of one chunk of events, as the run's preprocessing would make them."""
     pre = metadata.get("config") or {}
     region = from_dict(RegionConfig, metadata.get("region") or pre.get("region") or {},
                        where="run metadata.json", prefix="region.")  # fmt: skip
-    events = read_events(chunk.path, EVENT_KIND_REQUIRED, optional=EVENT_KIND_OPTIONAL,
-                         entry_start=chunk.start, entry_stop=chunk.stop)  # fmt: skip
+    chunk, events, table = ec.chunk, ec.events, ec.geometry
     numbers = np.asarray(events["eventNumber"], np.int64)
     arrays = SampleArrays(int(metadata["n_cells"]), int(metadata["n_tracks"]),
                           int(metadata["n_neutral"]))  # fmt: skip
     for i in range(len(numbers)):
         view = event_view(events, i, table, source=chunk.path)
-        links = {"file_index": chunk.file_index, "entry": chunk.start + i,
+        links: dict[str, int | float] = {"file_index": chunk.file_index, "entry": chunk.start + i,
                  "event_number": int(numbers[i])}  # fmt: skip
         event_samples(view, event_targets(view.target_input), table, arrays, regions=region,
                       links=links)  # fmt: skip
@@ -272,30 +270,18 @@ def predict_event_files(
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     infer, metadata = _backend(Path(run_dir), cfg)
-    infos = [inspect_mltree(p) for p in paths]
-    for info in infos:
-        missing = [b for b in EVENT_KIND_REQUIRED if b not in info.branches]
-        if missing:
-            raise UserError(f"{info.path}: tree 'EventTree' has no branch '{missing[0]}'"
-                            + did_you_mean(missing[0], info.branches))  # fmt: skip
-        if geometry is None and not info.has_geometry:
-            raise UserError(f"{info.path}: no tree 'CellGeo' (pass --geometry GEO.root)")
-    geo = Path(geometry) if geometry is not None else None
-    per_chunk = cfg.events_per_chunk or int(
-        (metadata.get("config") or {}).get("events_per_chunk", 20)
-    )
-    chunks = plan_chunks(paths, [i.num_entries for i in infos], [geo or p for p in paths],
-                         events_per_chunk=per_chunk)  # fmt: skip
+    pre = metadata.get("config") or {}
+    source = check_files(paths, branches=EVENT_KIND_REQUIRED, geometry=geometry,
+                         event_tree=pre.get("event_tree", EVENT_TREE),
+                         geometry_tree=pre.get("geometry_tree", CELL_GEO_TREE))  # fmt: skip
+    per_chunk = cfg.events_per_chunk or int(pre.get("events_per_chunk", 20))
+    chunks = source.chunks(per_chunk)
     tables: list = []
     cells: list | None = [] if inc is not None else None
     samples = 0
-    cache: dict[str, Any] = {}
-    try:
-        for chunk in tqdm(chunks, desc="predict events", unit="chunk", disable=not progress):
-            if chunk.geometry not in cache:
-                cache = {chunk.geometry: CellTable.from_geometry(read_geometry(chunk.geometry))}
-            for arrays in _chunk_arrays(chunk, cache[chunk.geometry], metadata):
+    with source.reader(build_geometry=CellTable.from_geometry) as reader:
+        todo = tqdm(chunks, desc="predict events", unit="chunk", disable=not progress)
+        for ec in reader.read(todo, EVENT_KIND_REQUIRED, optional=EVENT_KIND_OPTIONAL):
+            for arrays in _chunk_arrays(ec, metadata):
                 samples += _predict_arrays(infer, arrays, cfg, tables, cells)
-    finally:
-        close_cached()
-    return _write(out, inc, tables, cells, cfg, samples, sum(i.num_entries for i in infos))
+    return _write(out, inc, tables, cells, cfg, samples, sum(source.entries))

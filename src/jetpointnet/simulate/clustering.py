@@ -232,6 +232,43 @@ def _grow(
         new = cell[~has]
 
 
+def _shared_weights(
+    e: np.ndarray,
+    cells: np.ndarray,
+    geo: Geometry,
+    active: np.ndarray,
+    owner: np.ndarray,
+    partner: np.ndarray,
+    seeds: np.ndarray,
+    sh: np.ndarray,
+    shower_scale: float,
+) -> np.ndarray:
+    """Weight of each shared cell ``sh`` in its first owner's cluster (the second gets
+    1 - w): energies and centres of the split clusters from their unshared cells, then
+    ATLAS's E / distance rule."""
+    k = seeds.size
+    alone = active & (owner >= 0) & (partner < 0)
+    e_split = np.bincount(owner[alone], weights=e[alone], minlength=k)
+    xyz = [a[cells] for a in geo.positions()]
+    w = np.maximum(e[alone], 0.0)
+    w_sum = np.bincount(owner[alone], weights=w, minlength=k)
+    centre = [
+        np.where(
+            w_sum > 0,
+            np.bincount(owner[alone], weights=w * g[alone], minlength=k)
+            / np.maximum(w_sum, 1e-300),
+            g[seeds],
+        )
+        for g in xyz
+    ]
+    o1, o2 = owner[sh], partner[sh]
+    d1 = np.sqrt(sum((g[sh] - c[o1]) ** 2 for g, c in zip(xyz, centre, strict=True)))
+    d2 = np.sqrt(sum((g[sh] - c[o2]) ** 2 for g, c in zip(xyz, centre, strict=True)))
+    e1, e2 = np.maximum(e_split[o1], 1e-3), np.maximum(e_split[o2], 1e-3)  # ATLAS: 1 MeV floor
+    r = np.exp(np.clip((d1 - d2) / shower_scale, -10.0, 10.0))
+    return e1 / (e1 + r * e2)
+
+
 def split_clusters(
     energy: np.ndarray,
     labels: np.ndarray,
@@ -291,28 +328,9 @@ def split_clusters(
     if (active & (owner < 0)).any():  # cells behind shared ones are shared in turn
         _grow(owner, partner, np.flatnonzero(partner >= 0), indptr, nb, seed_e, inherit=True)
 
-    # energies and centres of the split clusters from their unshared cells
-    alone = active & (owner >= 0) & (partner < 0)
-    e_split = np.bincount(owner[alone], weights=e[alone], minlength=k)
-    xyz = [a[cells] for a in geo.positions()]
-    w = np.maximum(e[alone], 0.0)
-    w_sum = np.bincount(owner[alone], weights=w, minlength=k)
-    centre = [
-        np.where(
-            w_sum > 0,
-            np.bincount(owner[alone], weights=w * g[alone], minlength=k)
-            / np.maximum(w_sum, 1e-300),
-            g[seeds],
-        )
-        for g in xyz
-    ]
     sh = np.flatnonzero(partner >= 0)
     o1, o2 = owner[sh], partner[sh]
-    d1 = np.sqrt(sum((g[sh] - c[o1]) ** 2 for g, c in zip(xyz, centre, strict=True)))
-    d2 = np.sqrt(sum((g[sh] - c[o2]) ** 2 for g, c in zip(xyz, centre, strict=True)))
-    e1, e2 = np.maximum(e_split[o1], 1e-3), np.maximum(e_split[o2], 1e-3)  # ATLAS: 1 MeV floor
-    r = np.exp(np.clip((d1 - d2) / shower_scale, -10.0, 10.0))
-    w1 = e1 / (e1 + r * e2)
+    w1 = _shared_weights(e, cells, geo, active, owner, partner, seeds, sh, shower_scale)
 
     # entries: unsplit clusters keep their label, split clusters get n_parent + owner
     keep = ~active

@@ -32,25 +32,27 @@ import numpy as np
 from jetpointnet import __version__
 from jetpointnet.config import to_dict
 from jetpointnet.data.geometry import CellTable
-from jetpointnet.data.pipeline import (
-    Chunk,
-    PreprocessResult,
-    output_name,
-    plan_chunks,
-    run_parallel,
-)
-from jetpointnet.data.preprocess import expand_inputs
+from jetpointnet.data.pipeline import PreprocessResult, group_tasks, output_name, run_parallel
 from jetpointnet.data.resume import check_run_folder, chunk_sources, drop_changed
+from jetpointnet.data.samples import EVENT_BRANCHES_OPTIONAL, EVENT_BRANCHES_REQUIRED
 from jetpointnet.data.schema import METADATA_FILE
 from jetpointnet.data.splits import SPLITS, assign_splits
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.atomic import remove_stale_partials
 from jetpointnet.io.fingerprint import fingerprint
 from jetpointnet.io.lock import output_lock
-from jetpointnet.io.mltree_reader import file_sha256, inspect_mltree, read_events, read_geometry
+from jetpointnet.io.mltree_inputs import (
+    Chunk,
+    ChunkReader,
+    MLTreeInputs,
+    check_files,
+    expand_inputs,
+)
+from jetpointnet.io.mltree_reader import file_sha256
 from jetpointnet.io.paths import refuse_overlap
 from jetpointnet.io.sample_files import read_json, read_npz, write_json, write_npz
 from jetpointnet.jets.events import JET_BRANCHES_OPTIONAL, JET_BRANCHES_REQUIRED
+from jetpointnet.jets.predictions import LivePredictions, RunPredictions, cached_predictions
 from jetpointnet.tagging.build import CUTFLOW, build_chunk_jets
 from jetpointnet.tagging.config import JetPrepConfig, validate_jet_config
 from jetpointnet.tagging.features import JET_FEATURES
@@ -104,28 +106,24 @@ def preprocess_jets(
         return _run(config, paths, classes, outp, geo, workers, progress, overwrite)
 
 
-def _check(cfg: JetPrepConfig, paths: list[Path], geo: Path | None) -> list:
-    infos = [inspect_mltree(p, event_tree=cfg.event_tree) for p in paths]
-    for info in infos:
-        for b in (*JET_BRANCHES_REQUIRED, "truthPartStatus", "truthPartPt"):
-            if b not in info.branches:
-                raise UserError(f"{info.path}: tree '{cfg.event_tree}' has no branch '{b}'"
-                                + did_you_mean(b, info.branches))  # fmt: skip
-        if geo is None and not info.has_geometry:
-            raise UserError(f"{info.path}: no tree '{cfg.geometry_tree}' (pass --geometry)")
-    return infos
+def _check(cfg: JetPrepConfig, paths: list[Path], geo: Path | None, *, links: bool) -> MLTreeInputs:
+    """The inputs checked for the jet branches (and, for ``ml:RUN``, the run's)."""
+    branches = [*JET_BRANCHES_REQUIRED, "truthPartStatus", "truthPartPt"]
+    if cfg.algorithm.startswith("ml:"):
+        branches += [b for b in EVENT_BRANCHES_REQUIRED if b not in branches]
+    return check_files(paths, branches=branches, geometry=geo, event_tree=cfg.event_tree,
+                       geometry_tree=cfg.geometry_tree, links=links)  # fmt: skip
 
 
 def _run(cfg, paths, classes, outp, geo, workers, progress, overwrite) -> PreprocessResult:
-    infos = _check(cfg, paths, geo)
+    run = _run_predictions(cfg, paths, outp)
+    source = _check(cfg, paths, geo, links=isinstance(run, LivePredictions) and run.links)
     record = {"config": to_dict(cfg), "inputs": [str(p) for p in paths],
               "geometry": str(geo) if geo else None}  # fmt: skip
     check_run_folder(outp, record)
     remove_stale_partials(outp, recursive=True, locked=True)
-    geos = [geo or p for p in paths]
-    chunks = plan_chunks(paths, [i.num_entries for i in infos], geos,
-                         events_per_chunk=cfg.events_per_chunk)  # fmt: skip
-    prints = {str(p): fingerprint(p) for p in dict.fromkeys([*paths, *geos])}
+    chunks = source.chunks(cfg.events_per_chunk)
+    prints = {str(p): fingerprint(p) for p in dict.fromkeys([*paths, *source.geometries])}
     sources = {c.name: chunk_sources(c, prints) for c in chunks}
     drop_changed(outp, chunks, sources, overwrite=overwrite)
     markers = outp / "samples" / "_chunks"
@@ -133,53 +131,82 @@ def _run(cfg, paths, classes, outp, geo, workers, progress, overwrite) -> Prepro
     result = PreprocessResult(
         out=outp, chunks_run=len(todo), chunks_skipped=len(chunks) - len(todo)
     )
-    preds = _predictions(cfg, paths, outp, geo, progress)
+    preds = _predictions(cfg, run, source, outp, progress)
     # the object builders name an ML run by its folder: "ml:NAME" (the config keeps the path)
     work = dataclasses.replace(cfg, algorithm=next(iter(preds), cfg.algorithm))
-    tasks = [(c, work, str(outp), sources[c.name], classes, preds) for c in todo]
+    groups = group_tasks(todo, lambda c: (c.path, c.geometry), workers=workers)
+    tasks = [(g, work, str(outp), [sources[c.name] for c in g], classes, preds) for g in groups]
     opts = {"workers": workers, "executor": "local", "scheduler": None, "progress": progress}
-    for _ in run_parallel(jets_chunk, tasks, desc="jets", **opts):
+    for _ in run_parallel(jets_chunks, tasks, total=len(todo), desc="jets", **opts):
         pass
     records = [_read_marker(markers / f"{c.name}.json") for c in chunks]
     meta = _stage2(outp, cfg, records, progress)
-    meta.update(_sources(infos, classes, records), algorithm=cfg.algorithm, config=to_dict(cfg))
+    meta.update(_sources(source.infos, classes, records), algorithm=cfg.algorithm,
+                config=to_dict(cfg))  # fmt: skip
     write_json(outp / METADATA_FILE, meta)
     result.metadata = meta
     return result
 
 
-def _predictions(cfg: JetPrepConfig, paths, outp: Path, geo, progress) -> dict:
-    """For ``ml:RUN``: the run's per-cell predictions on every input (cached in DIR)."""
+def _run_predictions(
+    cfg: JetPrepConfig, paths: list[Path], outp: Path
+) -> RunPredictions | LivePredictions | None:
+    """For ``ml:RUN``: an earlier call's predictions with the same run and inputs, or a
+    live predictor (as ``jets`` makes them: :mod:`jetpointnet.jets.predictions`)."""
     if not cfg.algorithm.startswith("ml:"):
-        return {}
-    from jetpointnet.jets.predictions import load_run_predictions
-
+        return None
     run = Path(cfg.algorithm[3:])
     if not run.is_dir():
         raise UserError(f"algorithm: {cfg.algorithm!r}: {run} is not a run folder")
-    name = f"ml:{run.resolve().name}"
-    return {name: load_run_predictions(run, paths, outp / "predictions", name=run.name,
-                                       geometry=geo, progress=progress)}  # fmt: skip
+    cached = cached_predictions(run, paths, outp / "predictions", name=run.name)
+    if cached is not None:
+        return cached
+    return LivePredictions(run, paths, outp / "predictions", name=run.name)
 
 
-_TABLES: dict[str, CellTable] = {}
+def _predictions(cfg: JetPrepConfig, run: RunPredictions | LivePredictions | None,
+                 source: MLTreeInputs, outp: Path, progress: bool) -> dict:  # fmt: skip
+    """For ``ml:RUN``: the run's per-cell predictions on every input (cached in DIR).
+
+    A live predictor predicts on the inputs in the run's own prediction chunks, into
+    ``DIR/predictions/<run>.parquet`` and its record, read back for the workers.
+    """
+    if run is None:
+        return {}
+    if isinstance(run, LivePredictions):
+        from tqdm.auto import tqdm
+
+        run.predictor.bind(source)
+        with run, source.reader(build_geometry=run.predictor.tables, links=run.links) as reader:
+            todo = tqdm(source.chunks(run.per_chunk), desc="predict", unit="chunk",
+                        disable=not progress)  # fmt: skip
+            for ec in reader.read(todo, EVENT_BRANCHES_REQUIRED, optional=EVENT_BRANCHES_OPTIONAL):
+                run.chunk(ec.events, ec.geometry, ec.chunk)
+        loaded = cached_predictions(run.run_dir, run.paths, run.cache_dir, name=run.name)
+        if loaded is None:  # pragma: no cover (the with block wrote the file and its record)
+            raise UserError(f"{run.cache_dir}: the predictions of {run.run_dir} were not written")
+        run = loaded
+    return {f"ml:{Path(cfg.algorithm[3:]).resolve().name}": run}
+
+
+def jets_chunks(chunks: Sequence[Chunk], cfg: JetPrepConfig, out: str, sources: Sequence[dict],
+                classes: list[str], preds: dict) -> list[dict[str, Any]]:  # fmt: skip
+    """:func:`jets_chunk` of consecutive chunks (one worker task), one open file and geometry."""
+    reader = ChunkReader(event_tree=cfg.event_tree, geometry_tree=cfg.geometry_tree,
+                         build_geometry=CellTable.from_geometry)  # fmt: skip
+    with reader:
+        return [jets_chunk(c, cfg, out, src, classes, preds, reader=reader)
+                for c, src in zip(chunks, sources, strict=True)]  # fmt: skip
 
 
 def jets_chunk(chunk: Chunk, cfg: JetPrepConfig, out: str, sources: dict, classes: list[str],
-               preds: dict) -> dict[str, Any]:  # fmt: skip
+               preds: dict, *, reader: ChunkReader[CellTable]) -> dict[str, Any]:  # fmt: skip
     """Stage 1 of one chunk: jets, split by event, written per split; then its marker."""
     from jetpointnet.evaluation.pflow.adapter import resolve_templates
     from jetpointnet.jets.run import JetsConfig, ObjectContext
 
-    if chunk.geometry not in _TABLES:
-        _TABLES.clear()
-        _TABLES[chunk.geometry] = CellTable.from_geometry(
-            read_geometry(chunk.geometry, tree=cfg.geometry_tree)
-        )
-    table = _TABLES[chunk.geometry]
-    events = read_events(chunk.path, JET_BRANCHES_REQUIRED, optional=JET_BRANCHES_OPTIONAL,
-                         entry_start=chunk.start, entry_stop=chunk.stop,
-                         event_tree=cfg.event_tree)  # fmt: skip
+    table = reader.geometry(chunk.geometry)
+    events = reader.events(chunk, JET_BRANCHES_REQUIRED, optional=JET_BRANCHES_OPTIONAL)
     tpl = resolve_templates(cfg.templates) if cfg.algorithm == "classical" else None
     ctx = ObjectContext(cfg=JetsConfig(), templates=tpl, preds=preds,
                         with_truth=[True] * (chunk.file_index + 1))  # fmt: skip

@@ -2,7 +2,7 @@
 
 The folder layout and arrays are those of /work/contracts/event.md (padded npz chunks
 read with :func:`jetpointnet.io.sample_files.read_npz`, split listing of
-:func:`jetpointnet.training.dataset.split_files`). A batch is padded to its own longest
+:func:`jetpointnet.io.prep_folder.split_files`). A batch is padded to its own longest
 sample, not to the file's ``Lc``/``Lt``/``Kt``: real cells, tracks and target neutrals
 are packed to the front of each row, and the incidence columns follow them
 (``Nt`` track columns, ``Kn`` neutral columns, the noise column last).

@@ -78,27 +78,7 @@ def tune(
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
-    try:
-        storage = optuna.storages.RDBStorage(study_db)
-    except Exception as exc:  # noqa: BLE001 (sqlalchemy raises many types on a bad URL)
-        raise UserError(f"--study-db {study_db!r}: cannot open ({type(exc).__name__})") from None
-    pruner = optuna.pruners.HyperbandPruner(
-        min_resource=space.min_epochs,
-        max_resource=space.max_epochs,
-        reduction_factor=space.reduction_factor,
-    )
-    names = optuna.study.get_all_study_names(storage)
-    done = len(optuna.load_study(study_name=study_name, storage=storage).trials) if (
-        study_name in names
-    ) else 0  # fmt: skip
-    study = optuna.create_study(
-        study_name=study_name,
-        storage=storage,
-        direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=seed + done),
-        pruner=pruner,
-        load_if_exists=True,
-    )
+    study = _open_study(optuna, space, study_db, study_name, seed=seed)
     data = Path(data_dir)
 
     def objective(trial: Any) -> float:
@@ -117,6 +97,44 @@ def tune(
         return result.best_val_loss
 
     study.optimize(objective, n_trials=trials, show_progress_bar=progress and trials > 0)
+    return _result(optuna, study, space, study_name, out, best_config)
+
+
+def _open_study(optuna: Any, space: SearchSpace, study_db: str, study_name: str, *, seed: int):
+    """The study (created or resumed) with its Hyperband pruner and a TPE sampler whose seed
+    moves on with the trials already done (a resumed study does not repeat them)."""
+    try:
+        storage = optuna.storages.RDBStorage(study_db)
+    except Exception as exc:  # noqa: BLE001 (sqlalchemy raises many types on a bad URL)
+        raise UserError(f"--study-db {study_db!r}: cannot open ({type(exc).__name__})") from None
+    pruner = optuna.pruners.HyperbandPruner(
+        min_resource=space.min_epochs,
+        max_resource=space.max_epochs,
+        reduction_factor=space.reduction_factor,
+    )
+    names = optuna.study.get_all_study_names(storage)
+    done = len(optuna.load_study(study_name=study_name, storage=storage).trials) if (
+        study_name in names
+    ) else 0  # fmt: skip
+    return optuna.create_study(
+        study_name=study_name,
+        storage=storage,
+        direction="minimize",
+        sampler=optuna.samplers.TPESampler(seed=seed + done),
+        pruner=pruner,
+        load_if_exists=True,
+    )
+
+
+def _result(
+    optuna: Any,
+    study: Any,
+    space: SearchSpace,
+    study_name: str,
+    out: Path,
+    best_config: str | os.PathLike[str] | None,
+) -> TuneResult:
+    """The study's counts and best trial; its config written to ``best_config``."""
     states = optuna.trial.TrialState
     all_trials = study.get_trials(deepcopy=False)
     complete = [t for t in all_trials if t.state == states.COMPLETE]

@@ -14,8 +14,12 @@ it already finished):
 5. ``templates.json``: the classical particle flow's templates, from the pion gun.
 6. ``eval/rho``, ``eval/dijet``: ``evaluate`` of the network, seed 001's baselines and the
    classical algorithm on the same test samples, each with its report.html.
-7. ``jets/``: anti-kt jets of the dijet events for every algorithm (calo, classical, the network).
-8. ``index.html`` (:mod:`jetpointnet.workflows.index_page`): the headline plots and numbers
+7. ``runs/event-jz2/``: event-level particle flow (issue 13): the small encoder-decoder
+   (``configs/train/event-small.yaml``) trained on other JZ2 events (``data/dijet-jz2-event``,
+   ``prep/event``, ``configs/data/event.yaml``), and ``eval/event``: its particle-level report.
+8. ``jets/``: anti-kt jets of the dijet events for every algorithm (calo, classical, the
+   per-track network, the event-level network, the ceilings).
+9. ``index.html`` (:mod:`jetpointnet.workflows.index_page`): the headline plots and numbers
    with their uncertainties, and links to everything.
 """
 
@@ -51,12 +55,19 @@ class _Sizes:
     dijet: int
     pions: int
     epochs: int
+    event_dijet: int  # JZ2 events the event-level network trains on
+    event_samples: int  # its samples (regions) per epoch
+    event_epochs: int
 
 
 # 30,000 pion-gun events give the classical algorithm ~21,000 template tracks (eflowRec's
 # templates need >= 20,000; fewer make pflow-templates warn and the report say so)
-_FULL = _Sizes(validation=200, rho=4000, dijet=60, pions=30000, epochs=20)
-_QUICK = _Sizes(validation=30, rho=120, dijet=10, pions=200, epochs=2)
+_FULL = _Sizes(validation=200, rho=4000, dijet=60, pions=30000, epochs=20,
+               event_dijet=100, event_samples=800, event_epochs=4)  # fmt: skip
+_QUICK = _Sizes(validation=30, rho=120, dijet=10, pions=200, epochs=2,
+                event_dijet=6, event_samples=40, event_epochs=1)  # fmt: skip
+#: the event-level network's events are not the jets' events (another seed)
+EVENT_SEED_OFFSET = 1000
 
 
 def _config_file(*parts: str) -> Path:
@@ -89,8 +100,8 @@ def run_demo(cfg: DemoConfig, *, progress: bool = True) -> Path:
         sim_cfg.pion_energies = (2.0, 10.0, 40.0)
     sim_report = simulation_report(out / "simulation", sim_cfg, progress=progress)
 
-    def sample(name: str, **kw: Any) -> list[Path]:
-        sc = SimulateConfig(seed=cfg.seed, out=out / "data" / name, workers=cfg.workers, **kw)
+    def sample(name: str, *, seed: int = cfg.seed, **kw: Any) -> list[Path]:
+        sc = SimulateConfig(seed=seed, out=out / "data" / name, workers=cfg.workers, **kw)
         return simulate(sc, progress=progress)
 
     rho = sample("rho", preset="rho", events=n.rho, events_per_file=max(n.rho // 4, 1))
@@ -138,9 +149,42 @@ def run_demo(cfg: DemoConfig, *, progress: bool = True) -> Path:
     for name in ("rho", "dijet"):
         metrics[name] = evaluate_run(result.run_dir, prep[name], split="test", out_dir=out / "eval" / name,
                                      templates=templates, progress=progress, overwrite=True)  # fmt: skip
-    # jets on every dijet event (the network never trained on dijets)
-    from jetpointnet.jets.run import run_jets
+    event_run, event_metrics = _event_level(cfg, n, out, sample, progress=progress)
+    # jets on every dijet event (neither network trained on these events)
+    from jetpointnet.jets.run import ALGORITHMS, JetsConfig, run_jets
 
-    jets = run_jets([str(f) for f in dijet], out / "jets", runs=[result.run_dir],
+    jets_cfg = JetsConfig(algorithms=[*ALGORITHMS, f"event:{event_run}", "target"])
+    jets = run_jets([str(f) for f in dijet], out / "jets", runs=[result.run_dir], config=jets_cfg,
                     templates=templates, overwrite=True, progress=progress)  # fmt: skip
-    return write_index(out, sim_report, metrics, jets.summary, min_jets=cfg.min_jets)
+    event = {"algorithm": f"event:{event_run.resolve().name}", "metrics": event_metrics}
+    return write_index(out, sim_report, metrics, jets.summary, min_jets=cfg.min_jets, event=event)
+
+
+def _event_level(
+    cfg: DemoConfig, n: _Sizes, out: Path, sample, *, progress: bool
+) -> tuple[Path, dict[str, Any]]:
+    """Event-level particle flow: simulate other JZ2 events, preprocess them per region,
+    train the small encoder-decoder and evaluate it on its test regions; its run folder
+    and its evaluation metrics."""
+    from jetpointnet.config import load_config
+    from jetpointnet.data.event_preprocess import EventPreprocessConfig, preprocess_events
+    from jetpointnet.evaluation.event_eval import evaluate_event_run
+    from jetpointnet.training.config import TrainConfig
+    from jetpointnet.training.loop import train
+
+    files = sample("dijet-jz2-event", seed=cfg.seed + EVENT_SEED_OFFSET, preset="dijet-jz2",
+                   events=n.event_dijet, events_per_file=max(n.event_dijet // 2, 1))  # fmt: skip
+    prep = out / "prep" / "event"
+    prep_cfg = load_config(EventPreprocessConfig, _config_file("data", "event.yaml"))
+    preprocess_events([str(f) for f in files], prep, config=prep_cfg, workers=cfg.workers,
+                      progress=progress)  # fmt: skip
+    train_cfg = load_config(TrainConfig, _config_file("train", "event-small.yaml"), [
+        f"train.epochs={n.event_epochs}", f"train.seed={cfg.seed}",
+        f"train.samples_per_epoch={n.event_samples}", f"train.val_samples={n.event_samples // 4}",
+    ])  # fmt: skip
+    run_dir = out / "runs" / "event-jz2"
+    train(train_cfg, data_dir=prep, out_dir=run_dir, resume=(run_dir / "last.pt").exists(),
+          progress=progress)  # fmt: skip
+    metrics = evaluate_event_run(run_dir, prep, split="test", out_dir=out / "eval" / "event",
+                                 progress=progress, overwrite=True)  # fmt: skip
+    return run_dir, metrics

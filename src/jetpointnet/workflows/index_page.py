@@ -148,8 +148,13 @@ def write_index(
     jets: dict[str, Any],
     *,
     min_jets: int = DEFAULT_MIN_JETS,
+    event: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``out/index.html`` (figures in ``out/figures``) and ``out/summary.json``."""
+    """Write ``out/index.html`` (figures in ``out/figures``) and ``out/summary.json``.
+
+    ``event``: the event-level run's ``algorithm`` name in the jets tables and its
+    evaluation ``metrics`` (:func:`jetpointnet.evaluation.event_eval.evaluate_event_run`).
+    """
     figs = out / "figures"
     figs.mkdir(parents=True, exist_ok=True)
     rows = jet_resolution_rows(jets, min_jets=min_jets)
@@ -162,6 +167,7 @@ def write_index(
         cells=_cells_section(metrics, figs),
         displays=_display_links(out, metrics),
         sim_report=str(sim_report.relative_to(out)),
+        event=_event_context(event),
     )
     summary: dict[str, Any] = {
         name: [[a, *(_pm(*s[k]) for k in ("f1", "energy_weighted_accuracy"))]
@@ -170,7 +176,21 @@ def write_index(
     }  # fmt: skip
     summary["jets"] = [[r["algorithm"], r["bin"], r["matched"], _pm(r["q68"], r["q68_err"])]
                        for r in rows]  # fmt: skip
+    if event is not None:
+        m = event["metrics"]
+        summary["event"] = {
+            "cell_energy_correct": m["cell_accuracy"],
+            "efficiency": {c: r["overall"] for c, r in m["efficiency"].items()},
+            "fake_rate": {c: r["overall"] for c, r in m["fake_rate"].items()},
+        }
     summary["min_jets"] = min_jets
     with atomic_output(out / "summary.json", overwrite=True) as tmp:
         tmp.write_text(strict_dumps(summary, indent=2, ensure_ascii=False))
     return path
+
+
+def _event_context(event: dict[str, Any] | None) -> dict[str, str] | None:
+    if event is None:
+        return None
+    acc = event["metrics"]["cell_accuracy"]
+    return {"algorithm": event["algorithm"], "cell_text": "n/a" if acc is None else f"{acc:.3f}"}
