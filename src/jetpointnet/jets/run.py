@@ -123,11 +123,11 @@ class JetsConfig:
     def __post_init__(self) -> None:
         check_choices(self)  # chs, claim: a typo fails before any work; and the algorithms:
         names = (*ALGORITHMS, *EVENT_ALGORITHMS)
-        for a in self.algorithms:
+        for i, a in enumerate(self.algorithms):
             if a not in names and not a.startswith(EVENT_PREFIX):
                 allowed = ", ".join(repr(n) for n in names)
                 raise ConfigValueError(
-                    "algorithms",
+                    f"algorithms[{i}]",
                     f"must be one of {allowed} or {EVENT_PREFIX}RUN, got {a!r}"
                     + did_you_mean(a, names),
                 )
