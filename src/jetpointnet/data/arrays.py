@@ -263,11 +263,30 @@ def build_arrays(
             table=neighbours,
         )
     )
+    focal = np.where(is_cell & known[sample], y_energy, 0.0)
+    per_sample = _per_sample(samples, sample, focal, known, n_oth)
+    if config.layout == "ragged":
+        offsets = np.zeros(n + 1, np.int64)
+        np.cumsum(per_sample["n_points"], out=offsets[1:])
+        return {**per_point, "offsets": offsets, **per_sample}, stats
+    return {**_pad(per_point, sample, n, length), **per_sample}, stats
+
+
+def _per_sample(
+    samples: ak.Array,
+    sample: np.ndarray,
+    focal: np.ndarray,
+    known: np.ndarray,
+    n_oth: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The per-sample arrays: ids, the focused track, its true focal total (``focal``: the
+    focal energy per kept cell point, 0 elsewhere; NaN without truth), the other tracks."""
+    n = len(samples)
     track = samples.track
-    focal_total = np.bincount(sample, np.where(is_cell & known[sample], y_energy, 0.0), minlength=n)
+    focal_total = np.bincount(sample, focal, minlength=n)
     focal_total = np.where(known, focal_total, np.nan)
     min_dr = ak.fill_none(ak.min(samples.others.dr, axis=1), np.inf)
-    per_sample = {
+    return {
         "n_points": np.bincount(sample, minlength=n).astype(np.int32),
         "event_number": _np(samples.event_number, np.int64),
         "entry": _np(samples.entry, np.int64),
@@ -281,11 +300,6 @@ def build_arrays(
         "n_other_tracks": n_oth.astype(np.int32),
         "min_dr_other": _np(min_dr, np.float32),
     }
-    if config.layout == "ragged":
-        offsets = np.zeros(n + 1, np.int64)
-        np.cumsum(per_sample["n_points"], out=offsets[1:])
-        return {**per_point, "offsets": offsets, **per_sample}, stats
-    return {**_pad(per_point, sample, n, length), **per_sample}, stats
 
 
 def _pad(

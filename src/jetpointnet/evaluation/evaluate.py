@@ -27,14 +27,13 @@ from jetpointnet.config import check_choices, to_dict
 from jetpointnet.errors import UserError
 from jetpointnet.evaluation.baselines import BASELINES, Baseline, baseline_predictions
 from jetpointnet.evaluation.display import display_dict, pick_examples, scatter_to_stage1
-from jetpointnet.evaluation.inputs import Stage1, load_labels, load_stage1, point_cells
+from jetpointnet.evaluation.inputs import Stage1Link, load_labels, stage1_link
 from jetpointnet.evaluation.metrics import track_metrics
 from jetpointnet.evaluation.pflow.event import LEFT_TO_CALORIMETER, PflowParams, TrackStatus
 from jetpointnet.evaluation.scoring import MetricsConfig, interpret, score_answer
 from jetpointnet.io.atomic import atomic_output, remove_stale_partials
 from jetpointnet.io.jsonio import strict_dumps
 from jetpointnet.io.paths import folder_files, refuse_overlap
-from jetpointnet.io.prep_folder import stage1_rows
 
 __all__ = ["CLASSICAL", "EvaluateConfig", "evaluate_predictions", "evaluate_run", "read_log"]
 
@@ -121,7 +120,7 @@ def evaluate_predictions(
         labels = load_labels(data_dir, split=split)
     answers = _network_answers(predictions, labels, cfg, where=f"split '{split}' in {data_dir}")
     notes: list[str] = []
-    link = _stage1_link(data_dir, split, labels, cfg, notes)
+    link = stage1_link(data_dir, split, labels, notes) if (cfg.pflow or cfg.displays) else None
     pflow_info: dict[str, Any] = {"run": False}
     left_out: dict[str, dict[str, np.ndarray]] = {}
     if cfg.pflow and link is not None:
@@ -192,42 +191,13 @@ def _network_answers(
     return answers
 
 
-@dataclass
-class _Link:
-    """The stage-1 samples of the split and the way back to them from stage 2."""
-
-    stage1: Stage1
-    rows: np.ndarray  # per stage-2 sample: its stage-1 row, -1 none
-    point_to_cell: np.ndarray  # per stage-2 point: its stage-1 cell, -1 none
-
-
-def _stage1_link(
-    data_dir: str | os.PathLike[str],
-    split: str,
-    labels: dict[str, np.ndarray],
-    cfg: EvaluateConfig,
-    notes: list[str],
-) -> _Link | None:
-    """The split's stage-1 samples linked to ``labels`` when the classical algorithm or
-    displays need them; None (and a note) when they are not available."""
-    if not (cfg.pflow or cfg.displays):
-        return None
-    try:
-        stage1 = load_stage1(data_dir, split=split)
-        rows = stage1_rows(labels, stage1.sample)
-        return _Link(stage1, rows, point_cells(labels, stage1, rows))
-    except UserError as exc:
-        notes.append(f"stage-1 samples unavailable, no classical algorithm or displays: {exc}")
-        return None
-
-
 def _write_outputs(
     metrics: dict[str, Any],
     out: Path,
     answers: dict[str, tuple[str, Any]],
     extras: dict[str, dict[str, np.ndarray]],
     labels: dict[str, np.ndarray],
-    link: _Link | None,
+    link: Stage1Link | None,
     predictions: dict[str, tuple[str, np.ndarray]],
     cfg: EvaluateConfig,
     training_log: dict[str, np.ndarray] | None,
@@ -261,7 +231,7 @@ def _display_examples(
     answer: Any,
     extra: dict[str, np.ndarray],
     labels: dict[str, np.ndarray],
-    link: _Link,
+    link: Stage1Link,
     cfg: EvaluateConfig,
 ) -> dict[str, dict[str, Any]]:
     """The best / typical / worst tracks of network ``name`` as event-display dicts."""
@@ -285,7 +255,7 @@ def _display_examples(
 
 def _classical(
     labels: dict[str, np.ndarray],
-    link: _Link,
+    link: Stage1Link,
     templates: Any,
     *,
     cfg: EvaluateConfig,

@@ -27,9 +27,9 @@ import numpy as np
 from jetpointnet.data.schema import PER_SAMPLE, PointType
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.mltree_layout import TRACK_LAYERS
-from jetpointnet.io.prep_folder import concat_chunks, read_chunk, split_files
+from jetpointnet.io.prep_folder import concat_chunks, read_chunk, split_files, stage1_rows
 
-__all__ = ["Stage1", "load_labels", "load_stage1", "point_cells"]
+__all__ = ["Stage1", "Stage1Link", "load_labels", "load_stage1", "point_cells", "stage1_link"]
 
 _POINT_KEYS = ("point_type", "energy", "label_mask", "y_energy", "y_binary", "y_class")
 _OPTIONAL_POINT_KEYS = ("y_total", "y_fraction", "cell_id")
@@ -204,3 +204,29 @@ def _occurrence(keys: np.ndarray) -> np.ndarray:
     new = np.r_[True, np.any(keys[1:] != keys[:-1], axis=1)]
     start = np.maximum.accumulate(np.where(new, np.arange(len(keys)), 0))
     return np.arange(len(keys)) - start
+
+
+@dataclass
+class Stage1Link:
+    """The stage-1 samples of the split and the way back to them from stage 2."""
+
+    stage1: Stage1
+    rows: np.ndarray  # per stage-2 sample: its stage-1 row, -1 none
+    point_to_cell: np.ndarray  # per stage-2 point: its stage-1 cell, -1 none
+
+
+def stage1_link(
+    data_dir: str | os.PathLike[str],
+    split: str,
+    labels: dict[str, np.ndarray],
+    notes: list[str],
+) -> Stage1Link | None:
+    """The split's stage-1 samples linked to ``labels`` (what ``predict`` read from stage
+    2); None (and a note) when they are not available."""
+    try:
+        stage1 = load_stage1(data_dir, split=split)
+        rows = stage1_rows(labels, stage1.sample)
+        return Stage1Link(stage1, rows, point_cells(labels, stage1, rows))
+    except UserError as exc:
+        notes.append(f"stage-1 samples unavailable, no classical algorithm or displays: {exc}")
+        return None

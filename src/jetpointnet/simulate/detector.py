@@ -24,6 +24,7 @@ from jetpointnet.simulate.material import MaterialTable
 from jetpointnet.simulate.params import DETECTOR, DetectorParams
 from jetpointnet.simulate.showers import Spots, _Tracks, shower_particles
 from jetpointnet.simulate.tracker import extrapolate_layers, propagate_to_solenoid
+from jetpointnet.simulate.truth_record import truth_branches
 
 __all__ = ["EventRecord", "simulate_event"]
 
@@ -97,7 +98,7 @@ def simulate_event(
     cluster_values = _cluster_branches(clusters, ent_e, t, truth, geo)
     track_values, tidx, layers = _track_branches(truth, pt, eta, phi, rng, params)
     v: dict[str, object] = {
-        **_truth_branches(truth, pt, eta, phi),
+        **truth_branches(truth, pt, eta, phi),
         **track_values,
         "trackVisibleCalHitCaloEnergy": _f32(t.vis_by_particle[tidx]),
         "trackFullCalHitCaloEnergy": _f32(t.true_by_particle[tidx]),
@@ -373,39 +374,3 @@ def _track_branches(
         "trackNumberOfSCTHits": n_sct.astype(np.int32),
     }
     return values, tidx, layers
-
-
-def _truth_branches(
-    truth: TruthEvent, pt: np.ndarray, eta: np.ndarray, phi: np.ndarray
-) -> dict[str, object]:
-    """The ``truthPart*`` and ``truthVertex*`` branches: the final state (status 1), then
-    the decayed bosons (status 2, never simulated), so every index of a stable particle is
-    unchanged."""
-    d = truth.decayed
-    n_d = 0 if d is None else d.size
-    if d is not None and n_d:
-        d_pt = np.hypot(d.px, d.py)
-        d_eta = np.arcsinh(d.pz / np.maximum(d_pt, 1e-12))
-        d_phi = np.arctan2(d.py, d.px)
-
-    def cat(a, b, dtype) -> np.ndarray:
-        return np.asarray(np.concatenate([a, b]) if n_d else a, dtype=dtype)
-
-    def col(name: str):
-        return getattr(d, name) if n_d else None
-
-    f32 = np.float32
-    return {
-        "nTruthPart": truth.size + n_d,
-        "truthPartBarcode": cat(truth.barcode, col("barcode"), np.int32),
-        "truthPartPdgId": cat(truth.pdg, col("pdg"), np.int32),
-        "truthPartStatus": cat(np.ones(truth.size), np.full(n_d, 2), np.int32),
-        "truthPartPt": cat(pt, d_pt if n_d else None, f32),
-        "truthPartE": cat(truth.e, col("e"), f32),
-        "truthPartMass": cat(truth.m, col("m"), f32),
-        "truthPartEta": cat(eta, d_eta if n_d else None, f32),
-        "truthPartPhi": cat(phi, d_phi if n_d else None, f32),
-        "truthVertexX": cat(truth.vx, col("vx"), f32),
-        "truthVertexY": cat(truth.vy, col("vy"), f32),
-        "truthVertexZ": cat(truth.vz, col("vz"), f32),
-    }

@@ -17,10 +17,10 @@ import awkward as ak
 import numpy as np
 
 from jetpointnet.errors import UserError
+from jetpointnet.jets.chunk_objects import ObjectContext, chunk_objects
 from jetpointnet.jets.clustering import match_jets
 from jetpointnet.jets.events import jet_events
 from jetpointnet.jets.objects import Objects, hard_scatter_tracks, truth_objects
-from jetpointnet.jets.run import ObjectContext, chunk_objects
 from jetpointnet.tagging.config import JetPrepConfig
 from jetpointnet.tagging.features import constituent_arrays
 from jetpointnet.tagging.labels import (

@@ -203,7 +203,8 @@ def jets_chunk(chunk: Chunk, cfg: JetPrepConfig, out: str, sources: dict, classe
                preds: dict, *, reader: ChunkReader[CellTable]) -> dict[str, Any]:  # fmt: skip
     """Stage 1 of one chunk: jets, split by event, written per split; then its marker."""
     from jetpointnet.evaluation.pflow.adapter import resolve_templates
-    from jetpointnet.jets.run import JetsConfig, ObjectContext
+    from jetpointnet.jets.chunk_objects import ObjectContext
+    from jetpointnet.jets.run import JetsConfig
 
     table = reader.geometry(chunk.geometry)
     events = reader.events(chunk, JET_BRANCHES_REQUIRED, optional=JET_BRANCHES_OPTIONAL)
