@@ -21,9 +21,8 @@ from pathlib import Path
 import torch
 
 from jetpointnet.config import load_config
-from jetpointnet.data.arrays import read_metadata
+from jetpointnet.io.prep_folder import read_metadata, split_files
 from jetpointnet.training.config import TrainConfig
-from jetpointnet.training.dataset import split_files
 from jetpointnet.training.jet_kind import build_jet_model, jet_forward
 from jetpointnet.training.jet_stream import JetStream
 from jetpointnet.training.tagging import TaggingTask

@@ -8,8 +8,8 @@ import torch
 from synthetic_jets import write_jet_folder
 
 from jetpointnet.errors import UserError
+from jetpointnet.io.prep_folder import split_files
 from jetpointnet.io.sample_files import read_npz, write_npz
-from jetpointnet.training.dataset import split_files
 from jetpointnet.training.jet_stream import LINKS, OBSERVERS, JetStream
 
 

@@ -65,7 +65,7 @@ class _Sizes:
 _FULL = _Sizes(validation=200, rho=4000, dijet=60, pions=30000, epochs=20,
                event_dijet=100, event_samples=800, event_epochs=4)  # fmt: skip
 _QUICK = _Sizes(validation=30, rho=120, dijet=10, pions=200, epochs=2,
-                event_dijet=6, event_samples=40, event_epochs=1)  # fmt: skip
+                event_dijet=20, event_samples=40, event_epochs=1)  # fmt: skip
 #: the event-level network's events are not the jets' events (another seed)
 EVENT_SEED_OFFSET = 1000
 
@@ -175,7 +175,10 @@ def _event_level(
     files = sample("dijet-jz2-event", seed=cfg.seed + EVENT_SEED_OFFSET, preset="dijet-jz2",
                    events=n.event_dijet, events_per_file=max(n.event_dijet // 2, 1))  # fmt: skip
     prep = out / "prep" / "event"
-    prep_cfg = load_config(EventPreprocessConfig, _config_file("data", "event.yaml"))
+    # a quarter of the events each for validation and test: the quick demo's 20 events
+    # still give a test split (the splits are drawn per event from the seed)
+    splits = ["split.train=0.5", "split.val=0.25", "split.test=0.25"]
+    prep_cfg = load_config(EventPreprocessConfig, _config_file("data", "event.yaml"), splits)
     preprocess_events([str(f) for f in files], prep, config=prep_cfg, workers=cfg.workers,
                       progress=progress)  # fmt: skip
     train_cfg = load_config(TrainConfig, _config_file("train", "event-small.yaml"), [
