@@ -68,7 +68,7 @@ def test_dask_hint(monkeypatch):
 
     _hide(monkeypatch, "distributed")
     with pytest.raises(UserError) as e:
-        next(_run_dask(None, [], workers=1, scheduler=None, bar=None))  # a generator
+        next(_run_dask(None, [], workers=1, scheduler=None))  # a generator
     assert str(e.value) == (
         "--executor dask needs dask.distributed: pip install 'jetpointnet[dask]'"
     )

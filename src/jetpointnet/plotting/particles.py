@@ -41,7 +41,8 @@ def efficiency_figure(metrics: dict[str, Any]):
         ax.set_ylim(0.0, 1.15)
         ax.set_xlabel("$p_T$ [GeV] (target for efficiency, predicted for fakes)")
         ax.set_ylabel(title)
-        ax.legend(fontsize="x-small", loc="lower right")
+        if ax.get_legend_handles_labels()[0]:  # no class with particles: nothing to list
+            ax.legend(fontsize="x-small", loc="lower right")
         label(ax, extra=f"match cost < {metrics['threshold']}")
     return fig
 
