@@ -53,11 +53,11 @@ def test_tune_hint(monkeypatch):
 
 
 def test_onnx_hint(monkeypatch):
-    from jetpointnet.predict.export import _require_onnx
+    from jetpointnet.predict.onnx_files import require_onnx
 
     _hide(monkeypatch, "onnxscript")
     with pytest.raises(UserError) as e:
-        _require_onnx()
+        require_onnx()
     assert str(e.value) == (
         "ONNX export needs the package 'onnxscript': pip install 'jetpointnet[onnx]'"
     )

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from jetpointnet.config import load_config
     from jetpointnet.evaluation.evaluate import EvaluateConfig, evaluate_run
     from jetpointnet.evaluation.tagging import TaggingEvalConfig, evaluate_tagging, is_tagging_run
-    from jetpointnet.predict.event import is_event_run
+    from jetpointnet.predict.event_run import is_event_run
 
     out = args.out or args.run / "eval"
     if is_tagging_run(args.run):  # kind "jet": jetpointnet.evaluation.tagging

@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jetpointnet.predict.event import is_event_run
+    from jetpointnet.predict.event_run import is_event_run
 
     if is_event_run(args.run):  # event-level particle flow: particles.parquet
         from jetpointnet.cli.predict_event import run_event

@@ -337,7 +337,7 @@ def evaluate_run(
     an event-level run to :func:`jetpointnet.evaluation.event_eval.evaluate_event_run`.
     """
     from jetpointnet.evaluation.tagging import evaluate_tagging, is_tagging_run
-    from jetpointnet.predict.event import is_event_run
+    from jetpointnet.predict.event_run import is_event_run
 
     if is_tagging_run(run_dir):
         return evaluate_tagging([run_dir], data_dir, split=split, out_dir=out_dir,

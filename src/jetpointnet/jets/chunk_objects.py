@@ -14,13 +14,14 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from jetpointnet.evaluation.pflow.algorithm import TrackStatus
 from jetpointnet.jets.algorithms import classical_claims, ml_charged, ml_claims, ml_pt_cap
 from jetpointnet.jets.ceilings import CEILINGS, calibrated_remnant, oracle_claims, oracle_tracks
+from jetpointnet.jets.config import JetsConfig
 from jetpointnet.jets.event import (
     EVENT_ALGORITHMS,
     jets_from_particles,
@@ -33,9 +34,6 @@ from jetpointnet.jets.objects import (
     neutral_objects,
 )
 from jetpointnet.jets.reconcile import Claims, reconcile
-
-if TYPE_CHECKING:
-    from jetpointnet.jets.run import JetsConfig
 
 __all__ = ["ObjectContext", "chunk_objects"]
 

@@ -29,7 +29,7 @@ EVENT_PREFIX = "event:"
 
 def event_run_dir(spec: str) -> Path:
     """The run folder of an ``event:RUN`` algorithm (UserError if it is not an event run)."""
-    from jetpointnet.predict.event import is_event_run
+    from jetpointnet.predict.event_run import is_event_run
 
     run = Path(spec[len(EVENT_PREFIX) :])
     if not spec.startswith(EVENT_PREFIX) or not str(run):

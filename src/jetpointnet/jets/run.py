@@ -36,15 +36,14 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 import awkward as ak
 import numpy as np
 from tqdm.auto import tqdm
 
-from jetpointnet.config import ConfigValueError, check_choices
 from jetpointnet.data.extras import NeighbourTable
 from jetpointnet.data.geometry import CellTable
 from jetpointnet.data.samples import has_truth, missing_truth
@@ -53,12 +52,12 @@ from jetpointnet.evaluation.pflow.adapter import resolve_templates
 from jetpointnet.io.atomic import remove_stale_partials
 from jetpointnet.io.lock import output_lock
 from jetpointnet.io.mltree_inputs import Chunk, MLTreeInputs, check_files, expand_inputs
-from jetpointnet.io.mltree_layout import CELL_GEO_TREE, EVENT_TREE
 from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.io.sample_files import write_json, write_parquet
 from jetpointnet.jets.ceilings import CEILINGS
 from jetpointnet.jets.chunk_objects import ObjectContext, chunk_objects
 from jetpointnet.jets.clustering import cluster_jets, match_jets
+from jetpointnet.jets.config import ALGORITHMS, JetsConfig
 from jetpointnet.jets.event import (
     EVENT_ALGORITHMS,
     EVENT_BRANCHES,
@@ -70,7 +69,6 @@ from jetpointnet.jets.objects import (
     hard_scatter_tracks,
     truth_objects,
 )
-from jetpointnet.jets.response import PT_BINS
 from jetpointnet.jets.tables import jet_columns, matched_columns, stack
 from jetpointnet.jets.tables import summary as summary_table
 
@@ -80,48 +78,6 @@ __all__ = [
     "JetsResult",
     "run_jets",
 ]
-
-Algorithm = Literal["calo", "classical", "ml", "oracle", "oracle-calibrated"]  # ends in CEILINGS
-ALGORITHMS: tuple[Algorithm, ...] = get_args(Algorithm)
-
-
-@dataclass
-class JetsConfig:
-    """Options of :func:`run_jets` (GeV, radians)."""
-
-    #: names of ALGORITHMS; all of them (the default) skips ml without runs, ceilings without truth
-    #: (also the event-level ceilings ``target``, ``target-visible`` and ``event:RUN``)
-    algorithms: list[str] = field(default_factory=lambda: list(ALGORITHMS))
-    radius: float = 0.4
-    min_pt: float = 20.0  # truth jets
-    max_abs_eta: float = 2.5  # truth jets
-    reco_min_pt: float = 5.0  # reco jets kept for matching
-    match_dr: float = 0.2
-    pt_bins: list[float] = field(default_factory=lambda: list(PT_BINS))
-    chs: Literal["auto", "on", "off"] = "auto"  # auto: on in events with pile-up (mu > 0)
-    claim: Literal["expected", "threshold"] = "expected"
-    ml_max_pt: float | None = None  # tracks above (GeV): no subtraction, calorimeter only
-    oracle: bool = False  # per run also "oracle:RUN": its samples with the true focal energies
-    min_neutral_energy: float = 0.0
-    events_per_chunk: int = 200
-    event_tree: str = EVENT_TREE  # the inputs' tree names
-    geometry_tree: str = CELL_GEO_TREE
-    checkpoint: str = "best"
-    batch_size: int = 256
-    n_boot: int = 200
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        check_choices(self)  # chs, claim: a typo fails before any work; and the algorithms:
-        names = (*ALGORITHMS, *EVENT_ALGORITHMS)
-        for i, a in enumerate(self.algorithms):
-            if a not in names and not a.startswith(EVENT_PREFIX):
-                allowed = ", ".join(repr(n) for n in names)
-                raise ConfigValueError(
-                    f"algorithms[{i}]",
-                    f"must be one of {allowed} or {EVENT_PREFIX}RUN, got {a!r}"
-                    + did_you_mean(a, names),
-                )
 
 
 @dataclass

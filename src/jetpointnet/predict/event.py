@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from jetpointnet.config import from_dict, load_config
+from jetpointnet.config import from_dict
 from jetpointnet.data.event_inputs import EVENT_KIND_OPTIONAL, EVENT_KIND_REQUIRED, event_view
 from jetpointnet.data.event_particles import concat_tables
 from jetpointnet.data.event_samples import RegionConfig, SampleArrays, event_samples
@@ -41,12 +41,10 @@ from jetpointnet.io.mltree_layout import CELL_GEO_TREE, EVENT_TREE
 from jetpointnet.io.particles import write_particles
 from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.io.prep_folder import read_metadata, split_files
-from jetpointnet.io.sample_files import read_json, write_parquet
+from jetpointnet.io.sample_files import write_parquet
 from jetpointnet.predict.event_particles import particles_from_outputs
-from jetpointnet.training.checkpoint import load_checkpoint
-from jetpointnet.training.config import TrainConfig
-from jetpointnet.training.distributed import resolve_device
-from jetpointnet.training.event_kind import MODEL_INPUTS, build_event_model, check_event_metadata
+from jetpointnet.predict.event_run import is_event_run, load_event_run
+from jetpointnet.training.event_kind import MODEL_INPUTS, check_event_metadata
 from jetpointnet.training.event_stream import collate, read_event_chunk
 
 __all__ = [
@@ -91,32 +89,6 @@ class EventPredictResult:
     samples: int
     events: int
     incidence: Path | None = None
-
-
-def is_event_run(run_dir: str | os.PathLike[str]) -> bool:
-    """Whether ``run_dir`` holds a run trained on data of kind "event" (False if unreadable)."""
-    path = Path(run_dir) / "metadata.json"
-    try:
-        meta = read_json(path) if path.is_file() else {}
-    except UserError:
-        return False
-    return isinstance(meta, dict) and meta.get("kind") == "event"
-
-
-def load_event_run(run_dir: str | os.PathLike[str], *, checkpoint: str = "best",
-                   device: str = "cpu") -> tuple[torch.nn.Module, TrainConfig, dict]:  # fmt: skip
-    """The model (eval mode), resolved config and data metadata of an event-level run."""
-    run = Path(run_dir)
-    if not (run / "config.yaml").is_file() or not (run / "metadata.json").is_file():
-        raise UserError(f"{run}: not a run folder (no config.yaml / metadata.json)")
-    metadata = dict(read_json(run / "metadata.json"))  # type: ignore[call-overload]
-    check_event_metadata(metadata, where=str(run))
-    cfg = load_config(TrainConfig, run / "config.yaml")
-    model, _ = build_event_model(cfg, metadata, where=str(run / "config.yaml"))
-    path = run / f"{checkpoint}.pt" if checkpoint in ("best", "last") else Path(checkpoint)
-    dev = resolve_device(device)
-    model.load_state_dict(load_checkpoint(path, map_location=dev)["model"])
-    return model.to(dev).eval(), cfg, metadata
 
 
 def _torch_infer(model: torch.nn.Module) -> Infer:

@@ -32,12 +32,12 @@ from torch import nn
 from jetpointnet.io.atomic import atomic_output, remove_stale_partials
 from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.models.event_pflow import OUTPUTS
-from jetpointnet.predict.export import (
+from jetpointnet.predict.onnx_files import (
     ExportError,
-    _check_target,
-    _quiet,
-    _require_onnx,
+    check_target,
     onnx_session,
+    quiet_export,
+    require_onnx,
 )
 from jetpointnet.training.event_kind import MODEL_INPUTS
 
@@ -73,17 +73,17 @@ def export_event_model(model: nn.Module, path: str | os.PathLike[str], *, n_cell
                        n_track: int, name: str = "event_pflow", opset: int = 18,
                        overwrite: bool = False, metadata: dict[str, str] | None = None) -> Path:  # fmt: skip
     """Export ``model`` (eval mode, CPU) to the ONNX file ``path`` atomically."""
-    _require_onnx()
+    require_onnx()
     import onnx
 
-    path = _check_target(path, overwrite=overwrite)
+    path = check_target(path, overwrite=overwrite)
     net = _Graph(model).cpu().eval()
     batch = torch.export.Dim("batch", min=1)
     cells = torch.export.Dim("cells", min=1)
     tracks = torch.export.Dim("tracks", min=1)
     axes = [{0: batch, 1: cells}] * 5 + [{0: batch, 1: tracks}] * 5
     try:
-        with torch.no_grad(), _quiet():
+        with torch.no_grad(), quiet_export():
             program = torch.onnx.export(
                 net, _example(n_cell, n_track), input_names=list(MODEL_INPUTS),
                 output_names=list(OUTPUTS), dynamic_shapes={"inputs": tuple(axes)},
@@ -106,11 +106,11 @@ def export_event_model(model: nn.Module, path: str | os.PathLike[str], *, n_cell
 def export_event_run(run_dir: str | os.PathLike[str], path: str | os.PathLike[str], *,
                      checkpoint: str = "best", opset: int = 18, overwrite: bool = False) -> Path:  # fmt: skip
     """Export the model of the event-level run ``run_dir`` to ``path``."""
-    from jetpointnet.predict.event import load_event_run
+    from jetpointnet.predict.event_run import load_event_run
 
     named = [checkpoint] if checkpoint not in ("best", "last") else []
     refuse_overlap([*folder_files(run_dir), *named], path)
-    _check_target(path, overwrite=overwrite)
+    check_target(path, overwrite=overwrite)
     remove_stale_partials(Path(path).parent, stem=Path(path).stem)
     model, cfg, metadata = load_event_run(run_dir, checkpoint=checkpoint, device="cpu")
     props = {"jetpointnet.run": str(Path(run_dir).resolve()), "jetpointnet.model": cfg.model.name,

@@ -31,14 +31,10 @@ and torch's reason.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import logging
 import os
 import tempfile
-import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -47,9 +43,16 @@ import torch
 from torch import nn
 
 from jetpointnet.data.extras import N_LINKS
-from jetpointnet.errors import UserError, install_hint, require_extra
+from jetpointnet.errors import UserError, install_hint
 from jetpointnet.io.atomic import atomic_output, remove_stale_partials
 from jetpointnet.io.paths import folder_files, refuse_overlap
+from jetpointnet.predict.onnx_files import (
+    ExportError,
+    check_target,
+    onnx_session,
+    quiet_export,
+    require_onnx,
+)
 from jetpointnet.training.dataset import EXTRA_FILL
 from jetpointnet.training.inference import load_model
 from jetpointnet.training.run_folder import read_run
@@ -77,10 +80,6 @@ EXTRA_SHAPES: dict[str, tuple[int, ...]] = {
     "neighbours": (N_LINKS,),
 }
 ONNX_HINT = install_hint("onnx")
-
-
-class ExportError(UserError):
-    """The model cannot be exported to ONNX (the reason is in the message)."""
 
 
 def extra_inputs(model: nn.Module, *, where: str = "model") -> tuple[str, ...]:
@@ -114,11 +113,6 @@ class PredOnly(nn.Module):
         return self.model(x, mask, energy, **more)["pred"]
 
 
-def _require_onnx() -> None:
-    for name in ("onnx", "onnxscript", "onnxruntime"):
-        require_extra(name, "onnx", what=f"ONNX export needs the package '{name}'")
-
-
 def _example(in_features: int, extras: Sequence[str] = ()) -> tuple[torch.Tensor, ...]:
     """Example inputs ``(x, mask, energy, *extras)`` for the exporter (values arbitrary)."""
     g = torch.Generator().manual_seed(0)
@@ -139,15 +133,6 @@ def _example(in_features: int, extras: Sequence[str] = ()) -> tuple[torch.Tensor
     return (x, mask, energy, *more)
 
 
-def _check_target(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
-    path = Path(path)
-    if path.is_dir():
-        raise UserError(f"{path}: is a folder; give the FILE.onnx to write")
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path}: exists (pass --overwrite to replace it)")
-    return path
-
-
 def export_model(
     model: nn.Module,
     path: str | os.PathLike[str],
@@ -165,10 +150,10 @@ def export_model(
     ``metadata_props`` (string pairs), with ``jetpointnet.inputs`` added. Raises
     :class:`ExportError` when torch cannot export ``name``.
     """
-    _require_onnx()
+    require_onnx()
     import onnx
 
-    path = _check_target(path, overwrite=overwrite)
+    path = check_target(path, overwrite=overwrite)
     extras = extra_inputs(model, where=f"model '{name}'")
     net = PredOnly(model, extras).cpu().eval()
     args = _example(in_features, extras)
@@ -180,7 +165,7 @@ def export_model(
         shapes["extras"] = tuple(axes for _ in extras)
     names = [*INPUT_NAMES, *extras]
     try:
-        with torch.no_grad(), _quiet():
+        with torch.no_grad(), quiet_export():
             program = torch.onnx.export(
                 net,
                 args,
@@ -208,23 +193,6 @@ def export_model(
     return path
 
 
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence the exporter's progress lines and its deprecation warnings."""
-    loggers = [logging.getLogger(n) for n in ("torch.onnx", "torch.export", "onnxscript")]
-    levels = [lg.level for lg in loggers]
-    try:
-        for lg in loggers:
-            lg.setLevel(logging.ERROR)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with contextlib.redirect_stdout(io.StringIO()):
-                yield
-    finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.setLevel(level)
-
-
 def _props(proto: Any) -> dict[str, str]:
     return {p.key: p.value for p in proto.metadata_props}
 
@@ -242,7 +210,7 @@ def export_onnx(
     The file's metadata records the run folder, model name, task, input features and
     graph inputs (``jetpointnet.inputs``).
     """
-    from jetpointnet.predict.event import is_event_run
+    from jetpointnet.predict.event_run import is_event_run
 
     if is_event_run(run_dir):  # event-level particle flow: its own graph
         from jetpointnet.predict.event_export import export_event_run
@@ -260,7 +228,7 @@ def export_onnx(
         )
     named = [checkpoint] if checkpoint not in ("best", "last") else []
     refuse_overlap([*folder_files(run_dir), *named], path)
-    _check_target(path, overwrite=overwrite)
+    check_target(path, overwrite=overwrite)
     remove_stale_partials(Path(path).parent, stem=Path(path).stem)
     run = read_run(run_dir)
     model, cfg = load_model(run, checkpoint=checkpoint, device="cpu"), run.config
@@ -280,26 +248,6 @@ def export_onnx(
         overwrite=overwrite,
         metadata=props,
     )
-
-
-def onnx_session(path: str | os.PathLike[str], *, threads: int | None = None) -> Any:
-    """An ONNX Runtime CPU ``InferenceSession`` for an exported file."""
-    _require_onnx()
-    import onnxruntime as ort
-
-    p = Path(path)
-    if not p.is_file():
-        raise UserError(f"{p}: ONNX file not found")
-    opts = ort.SessionOptions()
-    if threads:
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    try:
-        return ort.InferenceSession(str(p), opts, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # noqa: BLE001 (onnxruntime's own exception types)
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise UserError(f"{p}: not a loadable ONNX model: {first}") from None
 
 
 def session_extras(session: Any, *, where: str) -> tuple[str, ...]:

@@ -28,7 +28,7 @@ from torch import nn
 
 from jetpointnet.io.atomic import atomic_output, remove_stale_partials
 from jetpointnet.io.paths import folder_files, refuse_overlap
-from jetpointnet.predict.export import ExportError, _check_target, _quiet, _require_onnx
+from jetpointnet.predict.onnx_files import ExportError, check_target, quiet_export, require_onnx
 from jetpointnet.training.jet_kind import jet_forward
 from jetpointnet.training.tagging import TaggingTask
 from jetpointnet.training.tagging_inference import TaggingRun, load_tagging_run
@@ -71,12 +71,12 @@ def export_tagging_onnx(
     overwrite: bool = False,
 ) -> Path:
     """Export the tagger of ``run_dir`` to the ONNX file ``path`` (atomically)."""
-    _require_onnx()
+    require_onnx()
     import onnx
 
     named = [checkpoint] if checkpoint not in ("best", "last") else []
     refuse_overlap([*folder_files(run_dir), *named], path)
-    path = _check_target(path, overwrite=overwrite)
+    path = check_target(path, overwrite=overwrite)
     remove_stale_partials(path.parent, stem=path.stem)
     run = load_tagging_run(run_dir, checkpoint=checkpoint, device="cpu")
     net = ProbOnly(run.model, run.task).eval()
@@ -88,7 +88,7 @@ def export_tagging_onnx(
         shapes["extras"] = tuple(axes for _ in net.inputs)
     names = ["x", "mask", *net.inputs]
     try:
-        with torch.no_grad(), _quiet():
+        with torch.no_grad(), quiet_export():
             program = torch.onnx.export(
                 net, args, input_names=names, output_names=["prob"], dynamic_shapes=shapes,
                 opset_version=opset, dynamo=True, verbose=False,
@@ -134,7 +134,7 @@ def check_parity(
     checkpoint: str = "best",
 ) -> float:
     """Largest absolute difference of the probabilities of torch and ONNX on ``batch``."""
-    from jetpointnet.predict.export import onnx_session
+    from jetpointnet.predict.onnx_files import onnx_session
 
     run = load_tagging_run(run_dir, checkpoint=checkpoint, device="cpu")
     with torch.no_grad():

@@ -204,7 +204,7 @@ def jets_chunk(chunk: Chunk, cfg: JetPrepConfig, out: str, sources: dict, classe
     """Stage 1 of one chunk: jets, split by event, written per split; then its marker."""
     from jetpointnet.evaluation.pflow.adapter import resolve_templates
     from jetpointnet.jets.chunk_objects import ObjectContext
-    from jetpointnet.jets.run import JetsConfig
+    from jetpointnet.jets.config import JetsConfig
 
     table = reader.geometry(chunk.geometry)
     events = reader.events(chunk, JET_BRANCHES_REQUIRED, optional=JET_BRANCHES_OPTIONAL)

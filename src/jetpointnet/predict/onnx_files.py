@@ -1,0 +1,75 @@
+"""What every ONNX export and session of the project shares: the error type, the check
+that the optional extra is installed, the target-file check, a quiet exporter and an ONNX
+Runtime CPU session. The per-kind exporters (:mod:`~jetpointnet.predict.export` for the
+per-point runs, ``event_export``, ``tagging_export``) build on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from jetpointnet.errors import UserError, require_extra
+
+__all__ = ["ExportError", "check_target", "onnx_session", "quiet_export", "require_onnx"]
+
+
+class ExportError(UserError):
+    """The model cannot be exported to ONNX (the reason is in the message)."""
+
+
+def require_onnx() -> None:
+    for name in ("onnx", "onnxscript", "onnxruntime"):
+        require_extra(name, "onnx", what=f"ONNX export needs the package '{name}'")
+
+
+def check_target(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder; give the FILE.onnx to write")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path}: exists (pass --overwrite to replace it)")
+    return path
+
+
+@contextlib.contextmanager
+def quiet_export() -> Iterator[None]:
+    """Silence the exporter's progress lines and its deprecation warnings."""
+    loggers = [logging.getLogger(n) for n in ("torch.onnx", "torch.export", "onnxscript")]
+    levels = [lg.level for lg in loggers]
+    try:
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with contextlib.redirect_stdout(io.StringIO()):
+                yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def onnx_session(path: str | os.PathLike[str], *, threads: int | None = None) -> Any:
+    """An ONNX Runtime CPU ``InferenceSession`` for an exported file."""
+    require_onnx()
+    import onnxruntime as ort
+
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"{p}: ONNX file not found")
+    opts = ort.SessionOptions()
+    if threads:
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(p), opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 (onnxruntime's own exception types)
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise UserError(f"{p}: not a loadable ONNX model: {first}") from None
