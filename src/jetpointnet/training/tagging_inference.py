@@ -18,7 +18,6 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from jetpointnet.config import load_config
 from jetpointnet.errors import UserError
 from jetpointnet.io.prep_folder import read_metadata, split_files
 from jetpointnet.io.sample_files import read_json
@@ -28,6 +27,7 @@ from jetpointnet.training.dataset import feature_indices
 from jetpointnet.training.distributed import resolve_device
 from jetpointnet.training.jet_kind import build_jet_model, jet_forward
 from jetpointnet.training.jet_stream import LINKS, OBSERVERS, collate_jets, load_jet_chunk
+from jetpointnet.training.run_folder import read_run
 from jetpointnet.training.tagging import TaggingTask
 
 __all__ = ["TaggingRun", "is_tagging_run", "jet_table", "load_tagging_run", "score_split"]
@@ -66,18 +66,14 @@ def load_tagging_run(
     run_dir: str | os.PathLike[str], *, checkpoint: str = "best", device: str = "cpu"
 ) -> TaggingRun:
     """The tagger of a run folder (``checkpoint``: ``best``, ``last`` or a ``.pt`` path)."""
-    run = Path(run_dir)
-    if not (run / "config.yaml").is_file():
-        raise UserError(f"{run}: not a run folder (no config.yaml)")
-    cfg = load_config(TrainConfig, run / "config.yaml")
-    metadata = _read_metadata(run / "metadata.json")
+    folder = read_run(run_dir)  # the one reader of a run folder
+    run, cfg, metadata = folder.path, folder.config, folder.metadata
     if metadata.get("kind") != "jet" or cfg.task.name != "tagging":
         raise UserError(f"{run}: not a tagging run (data kind {metadata.get('kind', 'track')!r})")
     task = TaggingTask(cfg.task)
     model, in_features = build_jet_model(cfg, metadata, task)
-    path = run / f"{checkpoint}.pt" if checkpoint in ("best", "last") else Path(checkpoint)
     dev = resolve_device(device)
-    model.load_state_dict(load_checkpoint(path, map_location=dev)["model"])
+    model.load_state_dict(load_checkpoint(folder.checkpoint(checkpoint), map_location=dev)["model"])
     model.to(dev).eval()
     return TaggingRun(model, task, cfg, metadata, in_features)
 
