@@ -132,15 +132,27 @@ def test_each_object_once_and_back_to_its_root_event(folder):
             assert c["p4"][i][c["mask"][i], 3].sum() == pytest.approx(from_cells, rel=1e-5)
 
 
-def test_resume_skips_and_gives_the_same_bytes(folder, inputs):
+def test_resume_then_refuse_another_config_or_a_changed_input(folder, inputs, tmp_path):
     out, _ = folder
-    files, _ = _all(out)
-    before = {f: f.read_bytes() for f in files}
-    res = preprocess_photons(out, config=_config(inputs), progress=False)
-    assert res.chunks_run == 0 and res.chunks_skipped > 0
-    assert {f: f.read_bytes() for f in _all(out)[0]} == before
+    stamp = {f: f.stat().st_mtime_ns for f in _all(out)[0]}
+    again = preprocess_photons(out, config=_config(inputs), progress=False)
+    assert (again.chunks_run, again.chunks_skipped) == (0, 8)
+    assert {f: f.stat().st_mtime_ns for f in _all(out)[0]} == stamp  # nothing rewritten
     with pytest.raises(UserError, match="another configuration"):
         preprocess_photons(out, config=_config(inputs, lxy_threshold_mm=50.0), progress=False)
+    # a fresh folder from a copy, then the copy changes: refused until --overwrite
+    import shutil
+
+    src = tmp_path / "p.root"
+    shutil.copy(inputs["prompt"][0], src)
+    mine = {"prompt": [str(src)], "displaced": inputs["displaced"]}
+    first = preprocess_photons(tmp_path / "o", config=_config(mine), progress=False)
+    src.unlink()
+    write_alp_events(src, [alp_event(0.0)] * 8)
+    with pytest.raises(UserError, match=r"p\.root"):
+        preprocess_photons(tmp_path / "o", config=_config(mine), progress=False)
+    redo = preprocess_photons(tmp_path / "o", config=_config(mine), progress=False, overwrite=True)
+    assert redo.chunks_run == 1 and first.chunks_run == 8
 
 
 def test_jet_leading_cluster_objects(inputs, tmp_path):

@@ -18,24 +18,35 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from jetpointnet.config import to_dict
 from jetpointnet.data.pipeline import output_name
+from jetpointnet.data.resume import check_run_folder, chunk_sources, drop_changed
 from jetpointnet.data.splits import SPLITS, assign_splits
 from jetpointnet.errors import UserError, did_you_mean
-from jetpointnet.io.mltree_inputs import Chunk, expand_inputs
+from jetpointnet.io.atomic import remove_stale_partials
+from jetpointnet.io.fingerprint import fingerprint
+from jetpointnet.io.lock import output_lock
+from jetpointnet.io.mltree_inputs import Chunk, MLTreeInputs, expand_inputs
 from jetpointnet.io.mltree_reader import file_sha256
+from jetpointnet.io.paths import refuse_overlap
 from jetpointnet.io.sample_files import read_json, read_npz, write_json, write_npz
 
 __all__ = [
+    "ChunkPlan",
     "class_files",
     "class_sources",
+    "in_locked_folder",
     "load_split",
     "parse_class_inputs",
+    "plan_class_chunks",
     "read_record",
     "reset_stale_arrays",
     "write_chunk_splits",
@@ -76,6 +87,45 @@ def class_files(inputs: Mapping[str, Sequence[str]], classes: Sequence[str]
             paths.append(p)
             cls.append(name)
     return paths, cls
+
+
+def in_locked_folder(out: str | os.PathLike[str], config: Any, geometry: Any,
+                     run: Callable[..., Any]) -> Any:  # fmt: skip
+    """``run(config, paths, classes, out, geometry)`` on the class inputs of ``config``,
+    with ``out`` resolved, refused when it overlaps an input, and locked."""
+    paths, classes = class_files(config.inputs, config.classes)
+    outp = Path(out).resolve()
+    geo = Path(geometry).resolve() if geometry is not None else None
+    refuse_overlap([*paths, geo], out)
+    with output_lock(outp, "preprocess"):
+        return run(config, paths, classes, outp, geo)
+
+
+@dataclass
+class ChunkPlan:
+    """The chunks of a run, their input fingerprints (by chunk name), those still to do."""
+
+    chunks: list[Chunk]
+    sources: dict[str, dict]
+    todo: list[Chunk]
+    markers: Path
+
+
+def plan_class_chunks(out: Path, config: Any, paths: list[Path], geometry: Path | None,
+                      source: MLTreeInputs, *, overwrite: bool) -> ChunkPlan:  # fmt: skip
+    """Refuse another configuration (``run.json``), clear partial files, refuse (or with
+    ``overwrite`` forget) finished chunks of changed inputs; the chunks without a marker."""
+    record = {"config": to_dict(config), "inputs": [str(p) for p in paths],
+              "geometry": str(geometry) if geometry else None}  # fmt: skip
+    check_run_folder(out, record)
+    remove_stale_partials(out, recursive=True, locked=True)
+    chunks = source.chunks(config.events_per_chunk)
+    prints = {str(p): fingerprint(p) for p in dict.fromkeys([*paths, *source.geometries])}
+    sources = {c.name: chunk_sources(c, prints) for c in chunks}
+    drop_changed(out, chunks, sources, overwrite=overwrite)
+    markers = out / "samples" / "_chunks"
+    todo = [c for c in chunks if not (markers / f"{c.name}.json").exists()]
+    return ChunkPlan(chunks=chunks, sources=sources, todo=todo, markers=markers)
 
 
 def read_record(path: Path) -> dict[str, Any]:

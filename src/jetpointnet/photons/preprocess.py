@@ -26,9 +26,10 @@ import numpy as np
 from jetpointnet import __version__
 from jetpointnet.config import to_dict
 from jetpointnet.data.class_folder import (
-    class_files,
     class_sources,
+    in_locked_folder,
     load_split,
+    plan_class_chunks,
     read_record,
     reset_stale_arrays,
     write_chunk_splits,
@@ -36,15 +37,10 @@ from jetpointnet.data.class_folder import (
 )
 from jetpointnet.data.geometry import CellTable
 from jetpointnet.data.pipeline import PreprocessResult, group_tasks, run_parallel
-from jetpointnet.data.resume import check_run_folder, chunk_sources, drop_changed
 from jetpointnet.data.schema import METADATA_FILE
 from jetpointnet.data.splits import SPLITS
 from jetpointnet.errors import UserError
-from jetpointnet.io.atomic import remove_stale_partials
-from jetpointnet.io.fingerprint import fingerprint
-from jetpointnet.io.lock import output_lock
 from jetpointnet.io.mltree_inputs import Chunk, ChunkReader, check_files
-from jetpointnet.io.paths import refuse_overlap
 from jetpointnet.io.sample_files import write_json
 from jetpointnet.photons.build import CUTFLOW, OBSERVERS, build_chunk_photons
 from jetpointnet.photons.candidates import CLUSTER_BRANCHES
@@ -67,36 +63,24 @@ def preprocess_photons(
 ) -> PreprocessResult:  # fmt: skip
     """Run both stages on ``config.inputs`` into ``out`` (resumes; see the module doc)."""
     validate_photon_config(config)
-    paths, classes = class_files(config.inputs, config.classes)
-    outp = Path(out).resolve()
-    geo = Path(geometry).resolve() if geometry is not None else None
-    refuse_overlap([*paths, geo], out)
-    with output_lock(outp, "preprocess"):
-        return _run(config, paths, classes, outp, geo, workers, progress, overwrite)
+    run = lambda cfg, paths, classes, outp, geo: _run(cfg, paths, classes, outp, geo, workers,
+                                                      progress, overwrite)  # fmt: skip
+    return in_locked_folder(out, config, geometry, run)
 
 
 def _run(cfg, paths, classes, outp, geo, workers, progress, overwrite) -> PreprocessResult:
     source = check_files(paths, branches=list(PHOTON_BRANCHES), geometry=geo,
                          event_tree=cfg.event_tree, geometry_tree=cfg.geometry_tree)  # fmt: skip
-    record = {"config": to_dict(cfg), "inputs": [str(p) for p in paths],
-              "geometry": str(geo) if geo else None}  # fmt: skip
-    check_run_folder(outp, record)
-    remove_stale_partials(outp, recursive=True, locked=True)
-    chunks = source.chunks(cfg.events_per_chunk)
-    prints = {str(p): fingerprint(p) for p in dict.fromkeys([*paths, *source.geometries])}
-    sources = {c.name: chunk_sources(c, prints) for c in chunks}
-    drop_changed(outp, chunks, sources, overwrite=overwrite)
-    markers = outp / "samples" / "_chunks"
-    todo = [c for c in chunks if not (markers / f"{c.name}.json").exists()]
-    result = PreprocessResult(
-        out=outp, chunks_run=len(todo), chunks_skipped=len(chunks) - len(todo)
-    )
+    plan = plan_class_chunks(outp, cfg, paths, geo, source, overwrite=overwrite)
+    todo = plan.todo
+    result = PreprocessResult(out=outp, chunks_run=len(todo),
+                              chunks_skipped=len(plan.chunks) - len(todo))  # fmt: skip
     groups = group_tasks(todo, lambda c: (c.path, c.geometry), workers=workers)
-    tasks = [(g, cfg, str(outp), [sources[c.name] for c in g], classes) for g in groups]
+    tasks = [(g, cfg, str(outp), [plan.sources[c.name] for c in g], classes) for g in groups]
     opts = {"workers": workers, "executor": "local", "scheduler": None, "progress": progress}
     for _ in run_parallel(photon_chunks, tasks, total=len(todo), desc="photons", **opts):
         pass
-    records = [read_record(markers / f"{c.name}.json") for c in chunks]
+    records = [read_record(plan.markers / f"{c.name}.json") for c in plan.chunks]
     meta = _stage2(outp, cfg, records)
     meta.update(class_sources(source.infos, classes, records), config=to_dict(cfg))
     write_json(outp / METADATA_FILE, meta)
