@@ -193,3 +193,19 @@ def test_bad_inputs_and_keys_are_one_line(inputs, tmp_path, capsys):
     assert main([*args, "--set", "object=jet-leading"]) != 0
     err = capsys.readouterr().err.strip()
     assert "object: unknown 'jet-leading'" in err and len(err.splitlines()) == 1
+
+
+def test_real_prompt_showers_from_the_gun_preset(simulated, inputs, tmp_path):
+    gun = simulated("gun", events=12, seed=3, particle="gamma", energy=50.0, eta_range=(-0.7, 0.7))
+    cfg = _config({"prompt": [str(p) for p in gun], "displaced": inputs["displaced"]},
+                  length=256, graph={"max_nodes": 48, "max_edges": 512})  # fmt: skip
+    res = preprocess_photons(tmp_path / "g", config=cfg, progress=False)
+    assert res.metadata["cutflow"]["prompt"]["matched"] == 12  # every gun photon found
+    a = {k: np.concatenate([c[k] for c in _all(tmp_path / "g")[1]]) for k in CONTRACT}
+    p = a["y_cloud"] == 0
+    assert np.all((a["obj_e"][p] > 0.8 * 50) & (a["obj_e"][p] < 1.1 * 50))  # EM scale
+    assert np.all(a["n_cells"][p] > 30)  # written cells (> 5 MeV) and np.all(a["n_nodes"][p] >= 4)
+    assert np.all(a["edge_mask"][p].sum(1) > 0)
+    img = a["image"][p].sum(axis=(2, 3))
+    assert np.all(img.sum(1) > 0.9) and np.all(img[:, 2] > img[:, 0])  # EMB2 holds the most
+    assert np.all(np.abs(a["pointing_z0"][p]) < 300)
