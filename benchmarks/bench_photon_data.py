@@ -10,7 +10,8 @@ events (decay at the origin) and ``--events`` displaced ones (Lxy uniform in
 [0, ``--lxy-max``] mm), then ``preprocess --kind photon`` (configs/data/photons.yaml) on
 them, timed. Prints: objects per class and split, the cut flow, the truncations, the
 storage of one object as image, graph and cells (dense bytes of the padded arrays, the
-occupied fraction, compressed bytes), the preprocess's objects/s, the kept displaced
+occupied fraction, compressed bytes), the mean cells, nodes and edges per object and the
+median obj_e / truth_e per class, the preprocess's objects/s, the kept displaced
 photons per generated one against Lxy, and the pointing z0 residuals of the prompt
 objects (and of ``--pointing N`` single photons from z0 = +-500 mm).
 """
@@ -161,7 +162,12 @@ def main() -> None:
         a = _load(folder)
         rep.update(counts={s: c["per_class"] for s, c in meta["counts"].items()},
                    cutflow=meta["cutflow"], truncation=meta["truncation"], storage=_storage(a),
-                   prompt_pointing=_resolution(a["pointing_z0"][a["y_cloud"] == 0]))  # fmt: skip
+                   prompt_pointing=_resolution(a["pointing_z0"][a["y_cloud"] == 0]),
+                   per_object={k: {c: float(np.median(v[a["y_cloud"] == i]) if k == "e_over_truth"
+                                       else v[a["y_cloud"] == i].mean()) for i, c in enumerate(meta["classes"])}
+                               for k, v in (("cells", a["n_cells"]), ("nodes", a["n_nodes"]),
+                                            ("edges", a["edge_mask"].sum(1)),
+                                            ("e_over_truth", a["obj_e"] / a["truth_e"]))})  # fmt: skip
         if lxy_gen is not None:
             rep["efficiency_vs_lxy"] = _efficiency(a, lxy_gen)
         if args.pointing:
