@@ -7,8 +7,8 @@ Without ``--folder``: ALP events through the simulator's detector (no generator:
 ``tests/photons_simulated.py``), an ALP of ``--mass`` GeV and ``--momentum`` GeV along a
 direction uniform in abs(eta) < ``--eta`` decaying to two photons, ``--events`` prompt
 events (decay at the origin) and ``--events`` displaced ones (Lxy uniform in
-[0, ``--lxy-max``] mm), then ``preprocess --kind photon`` (configs/data/photons.yaml) on
-them, timed. Prints: objects per class and split, the cut flow, the truncations, the
+[0, ``--lxy-max``] mm), then ``preprocess --kind photon`` (configs/data/photons.yaml,
+``object`` = ``--object``) on them, timed. Prints: objects per class and split, the cut flow, the truncations, the
 storage of one object as image, graph and cells (dense bytes of the padded arrays, the
 occupied fraction, compressed bytes), the mean cells, nodes and edges per object and the
 median obj_e / truth_e per class, the preprocess's objects/s, the kept displaced
@@ -60,7 +60,7 @@ def _inputs(work: Path, args) -> tuple[dict[str, list[str]], np.ndarray, float]:
     return out, lxy_gen, time.perf_counter() - t0
 
 
-def _preprocess(inputs: dict, out: Path) -> tuple[dict, float]:
+def _preprocess(inputs: dict, out: Path, object_rule: str = "cluster") -> tuple[dict, float]:
     from jetpointnet.config import load_config
     from jetpointnet.photons.config import PhotonPrepConfig
     from jetpointnet.photons.preprocess import preprocess_photons
@@ -68,7 +68,7 @@ def _preprocess(inputs: dict, out: Path) -> tuple[dict, float]:
     cfg = load_config(
         PhotonPrepConfig, str(Path(__file__).parents[1] / "configs/data/photons.yaml"), []
     )
-    cfg.inputs = inputs
+    cfg.inputs, cfg.object = inputs, object_rule
     t0 = time.perf_counter()
     res = preprocess_photons(out, config=cfg, progress=False)
     return res.metadata, time.perf_counter() - t0
@@ -140,6 +140,7 @@ def main() -> None:
     p.add_argument("--momentum", type=float, default=60.0, help="ALP momentum, GeV")
     p.add_argument("--eta", type=float, default=2.4, help="ALP directions in abs(eta) < this")
     p.add_argument("--lxy-max", type=float, default=2000.0, help="mm")
+    p.add_argument("--object", default="cluster", help="cluster | jet-leading-cluster")
     p.add_argument("--pointing", type=int, default=0, help="photons per z0 for the pointing")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--work", type=Path, help="working folder (default: a temporary one)")
@@ -151,7 +152,7 @@ def main() -> None:
         rep: dict = {}
         if args.folder is None:
             inputs, lxy_gen, t_sim = _inputs(work, args)
-            meta, t_prep = _preprocess(inputs, work / "prep")
+            meta, t_prep = _preprocess(inputs, work / "prep", args.object)
             folder = work / "prep"
             n_obj = sum(c["photons"] for c in meta["counts"].values())
             rep["speed"] = {"simulate_s": t_sim, "preprocess_s": t_prep,

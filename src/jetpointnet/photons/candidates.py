@@ -9,7 +9,7 @@
   the object is the jet's clusters.
 
 An object's clusters below ``cluster_min_e`` (400 MeV) are dropped (its leading cluster is
-always kept). Candidates are matched to the truth photons one to one, closest first,
+always kept); a leading cluster must have written cells of positive total energy. Candidates are matched to the truth photons one to one, closest first,
 within Delta-R < ``match_dr`` between the leading cluster (``cluster_Eta/Phi``) and the
 photon's impact point (:func:`jetpointnet.jets.clustering.match_jets`).
 """
@@ -112,10 +112,12 @@ def find_candidates(cc: ClusterCells, n_events: int, *, object_rule: str, min_cl
         groups = [np.array([k]) for k in np.flatnonzero(cc.e > min_cluster_e)]
     else:
         groups = _jet_members(cc, n_events, jet_radius, jet_min_pt)
+    owner = np.repeat(np.arange(len(cc.e)), np.diff(cc.offsets))
+    written = np.bincount(owner, weights=cc.cell_e, minlength=len(cc.e))
     members, leads = [], []
     for g in groups:
         g = g[np.argsort(-cc.e[g], kind="stable")]
-        if len(g) and cc.e[g[0]] > min_cluster_e:
+        if len(g) and cc.e[g[0]] > min_cluster_e and written[g[0]] > 0:
             leads.append(g[0])
             members.append(np.r_[g[0], g[1:][cc.e[g[1:]] >= cluster_min_e]])
     lead = np.asarray(leads, np.int64)
