@@ -102,3 +102,12 @@ def test_bad_executor_options_are_one_line(capsys, tmp_path, extra, needle):
     assert needle in err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert not list(tmp_path.rglob("*.root"))
+
+
+def test_the_output_check_sees_a_file_only_once_it_exists(tmp_path):
+    from jetpointnet.simulate.run import _appears
+
+    there = tmp_path / "f.root"
+    assert not _appears(there, wait=0.0)
+    there.write_bytes(b"x")
+    assert _appears(there, wait=0.0)

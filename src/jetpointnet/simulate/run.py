@@ -311,12 +311,22 @@ def _run_on_dask(cfg: SimulateConfig, todo: list[int], chunks: list[tuple[int, i
     for path, stats in run_dask(
         _simulate_chunk, tasks, workers=cfg.workers, scheduler=cfg.scheduler
     ):
-        if not Path(path).is_file():
+        if not _appears(Path(path)):
             raise UserError(
                 f"{path}: written by a Dask worker but not found here; the output folder must "
                 "be on a file system that this machine and the workers share"
             )
         bar.update(stats["events"])
+
+
+def _appears(path: Path, *, wait: float = 60.0) -> bool:
+    """True once ``path`` is a file here; a network file system may show it seconds late."""
+    deadline = time.monotonic() + wait
+    while not path.is_file():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(1.0)
+    return True
 
 
 _WORKER_QUEUE = "worker"  # stands for the queue a worker got from _worker_init
