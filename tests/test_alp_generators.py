@@ -235,7 +235,7 @@ def _composition(settings: list[str], n: int, seed: int):
 def test_tau0max_alone_changes_no_event():
     """c tau = 500 mm decays under the default tau0Max = 1000 too: raising it (to 5000)
     must leave every event identical, particle by particle."""
-    n = 40
+    n = 25
     raised = _composition(h2aa_settings(10.0, 500.0), n, seed=3)[2]
     default = _composition([*h2aa_settings(10.0, 500.0), "ParticleDecays:tau0Max = 1000"],
                            n, seed=3)[2]  # fmt: skip
@@ -264,3 +264,17 @@ def test_final_state_composition_unchanged_by_the_alp_settings():
             continue
         se = np.sqrt(x.var(ddof=1) / n + y.var(ddof=1) / n)
         assert abs(x.mean() - y.mean()) < 4.5 * se, (pdg, x.mean(), y.mean())
+
+
+@pytest.mark.slow
+def test_h2aa_prompt_alps_decay_at_the_primary_vertex():
+    src = make_source(SourceOptions(preset="h2aa", alp_mass=10.0, alp_ctau=0.0), seed=2)
+    it = iter(src)
+    for _ in range(5):
+        ev = next(it)
+        _, parent_pdg = src.parents(np.concatenate([ev.barcode, ev.decayed.barcode]))
+        photons = parent_pdg[: ev.size] == ALP_ID
+        assert photons.sum() == 4 and parent_pdg[ev.size :].tolist() == [25, 25]  # H -> a a
+        a = ev.decayed
+        np.testing.assert_allclose(ev.vz[photons], a.vz[0], atol=1e-9)
+        np.testing.assert_allclose(np.hypot(ev.vx[photons], ev.vy[photons]), 0.0, atol=1e-9)
