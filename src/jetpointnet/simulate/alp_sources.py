@@ -17,6 +17,7 @@ settings and why each is needed are in docs/simulation.md, "ALP events"):
   tau0 >= tau0Max are never decayed. No other particle changes: every species with
   tau0 >= 1000 mm already has ``mayDecay`` off (pi+-, K+-, K0L, mu, n ...), which
   :func:`check_only_alp_decays_change` verifies on the initialised particle table.
+  ``limitTau``, ``limitRadius`` and ``limitCylinder`` stay off (Pythia's defaults).
 
 The ``alp`` gun needs no Pythia: an ALP of the given mass and energy, |eta| and phi as
 the other single-particle guns, from the origin, decays isotropically in its rest frame to
@@ -72,6 +73,9 @@ def h2aa_settings(mass: float, ctau: float) -> list[str]:
         f"{ALP_ID}:mayDecay = on",
         f"{ALP_ID}:oneChannel = 1 1.0 0 22 22",
         f"ParticleDecays:tau0Max = {h2aa_tau0_max(ctau)!r}",
+        "ParticleDecays:limitTau = off",  # Pythia's defaults, stated: no other cut on where
+        "ParticleDecays:limitRadius = off",  # or when a particle decays, so every ALP
+        "ParticleDecays:limitCylinder = off",  # decays (maybe far outside the detector)
     ]
 
 
