@@ -67,6 +67,9 @@ class SimulateConfig:
     energy_range: tuple[float, float] | None = None
     eta_range: tuple[float, float] = (-2.5, 2.5)
     slice_radius: float = 0.6  # anti-kt R of the truth jet that defines a JZ slice
+    alp_mass: float | None = None  # GeV, presets h2aa and alp
+    alp_ctau: float | None = None  # mm, proper decay length of the ALP (h2aa)
+    decay_length: tuple[float, float] = (0.0, 0.0)  # mm, lab decay length range (alp gun)
     format: Literal["ttree", "rntuple"] = "ttree"
     overwrite: bool = False
     split_clusters: bool = True  # ATLAS's cluster splitter (False: no shared cells)
@@ -78,10 +81,12 @@ class SimulateConfig:
 
     def source_options(self) -> SourceOptions:
         eta_lo, eta_hi = self.eta_range  # a tuple, also when given as a list
+        d_lo, d_hi = self.decay_length
         return SourceOptions(
             preset=self.preset, particle=self.particle, energy=self.energy,
             energy_range=self.energy_range, eta_range=(eta_lo, eta_hi), pileup=self.pileup,
-            slice_radius=self.slice_radius,
+            slice_radius=self.slice_radius, alp_mass=self.alp_mass, alp_ctau=self.alp_ctau,
+            decay_length=(float(d_lo), float(d_hi)),
         )  # fmt: skip
 
     def label(self) -> str:
@@ -125,6 +130,9 @@ def _manifest(cfg: SimulateConfig) -> dict:
         d.pop(k)
     if d.get("slice_radius") == 0.6:  # the default: folders of earlier versions still resume
         d.pop("slice_radius")
+    if cfg.preset not in ("h2aa", "alp"):  # likewise the ALP options (unset elsewhere)
+        for k in ("alp_mass", "alp_ctau", "decay_length"):
+            d.pop(k, None)
     return {"jetpointnet": __version__, "config": d}
 
 
@@ -151,8 +159,6 @@ def _simulate_chunk(
     geo = build_geometry()
     mat = material_table()
     t0 = time.perf_counter()
-    from jetpointnet.simulate.assemble import parent_barcodes
-
     generator = make_source(cfg.source_options(), seed=cfg.seed * 100_003 + chunk)
     source = iter(generator)
     rng = np.random.default_rng([cfg.seed, chunk, 0xCA10])
@@ -171,7 +177,7 @@ def _simulate_chunk(
             barcodes = truth.barcode  # the status-2 bosons (appended last) have parents too
             if truth.decayed is not None and truth.decayed.size:
                 barcodes = np.concatenate([barcodes, truth.decayed.barcode])
-            parent, parent_pdg = parent_barcodes(generator.pythia.event, barcodes)
+            parent, parent_pdg = generator.parents(barcodes)
             rec.values.update(truthPartParentBarcode=parent, truthPartParentPdgId=parent_pdg)
         t_det += time.perf_counter() - b
         t_gen += b - a
