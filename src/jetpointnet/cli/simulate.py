@@ -17,6 +17,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
+    p.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="local processes (default) or dask: one Dask task per file, on the cluster of "
+        "--scheduler or a local one of --workers processes (docs/cluster.md)",
+    )
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler (tcp://host:port)")
     p.add_argument("--events-per-file", type=int, default=1000, help="events per ROOT file")
     p.add_argument(
         "--pileup", type=float, default=0.0, help="mean number of soft-QCD pile-up events"
@@ -121,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         cell_order=args.cell_order, event_truth=not args.no_event_truth,
         slice_radius=args.slice_radius, alp_mass=args.alp_mass, alp_ctau=args.alp_ctau,
         decay_length=tuple(args.decay_length),
+        executor=args.executor, scheduler=args.scheduler,  # jetpointnet.executors
     )  # fmt: skip
     files = simulate(cfg, progress=not args.quiet)
     print(f"wrote {len(files)} file(s) to {cfg.out}/ ({cfg.events} events)")
