@@ -209,3 +209,19 @@ def test_real_prompt_showers_from_the_gun_preset(simulated, inputs, tmp_path):
     img = a["image"][p].sum(axis=(2, 3))
     assert np.all(img.sum(1) > 0.9) and np.all(img[:, 2] > img[:, 0])  # EMB2 holds the most
     assert np.all(np.abs(a["pointing_z0"][p]) < 300)
+
+
+def test_the_alp_gun_through_the_folder(simulated, tmp_path):
+    opts = {"alp_mass": 10.0, "energy": 60.0, "eta_range": (-1.2, 1.2)}
+    prompt = simulated("alp", events=10, seed=4, **opts)
+    disp = simulated("alp", events=10, seed=5, decay_length=(200.0, 1200.0), **opts)
+    cfg = _config({"prompt": [str(p) for p in prompt], "displaced": [str(p) for p in disp]},
+                  length=256, graph={"max_nodes": 48, "max_edges": 512})  # fmt: skip
+    meta = preprocess_photons(tmp_path / "alp", config=cfg, progress=False).metadata
+    flow = meta["cutflow"]
+    assert flow["prompt"]["matched"] >= 16 and flow["displaced"]["lxy"] >= 12  # of 20 photons
+    assert flow["displaced"]["lxy"] == flow["displaced"]["matched"]  # all decays beyond 100 mm
+    a = {k: np.concatenate([c[k] for c in _all(tmp_path / "alp")[1]]) for k in CONTRACT}
+    d = a["y_cloud"] == 1
+    assert np.all((a["lxy"][d] > 200 * 0.99) & (a["lxy"][d] < 1200))
+    assert np.all(a["lxy"][~d] == 0) and np.all(a["truth_e"] > 0)
