@@ -225,3 +225,15 @@ def test_the_alp_gun_through_the_folder(simulated, tmp_path):
     d = a["y_cloud"] == 1
     assert np.all((a["lxy"][d] > 200 * 0.99) & (a["lxy"][d] < 1200))
     assert np.all(a["lxy"][~d] == 0) and np.all(a["truth_e"] > 0)
+
+
+def test_a_typo_in_a_config_key_is_one_line(inputs, tmp_path, capsys):
+    from jetpointnet.cli import main
+
+    args = ["preprocess", "--kind", "photon", "--input", f"prompt={inputs['prompt'][0]}",
+            "--out", str(tmp_path / "o"), "--no-progress", "--set", "lxy_treshold_mm=5"]  # fmt: skip
+    assert main(args) != 0
+    err = capsys.readouterr().err.strip()
+    assert "lxy_threshold_mm" in err and len(err.splitlines()) == 1
+    with pytest.raises(UserError, match="jet_radius"):
+        preprocess_photons(tmp_path / "o", config=_config(inputs, jet_radius=0.0), progress=False)

@@ -94,8 +94,9 @@ def validate_photon_config(cfg: PhotonPrepConfig) -> None:
                         + did_you_mean(cfg.object, OBJECTS))  # fmt: skip
     if cfg.length < 1 or cfg.events_per_chunk < 1 or cfg.photons_per_file < 1:
         raise UserError("length, events_per_chunk and photons_per_file must be >= 1")
-    if cfg.match_dr <= 0 or cfg.jet_radius <= 0.1 or cfg.lxy_threshold_mm < 0:
-        raise UserError("match_dr > 0, jet_radius > 0.1 and lxy_threshold_mm >= 0 are needed")
+    if cfg.match_dr <= 0 or cfg.jet_radius <= 0 or cfg.lxy_threshold_mm < 0:
+        raise UserError(f"match_dr ({cfg.match_dr}) and jet_radius ({cfg.jet_radius}) must be "
+                        f"> 0, lxy_threshold_mm ({cfg.lxy_threshold_mm}) >= 0")  # fmt: skip
     im, g = cfg.image, cfg.graph
     if im.n_eta < 1 or im.n_phi < 1 or len(im.pixel) != 2 or min(im.pixel) <= 0:
         raise UserError(f"image: n_eta, n_phi >= 1 and pixel [d_eta, d_phi] > 0, got {im}")
