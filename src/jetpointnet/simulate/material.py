@@ -37,6 +37,10 @@ class MaterialTable:
     layer: np.ndarray  # (n_eta, K) int: index into LAYERS, or DEAD
     cum_x0: np.ndarray  # (n_eta, K + 1) depth at segment starts (and the end), X0
     cum_lam: np.ndarray  # (n_eta, K + 1) lambda
+    # (n_eta, K) depth per mm of path in each segment (the material's 1 / X0 and 1 / lambda,
+    # the upstream slab's depth / length; 0 for padding): the same along any direction
+    x0_per_mm: np.ndarray | None = None
+    lam_per_mm: np.ndarray | None = None
 
     def row(self, aeta: np.ndarray) -> np.ndarray:
         """Row of the table for each |eta| (clipped to the calorimeter's coverage)."""
@@ -129,10 +133,13 @@ def material_table() -> MaterialTable:
     layer = np.full((n, k), DEAD, dtype=np.int64)
     dx0 = np.zeros((n, k))
     dlam = np.zeros((n, k))
+    x0_per_mm = np.zeros((n, k))
+    lam_per_mm = np.zeros((n, k))
     for i, segs in enumerate(rows):
         last = 0.0
         for j, (a, b, li, x, lam) in enumerate(segs):
             s0[i, j], s1[i, j], layer[i, j] = a, b, li
+            x0_per_mm[i, j], lam_per_mm[i, j] = x, lam
             dx0[i, j] = (b - a) * x
             dlam[i, j] = (b - a) * lam
             last = b
@@ -141,4 +148,5 @@ def material_table() -> MaterialTable:
     zero = np.zeros((n, 1))
     cum_x0 = np.concatenate([zero, np.cumsum(dx0, axis=1)], axis=1)
     cum_lam = np.concatenate([zero, np.cumsum(dlam, axis=1)], axis=1)
-    return MaterialTable(s0=s0, s1=s1, layer=layer, cum_x0=cum_x0, cum_lam=cum_lam)
+    return MaterialTable(s0=s0, s1=s1, layer=layer, cum_x0=cum_x0, cum_lam=cum_lam,
+                         x0_per_mm=x0_per_mm, lam_per_mm=lam_per_mm)  # fmt: skip
