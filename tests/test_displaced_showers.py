@@ -66,11 +66,11 @@ def test_a_line_along_a_projective_ray_crosses_the_projective_table(mat):
         row = mat.row(np.array([eta]))
         ahead = mat.cum_x0[row[0], -1] - mat.depth_at(row, np.array([300.0]), unit="x0")[0]
         assert lt.cum_x0[0, -1] == pytest.approx(ahead, abs=1e-3)
-        live = [(int(li), round(a + 300.0, 2)) for a, b_, li in
-                zip(lt.s0[0], lt.s1[0], lt.layer[0]) if b_ > a and li != DEAD]  # fmt: skip
-        table = [(int(li), round(a, 2)) for a, b_, li in
-                 zip(mat.s0[row[0]], mat.s1[row[0]], mat.layer[row[0]]) if b_ > a and li != DEAD]  # fmt: skip
-        assert live == table
+        mine = (lt.s1[0] > lt.s0[0]) & (lt.layer[0] != DEAD)
+        its = (mat.s1[row[0]] > mat.s0[row[0]]) & (mat.layer[row[0]] != DEAD)
+        assert lt.layer[0][mine].tolist() == mat.layer[row[0]][its].tolist()
+        assert lt.s0[0][mine] + 300.0 == pytest.approx(mat.s0[row[0]][its], abs=1e-3)
+        assert lt.s1[0][mine] + 300.0 == pytest.approx(mat.s1[row[0]][its], abs=1e-3)
 
 
 def test_the_material_crossed_along_a_line_that_is_not_projective(mat):
@@ -84,7 +84,11 @@ def test_the_material_crossed_along_a_line_that_is_not_projective(mat):
     def cross(r):
         return np.sqrt(r * r - 800.0**2)
 
-    seg = {int(li): (a, b_) for a, b_, li in zip(lt.s0[0], lt.s1[0], lt.layer[0]) if b_ > a}
+    seg = {
+        int(li): (a, b_)
+        for a, b_, li in zip(lt.s0[0], lt.s1[0], lt.layer[0], strict=True)
+        if b_ > a
+    }
     for name in ("PreSamplerB", "EMB1", "EMB2", "EMB3"):
         spec = LAYERS[_LAYER[name]]
         # (to 0.01 mm: the table's radii are those of its row's central eta, 0.0025)
@@ -102,7 +106,7 @@ def test_a_photon_born_inside_emb2_deposits_nothing_before_it(geo, mat):
     rows += [(22, 40.0, 0.5, -1.0 - 0.5 * k, 1700.0 * np.cos(-1.0 - 0.5 * k),
               1700.0 * np.sin(-1.0 - 0.5 * k), 0.0) for k in range(4)]  # fmt: skip
     truth = _particles(rows)
-    rec, sp = _spots(geo, mat, truth, 3)
+    _, sp = _spots(geo, mat, truth, 3)
     assert sp.particle.size > 0 and np.unique(sp.particle).size == truth.size
     assert not np.isin(sp.layer, [_LAYER["PreSamplerB"], _LAYER["EMB1"]]).any()
     # no deposit before the birth point along the photon's direction
