@@ -165,6 +165,32 @@ def test_displaced_photons_deposit_along_their_true_line(geo, mat):
     assert not endcap[sp.particle < 6].any() and endcap[sp.particle >= 6].all()
 
 
+@pytest.mark.parametrize("z0", [-500.0, 500.0])
+def test_pointing_from_emb1_to_emb2_recovers_the_vertex(geo, mat, z0):
+    # 30 photons of 50 GeV from (0, 0, z0), abs(eta) < 0.8: the line through the deposits'
+    # energy-weighted centres in EMB1 and EMB2 meets the beam at z0 (resolution ~50-60 mm
+    # per photon; cells place deposits at their layer's mid radius, so a pointing from
+    # cell centres needs the showers' mean radii instead: ~1557 mm in EMB1, ~1670 in EMB2)
+    rng = np.random.default_rng(int(z0) + 1000)
+    rows = [(22, 50.0, rng.uniform(-0.8, 0.8), ph, 0.0, 0.0, z0)
+            for ph in np.linspace(-3.0, 3.0, 30)]  # fmt: skip
+    truth = _particles(rows)
+    _, sp = _spots(geo, mat, truth, 19)
+    z_est = []
+    for k in range(truth.size):
+        rz = []
+        for name in ("EMB1", "EMB2"):
+            m = (sp.particle == k) & (sp.layer == _LAYER[name])
+            w = sp.e_vis[m]
+            rz.append((np.average(np.hypot(sp.x[m], sp.y[m]), weights=w),
+                       np.average(sp.z[m], weights=w)))  # fmt: skip
+        (r1, z1), (r2, z2) = rz
+        z_est.append(z1 - r1 * (z2 - z1) / (r2 - r1))
+    z_est = np.array(z_est)
+    assert abs(np.median(z_est) - z0) < 40.0
+    assert np.percentile(np.abs(z_est - z0), 68) < 100.0
+
+
 def test_the_issue_photon_deposits_near_its_own_eta(geo, mat):
     # born at (1600, 0, 0) mm with eta = 0.5: its line reaches eta ~ 0.05 in EMB2, where
     # the front of the end-cap plane (eta 0.41 seen from the origin) once put it
