@@ -148,8 +148,9 @@ def _calorimeter_hits(
 
     Particles born within ``projective_vertex_max`` of the origin shower along the
     projective material of the eta where they reach the calorimeter front; the others
-    along their own line from their birth point (:mod:`.lines`), after the prompt ones (a
-    separate stream of draws, so that events without displaced particles are unchanged).
+    along their own line from their birth point (:mod:`.lines`), after the prompt ones
+    (their random numbers drawn after the prompt ones', so that an event without
+    displaced particles draws exactly what it drew before they had their own model).
     Returns all spots and, for the spots inside a cell (the cell of the spot's position in
     its layer): cell index, particle index, true and visible energy (GeV).
     """
