@@ -3,9 +3,12 @@
 Every source yields :class:`TruthEvent` records: the generator-level final-state particles
 (status 1) with four-momenta in GeV and production vertices in mm, which the detector
 simulation propagates. Pythia does all decays of particles with c*tau0 < 1000 mm
-(``ParticleDecays:tau0Max = 1000``): K0S and Lambda decay at their displaced vertices in
-Pythia, so the detector simulation never needs to decay anything (CALO.md allows this
+(``ParticleDecays:tau0Max = 1000``) inside the cylinder before the calorimeter
+(``ParticleDecays:limitCylinder``, r < 1410 mm, abs(z) < 3620 mm): K0S and Lambda decay at
+their displaced vertices in Pythia, or reach the calorimeter whole and shower there as
+hadrons, so the detector simulation never needs to decay anything (CALO.md allows this
 choice; ATLAS keeps c*tau > 10 mm stable at generator level and lets Geant4 decay them).
+``h2aa`` lifts the cylinder so that its ALPs decay wherever they fly.
 
 Recipes (CALO.md "Pythia 8 recipes", checked with pythia8mc 8.317.2):
 single particles with ``ProcessLevel:all = off``, an appended particle of status 1 with a

@@ -7,14 +7,21 @@ offset); :func:`jetpointnet.simulate.generators` turns them into ``TruthEvent`` 
 
 from __future__ import annotations
 
-__all__ = ["COLUMNS", "decayed_copies", "final_state", "new_pythia"]
+__all__ = ["COLUMNS", "DECAY_XY_MAX_MM", "DECAY_Z_MAX_MM", "decayed_copies", "final_state", "new_pythia"]
+
+#: The decay volume of every preset but ``h2aa`` (mm): the cylinder inside the barrel
+#: presampler (r = 1410 mm) and the end-cap presampler (|z| = 3620 mm); see
+#: :mod:`jetpointnet.simulate.params` ``LAYERS``.
+DECAY_XY_MAX_MM = 1410.0
+DECAY_Z_MAX_MM = 3620.0
 
 COLUMNS = ("pdg", "px", "py", "pz", "e", "m", "vx", "vy", "vz", "q", "bc")
 
 
 def new_pythia(settings: list[str], seed: int):
     """An initialised, quiet Pythia seeded from ``seed``: the common settings (decays of
-    particles with c tau0 < 1000 mm), then ``settings`` (later ones win)."""
+    particles with c tau0 < 1000 mm, inside the cylinder before the calorimeter), then
+    ``settings`` (later ones win)."""
     import pythia8mc
 
     p = pythia8mc.Pythia("", False)  # no banner
@@ -28,6 +35,12 @@ def new_pythia(settings: list[str], seed: int):
         f"Random:seed = {seed % 900_000_000 + 1}",
         "ParticleDecays:limitTau0 = on",
         "ParticleDecays:tau0Max = 1000",
+        # Decay only inside the volume before the calorimeter (the presampler fronts): a
+        # K0S or Lambda that would decay beyond it reaches the calorimeter whole and
+        # showers as a hadron, as Geant4 would have it interact first.
+        "ParticleDecays:limitCylinder = on",
+        f"ParticleDecays:xyMax = {DECAY_XY_MAX_MM}",
+        f"ParticleDecays:zMax = {DECAY_Z_MAX_MM}",
     ]
     for s in base + settings:
         if not p.readString(s):
