@@ -35,6 +35,7 @@ from jetpointnet.models.event_pflow import OUTPUTS
 from jetpointnet.predict.onnx_files import (
     check_target,
     export_graph,
+    export_target,
     onnx_session,
     require_onnx,
     save_graph,
@@ -93,10 +94,7 @@ def export_event_run(run_dir: str | os.PathLike[str], path: str | os.PathLike[st
     """Export the model of the event-level run ``run_dir`` to ``path``."""
     from jetpointnet.predict.event_run import load_event_run
 
-    named = [checkpoint] if checkpoint not in ("best", "last") else []
-    refuse_overlap([*folder_files(run_dir), *named], path)
-    check_target(path, overwrite=overwrite)
-    remove_stale_partials(Path(path).parent, stem=Path(path).stem)
+    path = export_target(run_dir, path, checkpoint=checkpoint, overwrite=overwrite)
     model, cfg, metadata = load_event_run(run_dir, checkpoint=checkpoint, device="cpu")
     props = {"jetpointnet.run": str(Path(run_dir).resolve()), "jetpointnet.model": cfg.model.name,
              "jetpointnet.cell_features": json.dumps(metadata["cell_features"]),

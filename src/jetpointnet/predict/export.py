@@ -50,6 +50,7 @@ from jetpointnet.predict.onnx_files import (
     ExportError,
     check_target,
     export_graph,
+    export_target,
     onnx_session,
     require_onnx,
     save_graph,
@@ -205,10 +206,7 @@ def export_onnx(
         return export_tagging_onnx(
             run_dir, path, checkpoint=checkpoint, opset=opset, overwrite=overwrite
         )
-    named = [checkpoint] if checkpoint not in ("best", "last") else []
-    refuse_overlap([*folder_files(run_dir), *named], path)
-    check_target(path, overwrite=overwrite)
-    remove_stale_partials(Path(path).parent, stem=Path(path).stem)
+    path = export_target(run_dir, path, checkpoint=checkpoint, overwrite=overwrite)
     run = read_run(run_dir)
     model, cfg = load_model(run, checkpoint=checkpoint, device="cpu"), run.config
     features = cfg.data.features or list(run.metadata.get("features") or [])

@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any, cast
 
 from jetpointnet.errors import UserError, require_extra
-from jetpointnet.io.atomic import atomic_output
+from jetpointnet.io.atomic import atomic_output, remove_stale_partials
+from jetpointnet.io.paths import folder_files, refuse_overlap
 
 __all__ = [
     "ExportError",
     "check_target",
     "export_graph",
+    "export_target",
     "onnx_session",
     "quiet_export",
     "require_onnx",
@@ -45,6 +47,23 @@ def check_target(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
         raise UserError(f"{path}: is a folder; give the FILE.onnx to write")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path}: exists (pass --overwrite to replace it)")
+    return path
+
+
+def export_target(
+    run_dir: str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    *,
+    checkpoint: str,
+    overwrite: bool,
+) -> Path:
+    """The ONNX file ``path`` to export the run ``run_dir`` to, checked: outside the run
+    folder and the ``checkpoint`` file (``best``/``last`` live in the folder), as for
+    :func:`check_target`; partial files of an interrupted earlier export are removed."""
+    named = [checkpoint] if checkpoint not in ("best", "last") else []
+    refuse_overlap([*folder_files(run_dir), *named], path)
+    path = check_target(path, overwrite=overwrite)
+    remove_stale_partials(path.parent, stem=path.stem)
     return path
 
 

@@ -28,7 +28,7 @@ from torch import nn
 
 from jetpointnet.io.atomic import remove_stale_partials
 from jetpointnet.io.paths import folder_files, refuse_overlap
-from jetpointnet.predict.onnx_files import check_target, export_graph, require_onnx, save_graph
+from jetpointnet.predict.onnx_files import export_graph, export_target, require_onnx, save_graph
 from jetpointnet.training.jet_kind import jet_forward
 from jetpointnet.training.tagging import TaggingTask
 from jetpointnet.training.tagging_inference import TaggingRun, load_tagging_run
@@ -72,10 +72,7 @@ def export_tagging_onnx(
 ) -> Path:
     """Export the tagger of ``run_dir`` to the ONNX file ``path`` (atomically)."""
     require_onnx()
-    named = [checkpoint] if checkpoint not in ("best", "last") else []
-    refuse_overlap([*folder_files(run_dir), *named], path)
-    path = check_target(path, overwrite=overwrite)
-    remove_stale_partials(path.parent, stem=path.stem)
+    path = export_target(run_dir, path, checkpoint=checkpoint, overwrite=overwrite)
     run = load_tagging_run(run_dir, checkpoint=checkpoint, device="cpu")
     net = ProbOnly(run.model, run.task).eval()
     args = _example(run, net.inputs)
