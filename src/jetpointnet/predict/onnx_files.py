@@ -1,8 +1,9 @@
 """What every ONNX export and session of the project shares: the error type, the check
-that the optional extra is installed, the target-file check, a quiet exporter, the export
-of a module to an ONNX graph, the checked atomic write of that graph and an ONNX
-Runtime CPU session. The per-kind exporters (:mod:`~jetpointnet.predict.export` for the
-per-point runs, ``event_export``, ``tagging_export``) build on it.
+that the optional extra is installed, the target-file checks (any file; a run's export
+target), a quiet exporter, the export of a module to an ONNX graph, the checked atomic
+write of that graph and an ONNX Runtime CPU session. The per-kind exporters
+(:mod:`~jetpointnet.predict.export` for the per-point runs, ``event_export``,
+``tagging_export``) build on it.
 """
 
 from __future__ import annotations
