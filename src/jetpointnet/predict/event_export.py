@@ -29,8 +29,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from jetpointnet.io.atomic import remove_stale_partials
-from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.models.event_pflow import OUTPUTS
 from jetpointnet.predict.onnx_files import (
     check_target,

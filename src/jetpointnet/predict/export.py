@@ -44,8 +44,6 @@ from torch import nn
 
 from jetpointnet.data.extras import N_LINKS
 from jetpointnet.errors import UserError, install_hint
-from jetpointnet.io.atomic import remove_stale_partials
-from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.predict.onnx_files import (
     ExportError,
     check_target,

@@ -26,8 +26,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from jetpointnet.io.atomic import remove_stale_partials
-from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.predict.onnx_files import export_graph, export_target, require_onnx, save_graph
 from jetpointnet.training.jet_kind import jet_forward
 from jetpointnet.training.tagging import TaggingTask
