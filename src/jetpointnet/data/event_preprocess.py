@@ -55,7 +55,7 @@ from jetpointnet.io.fingerprint import fingerprint
 from jetpointnet.io.lock import output_lock
 from jetpointnet.io.mltree_inputs import Chunk, ChunkReader, check_inputs
 from jetpointnet.io.paths import refuse_overlap
-from jetpointnet.io.sample_files import read_json, write_json, write_npz
+from jetpointnet.io.sample_files import read_json_object, write_json, write_npz
 
 __all__ = ["EventPreprocessConfig", "preprocess_events"]
 
@@ -171,19 +171,11 @@ def preprocess_events(
         for _ in run_parallel(_chunks, tasks, total=len(todo), workers=workers, executor="local",
                               scheduler=None, progress=progress, desc="events"):  # fmt: skip
             pass
-        records = [_read_marker(markers / f"{c.name}.json") for c in chunks]
+        records = [read_json_object(markers / f"{c.name}.json") for c in chunks]
         meta = _metadata(config, records, source.infos)
         write_json(outp / METADATA_FILE, meta)
         return PreprocessResult(out=outp, metadata=meta, chunks_run=len(todo),
                                 chunks_skipped=len(chunks) - len(todo))  # fmt: skip
-
-
-def _read_marker(path: Path) -> dict[str, Any]:
-    """A chunk's marker record (a JSON object this module wrote)."""
-    raw = read_json(path)
-    if not isinstance(raw, dict):
-        raise UserError(f"{path}: not a JSON object; remove or replace it")
-    return raw
 
 
 def _metadata(cfg: EventPreprocessConfig, records: list[dict], infos) -> dict[str, Any]:

@@ -52,7 +52,7 @@ from jetpointnet.io.mltree_inputs import Chunk, ChunkReader, MLTreeInputs, check
 from jetpointnet.io.mltree_reader import file_sha256
 from jetpointnet.io.paths import refuse_overlap
 from jetpointnet.io.sample_files import (
-    read_json,
+    read_json_object,
     read_parquet,
     read_parquet_columns,
     write_json,
@@ -276,10 +276,7 @@ def _preprocess(
         marker = outp / "samples" / "_chunks" / f"{c.name}.json"
         if not marker.exists():
             raise UserError(f"{outp}: stage 1 not finished for {c.name} (run --stage samples)")
-        record = read_json(marker)
-        if not isinstance(record, dict):
-            raise UserError(f"{marker}: not a JSON object; remove or replace it")
-        records.append(record)
+        records.append(read_json_object(marker))
     meta: dict[str, Any] = {}
     if stage in ("all", "arrays"):
         meta = _stage2(outp, config, records, opts, result, [str(g) for g in geos])

@@ -15,7 +15,7 @@ from jetpointnet.data.pipeline import output_name
 from jetpointnet.errors import UserError
 from jetpointnet.io.lock import LOCK_NAME
 from jetpointnet.io.mltree_inputs import Chunk
-from jetpointnet.io.sample_files import read_json, write_json
+from jetpointnet.io.sample_files import read_json, read_json_object, write_json
 
 __all__ = ["RUN_FILE", "check_run_folder", "chunk_sources", "drop_changed"]
 
@@ -32,9 +32,7 @@ def drop_changed(out: Path, chunks: list[Chunk], sources: dict, *, overwrite: bo
         marker = out / "samples" / "_chunks" / f"{c.name}.json"
         if not marker.exists():
             continue
-        record = read_json(marker)
-        if not isinstance(record, dict):
-            raise UserError(f"{marker}: not a JSON object; remove or replace it")
+        record = read_json_object(marker)
         if record.get("sources") == sources[c.name]:
             continue
         if not overwrite:

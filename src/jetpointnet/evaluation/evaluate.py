@@ -15,7 +15,6 @@ without them it is skipped and the report says so.
 
 from __future__ import annotations
 
-import csv
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,7 @@ from jetpointnet.io.atomic import atomic_output, remove_stale_partials
 from jetpointnet.io.jsonio import strict_dumps
 from jetpointnet.io.paths import folder_files, refuse_overlap
 
-__all__ = ["CLASSICAL", "EvaluateConfig", "evaluate_predictions", "evaluate_run", "read_log"]
+__all__ = ["CLASSICAL", "EvaluateConfig", "evaluate_predictions", "evaluate_run"]
 
 CLASSICAL = "classical pflow"
 
@@ -66,25 +65,6 @@ class EvaluateConfig:
 
     def __post_init__(self) -> None:
         check_choices(self)  # baselines and displays: a typo fails before any prediction
-
-
-def read_log(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """A run's ``log.csv`` as numeric columns (non-numeric cells become NaN); {} if absent."""
-    p = Path(path)
-    if not p.is_file():
-        return {}
-    with p.open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        return {}
-
-    def num(v: str | None) -> float:
-        try:
-            return float(v) if v not in (None, "") else np.nan
-        except ValueError:
-            return np.nan
-
-    return {k: np.array([num(r.get(k)) for r in rows]) for k in rows[0]}
 
 
 def _write_json(obj: Any, path: Path, *, overwrite: bool) -> None:
@@ -352,6 +332,7 @@ def evaluate_run(
     out = out_dir if out_dir is not None else Path(run_dir) / "eval"
     refuse_overlap([data_dir, *folder_files(run_dir), tpl_file], out)
     from jetpointnet.training.inference import predict
+    from jetpointnet.training.logging import log_columns
     from jetpointnet.training.run_folder import read_run
 
     folder = read_run(run_dir)
@@ -362,7 +343,7 @@ def evaluate_run(
     pred = predict(folder, data_dir, split=split, progress=progress)
     seconds = time.perf_counter() - t0
     n = len(pred["offsets"]) - 1
-    log = read_log(run / "log.csv")
+    log = log_columns(run / "log.csv")
     epoch_times = log.get("epoch_time_s", np.zeros(0))
     run_info = {
         "parameters": folder.info.parameters,

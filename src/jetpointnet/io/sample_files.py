@@ -13,6 +13,7 @@ import os
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import awkward as ak
 import numpy as np
@@ -24,6 +25,7 @@ from jetpointnet.io.jsonio import strict_dumps
 
 __all__ = [
     "read_json",
+    "read_json_object",
     "read_npz",
     "read_parquet",
     "read_parquet_columns",
@@ -105,3 +107,12 @@ def read_json(path: str | os.PathLike[str]) -> object:
         return json.loads(Path(path).read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"{path}: not valid JSON ({exc}); remove or replace it") from None
+
+
+def read_json_object(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """:func:`read_json` of a file that must hold a JSON object (a record, a marker, a
+    manifest, a metadata file); anything else is a :class:`UserError`."""
+    raw = read_json(path)
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: not a JSON object; remove or replace it")
+    return raw

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import numpy as np
-import torch
 from torch import nn
 
 from jetpointnet.predict.export import extra_inputs, onnx_session, run_session, session_extras
 from jetpointnet.training.dataset import EXTRA_FILL
+from jetpointnet.training.inference import TorchForward
 
 __all__ = ["Backend", "BackendName", "OnnxBackend", "TorchBackend"]
 
@@ -44,17 +44,18 @@ class Backend(Protocol):
 
 
 class TorchBackend:
-    """The PyTorch model (eval mode) on its device; bfloat16 autocast on CUDA if ``amp``."""
+    """The PyTorch model (eval mode) on its device; bfloat16 autocast on CUDA if ``amp``.
+
+    :class:`~jetpointnet.training.inference.TorchForward` as a :class:`Backend`: it passes
+    only the model's ``extras`` (cast to the dtypes of ``EXTRA_FILL``) and returns numpy.
+    """
 
     name = "torch"
 
     def __init__(self, model: nn.Module, *, amp: bool = False) -> None:
-        self.model = model.eval()
-        self.device = next(model.parameters()).device
-        self.amp = amp and self.device.type == "cuda"
+        self.forward = TorchForward(model, amp=amp)
         self.extras = extra_inputs(model)
 
-    @torch.no_grad()
     def __call__(
         self,
         x: np.ndarray,
@@ -63,21 +64,11 @@ class TorchBackend:
         *,
         extras: Mapping[str, np.ndarray] | None = None,
     ) -> np.ndarray:
-        dev = self.device
         given = extras or {}
-        more = {
-            k: torch.from_numpy(np.asarray(given[k], dtype=EXTRA_FILL[k][0])).to(dev)
-            for k in self.extras
-            if k in given
+        more: dict[str, np.ndarray] = {
+            k: np.asarray(given[k], dtype=EXTRA_FILL[k][0]) for k in self.extras if k in given
         }  # a missing one: the model's own one-line error
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.amp):
-            out = self.model(
-                torch.from_numpy(x).to(dev),
-                torch.from_numpy(mask).to(dev),
-                torch.from_numpy(energy).to(dev),
-                **more,
-            )["pred"]
-        return out.float().cpu().numpy()
+        return self.forward(x, mask, energy, extras=more).float().cpu().numpy()
 
 
 class OnnxBackend:

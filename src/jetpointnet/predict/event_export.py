@@ -23,21 +23,20 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from jetpointnet.io.atomic import atomic_output, remove_stale_partials
-from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.models.event_pflow import OUTPUTS
 from jetpointnet.predict.onnx_files import (
-    ExportError,
     check_target,
+    export_graph,
+    export_target,
     onnx_session,
-    quiet_export,
     require_onnx,
+    save_graph,
 )
 from jetpointnet.training.event_kind import MODEL_INPUTS
 
@@ -74,33 +73,18 @@ def export_event_model(model: nn.Module, path: str | os.PathLike[str], *, n_cell
                        overwrite: bool = False, metadata: dict[str, str] | None = None) -> Path:  # fmt: skip
     """Export ``model`` (eval mode, CPU) to the ONNX file ``path`` atomically."""
     require_onnx()
-    import onnx
-
     path = check_target(path, overwrite=overwrite)
     net = _Graph(model).cpu().eval()
     batch = torch.export.Dim("batch", min=1)
     cells = torch.export.Dim("cells", min=1)
     tracks = torch.export.Dim("tracks", min=1)
     axes = [{0: batch, 1: cells}] * 5 + [{0: batch, 1: tracks}] * 5
-    try:
-        with torch.no_grad(), quiet_export():
-            program = torch.onnx.export(
-                net, _example(n_cell, n_track), input_names=list(MODEL_INPUTS),
-                output_names=list(OUTPUTS), dynamic_shapes={"inputs": tuple(axes)},
-                opset_version=opset, dynamo=True, verbose=False,
-            )  # fmt: skip
-    except Exception as exc:  # noqa: BLE001 (torch raises many types; report one line)
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise ExportError(f"model '{name}' cannot be exported to ONNX: {first}") from None
-    # dynamo=True always returns an ONNXProgram; the stubs allow None (the legacy exporter)
-    proto = cast(torch.onnx.ONNXProgram, program).model_proto
+    proto = export_graph(net, _example(n_cell, n_track), input_names=MODEL_INPUTS,
+                         output_names=OUTPUTS, dynamic_shapes={"inputs": tuple(axes)},
+                         opset=opset, name=name)  # fmt: skip
     props = {**(metadata or {}), "jetpointnet.kind": "event",
              "jetpointnet.inputs": json.dumps(list(MODEL_INPUTS))}  # fmt: skip
-    onnx.helper.set_model_props(proto, props)
-    onnx.checker.check_model(proto)
-    with atomic_output(path, overwrite=overwrite) as tmp:
-        onnx.save_model(proto, str(tmp))
-    return path
+    return save_graph(proto, path, props=props, overwrite=overwrite)
 
 
 def export_event_run(run_dir: str | os.PathLike[str], path: str | os.PathLike[str], *,
@@ -108,10 +92,7 @@ def export_event_run(run_dir: str | os.PathLike[str], path: str | os.PathLike[st
     """Export the model of the event-level run ``run_dir`` to ``path``."""
     from jetpointnet.predict.event_run import load_event_run
 
-    named = [checkpoint] if checkpoint not in ("best", "last") else []
-    refuse_overlap([*folder_files(run_dir), *named], path)
-    check_target(path, overwrite=overwrite)
-    remove_stale_partials(Path(path).parent, stem=Path(path).stem)
+    path = export_target(run_dir, path, checkpoint=checkpoint, overwrite=overwrite)
     model, cfg, metadata = load_event_run(run_dir, checkpoint=checkpoint, device="cpu")
     props = {"jetpointnet.run": str(Path(run_dir).resolve()), "jetpointnet.model": cfg.model.name,
              "jetpointnet.cell_features": json.dumps(metadata["cell_features"]),

@@ -36,7 +36,7 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,14 +44,14 @@ from torch import nn
 
 from jetpointnet.data.extras import N_LINKS
 from jetpointnet.errors import UserError, install_hint
-from jetpointnet.io.atomic import atomic_output, remove_stale_partials
-from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.predict.onnx_files import (
     ExportError,
     check_target,
+    export_graph,
+    export_target,
     onnx_session,
-    quiet_export,
     require_onnx,
+    save_graph,
 )
 from jetpointnet.training.dataset import EXTRA_FILL
 from jetpointnet.training.inference import load_model
@@ -151,8 +151,6 @@ def export_model(
     :class:`ExportError` when torch cannot export ``name``.
     """
     require_onnx()
-    import onnx
-
     path = check_target(path, overwrite=overwrite)
     extras = extra_inputs(model, where=f"model '{name}'")
     net = PredOnly(model, extras).cpu().eval()
@@ -164,33 +162,13 @@ def export_model(
     if extras:  # the varargs of PredOnly.forward (no key when there are none)
         shapes["extras"] = tuple(axes for _ in extras)
     names = [*INPUT_NAMES, *extras]
-    try:
-        with torch.no_grad(), quiet_export():
-            program = torch.onnx.export(
-                net,
-                args,
-                input_names=names,
-                output_names=["pred"],
-                dynamic_shapes=shapes,
-                opset_version=opset,
-                dynamo=True,
-                verbose=False,
-            )
-    except Exception as exc:  # noqa: BLE001 (torch raises many types; report one line)
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise ExportError(f"model '{name}' cannot be exported to ONNX: {first}") from None
-    # dynamo=True always returns an ONNXProgram; the stubs allow None (the legacy exporter)
-    proto = cast(torch.onnx.ONNXProgram, program).model_proto
+    proto = export_graph(net, args, input_names=names, output_names=["pred"],
+                         dynamic_shapes=shapes, opset=opset, name=name)  # fmt: skip
     graph_inputs = [i.name for i in proto.graph.input]
     if graph_inputs != names:  # e.g. an input the graph does not use was pruned
         raise ExportError(f"model '{name}': exported inputs {graph_inputs}, expected {names}")
-    props = {**(metadata or {}), "jetpointnet.inputs": json.dumps(names)}
-    for key, value in props.items():
-        onnx.helper.set_model_props(proto, {**_props(proto), key: value})
-    onnx.checker.check_model(proto)
-    with atomic_output(path, overwrite=overwrite) as tmp:
-        onnx.save_model(proto, str(tmp))
-    return path
+    props = {**_props(proto), **(metadata or {}), "jetpointnet.inputs": json.dumps(names)}
+    return save_graph(proto, path, props=props, overwrite=overwrite)
 
 
 def _props(proto: Any) -> dict[str, str]:
@@ -226,10 +204,7 @@ def export_onnx(
         return export_tagging_onnx(
             run_dir, path, checkpoint=checkpoint, opset=opset, overwrite=overwrite
         )
-    named = [checkpoint] if checkpoint not in ("best", "last") else []
-    refuse_overlap([*folder_files(run_dir), *named], path)
-    check_target(path, overwrite=overwrite)
-    remove_stale_partials(Path(path).parent, stem=Path(path).stem)
+    path = export_target(run_dir, path, checkpoint=checkpoint, overwrite=overwrite)
     run = read_run(run_dir)
     model, cfg = load_model(run, checkpoint=checkpoint, device="cpu"), run.config
     features = cfg.data.features or list(run.metadata.get("features") or [])

@@ -20,15 +20,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from jetpointnet.io.atomic import atomic_output, remove_stale_partials
-from jetpointnet.io.paths import folder_files, refuse_overlap
-from jetpointnet.predict.onnx_files import ExportError, check_target, quiet_export, require_onnx
+from jetpointnet.predict.onnx_files import export_graph, export_target, require_onnx, save_graph
 from jetpointnet.training.jet_kind import jet_forward
 from jetpointnet.training.tagging import TaggingTask
 from jetpointnet.training.tagging_inference import TaggingRun, load_tagging_run
@@ -72,12 +70,7 @@ def export_tagging_onnx(
 ) -> Path:
     """Export the tagger of ``run_dir`` to the ONNX file ``path`` (atomically)."""
     require_onnx()
-    import onnx
-
-    named = [checkpoint] if checkpoint not in ("best", "last") else []
-    refuse_overlap([*folder_files(run_dir), *named], path)
-    path = check_target(path, overwrite=overwrite)
-    remove_stale_partials(path.parent, stem=path.stem)
+    path = export_target(run_dir, path, checkpoint=checkpoint, overwrite=overwrite)
     run = load_tagging_run(run_dir, checkpoint=checkpoint, device="cpu")
     net = ProbOnly(run.model, run.task).eval()
     args = _example(run, net.inputs)
@@ -87,17 +80,8 @@ def export_tagging_onnx(
     if net.inputs:
         shapes["extras"] = tuple(axes for _ in net.inputs)
     names = ["x", "mask", *net.inputs]
-    try:
-        with torch.no_grad(), quiet_export():
-            program = torch.onnx.export(
-                net, args, input_names=names, output_names=["prob"], dynamic_shapes=shapes,
-                opset_version=opset, dynamo=True, verbose=False,
-            )  # fmt: skip
-    except Exception as exc:  # noqa: BLE001 (torch raises many types; report one line)
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise ExportError(f"model '{run.cfg.model.name}' cannot be exported: {first}") from None
-    # dynamo=True always returns an ONNXProgram; the stubs allow None (the legacy exporter)
-    proto = cast(torch.onnx.ONNXProgram, program).model_proto
+    proto = export_graph(net, args, input_names=names, output_names=["prob"],
+                         dynamic_shapes=shapes, opset=opset, name=run.cfg.model.name)  # fmt: skip
     features = run.cfg.data.features or list(run.metadata.get("features") or [])
     props = {
         "jetpointnet.run": str(Path(run_dir).resolve()),
@@ -108,11 +92,7 @@ def export_tagging_onnx(
         "jetpointnet.classes": json.dumps(run.classes),
         "jetpointnet.inputs": json.dumps(names),
     }
-    onnx.helper.set_model_props(proto, props)
-    onnx.checker.check_model(proto)
-    with atomic_output(path, overwrite=overwrite) as tmp:
-        onnx.save_model(proto, str(tmp))
-    return path
+    return save_graph(proto, path, props=props, overwrite=overwrite)
 
 
 def run_tagging_session(session: Any, batch: dict[str, np.ndarray | torch.Tensor]) -> np.ndarray:

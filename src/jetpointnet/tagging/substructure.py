@@ -14,6 +14,8 @@ Jets with fewer than two constituents get NaN. Units: GeV, radians.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import awkward as ak
 import numpy as np
@@ -32,8 +34,13 @@ def _kt_sequence(p4: np.ndarray, counts: np.ndarray, radius: float = 1.0):
         return fastjet.ClusterSequence(_momentum(p4, counts), jetdef)
 
 
-def sqrt_d12(p4: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Per jet (constituent rows ``p4[offsets[i]:offsets[i+1]]``): sqrt(d12) in GeV."""
+def _on_kt_jets(
+    p4: np.ndarray,
+    offsets: np.ndarray,
+    measure: Callable[[np.ndarray, np.ndarray, Any], np.ndarray],
+) -> np.ndarray:
+    """Per jet: ``measure(jet_p4, counts, seq)`` of the jets with two or more constituents
+    (their rows of ``p4``, their counts and their exclusive-kt sequence), NaN elsewhere."""
     counts = np.diff(offsets)
     out = np.full(len(counts), np.nan)
     ok = counts >= 2
@@ -42,9 +49,7 @@ def sqrt_d12(p4: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     rows = _rows(offsets, ok)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        seq = _kt_sequence(p4[rows], counts[ok])
-        d12 = np.asarray(ak.to_numpy(seq.exclusive_dmerge(njets=1)), np.float64)
-    out[ok] = np.sqrt(np.maximum(d12, 0.0))
+        out[ok] = measure(p4[rows], counts[ok], _kt_sequence(p4[rows], counts[ok]))
     return out
 
 
@@ -55,20 +60,23 @@ def _rows(offsets: np.ndarray, ok: np.ndarray) -> np.ndarray:
     return np.repeat(starts - new, counts) + np.arange(counts.sum())
 
 
+def sqrt_d12(p4: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Per jet (constituent rows ``p4[offsets[i]:offsets[i+1]]``): sqrt(d12) in GeV."""
+
+    def measure(jet_p4: np.ndarray, counts: np.ndarray, seq) -> np.ndarray:
+        d12 = np.asarray(ak.to_numpy(seq.exclusive_dmerge(njets=1)), np.float64)
+        return np.sqrt(np.maximum(d12, 0.0))
+
+    return _on_kt_jets(p4, offsets, measure)
+
+
 def tau21(p4: np.ndarray, offsets: np.ndarray, *, r0: float = 1.0) -> np.ndarray:
     """Per jet: tau2 / tau1 with exclusive-kt axes, beta = 1 (NaN below 2 constituents)."""
-    counts = np.diff(offsets)
-    out = np.full(len(counts), np.nan)
-    ok = counts >= 2
-    if not ok.any():
-        return out
-    rows = _rows(offsets, ok)
-    c = kinematics(p4[rows])
-    jet = np.repeat(np.arange(int(ok.sum())), counts[ok])
-    taus = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        seq = _kt_sequence(p4[rows], counts[ok])
+
+    def measure(jet_p4: np.ndarray, counts: np.ndarray, seq) -> np.ndarray:
+        c = kinematics(jet_p4)
+        jet = np.repeat(np.arange(len(counts)), counts)
+        taus = []
         for n in (1, 2):
             axes = seq.exclusive_jets(n_jets=n)
             a = np.stack([np.asarray(ak.to_numpy(ak.flatten(axes[k])), np.float64)
@@ -77,12 +85,13 @@ def tau21(p4: np.ndarray, offsets: np.ndarray, *, r0: float = 1.0) -> np.ndarray
             aeta = ak_["eta"].reshape(-1, n)[jet]
             aphi = ak_["phi"].reshape(-1, n)[jet]
             dr = delta_r(c["eta"][:, None], c["phi"][:, None], aeta, aphi).min(axis=1)
-            num = np.bincount(jet, weights=c["pt"] * dr, minlength=int(ok.sum()))
-            den = np.bincount(jet, weights=c["pt"] * r0, minlength=int(ok.sum()))
+            num = np.bincount(jet, weights=c["pt"] * dr, minlength=len(counts))
+            den = np.bincount(jet, weights=c["pt"] * r0, minlength=len(counts))
             taus.append(num / np.maximum(den, 1e-12))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out[ok] = np.where(taus[0] > 0, taus[1] / taus[0], np.nan)
-    return out
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(taus[0] > 0, taus[1] / taus[0], np.nan)
+
+    return _on_kt_jets(p4, offsets, measure)
 
 
 def d2(p4: np.ndarray, offsets: np.ndarray) -> np.ndarray:

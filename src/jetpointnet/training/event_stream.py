@@ -37,6 +37,7 @@ from torch.utils.data import IterableDataset
 
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.sample_files import read_npz
+from jetpointnet.training.order import epoch_order
 
 __all__ = ["CELL_ARRAYS", "LINKS", "NEUTRAL_ARRAYS", "TRACK_ARRAYS", "EventStream", "collate"]
 
@@ -164,22 +165,16 @@ class EventStream(IterableDataset):
 
     def batches(self) -> list[np.ndarray]:
         """This rank's batches of the current epoch (sample ids; one file per batch)."""
-        rng = np.random.default_rng([self.seed, self.epoch if self.shuffle else 0])
-        total = int(self.starts[-1])
-        keep = np.ones(total, dtype=bool)
-        if self.max_samples is not None and self.max_samples < total:
-            keep[:] = False
-            keep[rng.choice(total, size=self.max_samples, replace=False)] = True
-        order = rng.permutation(len(self.files)) if self.shuffle else np.arange(len(self.files))
-        per_file = []
-        for fi in order:
-            ids = np.arange(self.starts[fi], self.starts[fi + 1])
-            ids = ids[keep[ids]]
-            per_file.append(rng.permutation(ids) if self.shuffle else ids)
-        ids = np.concatenate(per_file) if per_file else np.zeros(0, dtype=np.int64)
-        if self.world_size > 1:
-            share = len(ids) // self.world_size
-            ids = ids[self.rank * share : (self.rank + 1) * share]
+        ids = epoch_order(
+            self.starts,
+            seed=self.seed,
+            epoch=self.epoch,
+            shuffle=self.shuffle,
+            max_samples=self.max_samples,
+            rank=self.rank,
+            world_size=self.world_size,
+            equal_shares=True,
+        )
         out: list[np.ndarray] = []
         for lo in range(0, len(ids), self.batch_size):  # split batches at file boundaries
             part = ids[lo : lo + self.batch_size]

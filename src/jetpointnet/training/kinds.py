@@ -107,16 +107,7 @@ def _track_streams(
         "rank": rank,
         "world_size": world_size,
     }
-    target = ChunkStream(
-        split_files(data_dir, cfg.data.train_split),
-        shuffle=True,
-        buffer_size=cfg.data.shuffle_buffer,
-        bucketing=cfg.data.bucketing,
-        bucket_batches=cfg.data.bucket_batches,
-        max_samples=cfg.train.samples_per_epoch,
-        equal_shares=True,
-        **common,
-    )
+    target = _train_stream(data_dir, cfg, common, max_samples=cfg.train.samples_per_epoch)
     train_ds: ChunkStream | ReplayStream = target
     if cfg.transfer.replay_data is not None:
         train_ds = _replay_stream(target, cfg, metadata, common)
@@ -130,6 +121,22 @@ def _track_streams(
     return train_ds, val_ds
 
 
+def _train_stream(
+    data_dir: Path, cfg: TrainConfig, common: dict[str, Any], *, max_samples: int | None
+) -> ChunkStream:
+    """A shuffled, bucketed training stream over ``data_dir``'s training split (DDP shares)."""
+    return ChunkStream(
+        split_files(data_dir, cfg.data.train_split),
+        shuffle=True,
+        buffer_size=cfg.data.shuffle_buffer,
+        bucketing=cfg.data.bucketing,
+        bucket_batches=cfg.data.bucket_batches,
+        max_samples=max_samples,
+        equal_shares=True,
+        **common,
+    )
+
+
 def _replay_stream(
     target: ChunkStream, cfg: TrainConfig, metadata: dict, common: dict[str, Any]
 ) -> ReplayStream:
@@ -141,15 +148,8 @@ def _replay_stream(
             f"{src_dir}: replay data has features {src_meta.get('features')}, "
             f"the training data {metadata.get('features')}"
         )
-    source = ChunkStream(
-        split_files(src_dir, cfg.data.train_split),
-        shuffle=True,
-        buffer_size=cfg.data.shuffle_buffer,
-        bucketing=cfg.data.bucketing,
-        bucket_batches=cfg.data.bucket_batches,
-        max_samples=0,
-        equal_shares=True,
-        **{**common, "seed": cfg.train.seed + 1_000_003},
+    source = _train_stream(
+        src_dir, cfg, {**common, "seed": cfg.train.seed + 1_000_003}, max_samples=0
     )
     return ReplayStream(target, source, schedule=cfg.transfer.replay_schedule, seed=cfg.train.seed)
 

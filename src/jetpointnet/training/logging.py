@@ -14,10 +14,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from jetpointnet.errors import install_hint
 from jetpointnet.io.atomic import atomic_output
 
-__all__ = ["LOG_COLUMNS", "RunLogger", "read_log"]
+__all__ = ["LOG_COLUMNS", "RunLogger", "log_columns", "read_log"]
 
 #: Columns of ``log.csv``: losses of the task, learning rate, training throughput
 #: (samples/s), fraction of validation cells predicted and truly focal (modal collapse
@@ -38,15 +40,28 @@ INSTALL_HINT = install_hint("tensorboard")
 
 
 def read_log(path: str | Path) -> list[dict[str, float]]:
-    """Rows of a ``log.csv`` as dicts of floats (``epoch`` as a whole number)."""
+    """Rows of a ``log.csv`` as dicts of floats (``epoch`` as a whole number); an empty or
+    non-numeric cell is NaN; ``[]`` when the file is absent."""
     path = Path(path)
     if not path.is_file():
         return []
     with path.open(newline="") as f:
-        return [
-            {k: float(v) if v not in ("", None) else float("nan") for k, v in row.items()}
-            for row in csv.DictReader(f)
-        ]
+        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def log_columns(path: str | Path) -> dict[str, np.ndarray]:
+    """:func:`read_log` by column: name -> ``(n_epochs,)`` float64; ``{}`` if no rows."""
+    rows = read_log(path)
+    if not rows:
+        return {}
+    return {k: np.array([r.get(k, np.nan) for r in rows], dtype=np.float64) for k in rows[0]}
+
+
+def _number(v: Any) -> float:
+    try:
+        return float(v) if v not in ("", None) else float("nan")
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 class RunLogger:

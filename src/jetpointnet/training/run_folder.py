@@ -21,7 +21,7 @@ from jetpointnet.config import from_dict, load_config, save_config, to_dict
 from jetpointnet.errors import UserError
 from jetpointnet.io.atomic import atomic_output
 from jetpointnet.io.jsonio import strict_dumps
-from jetpointnet.io.sample_files import read_json
+from jetpointnet.io.sample_files import read_json, read_json_object
 from jetpointnet.training.config import TrainConfig
 
 __all__ = ["RunFolder", "RunInfo", "read_run", "write_run_files"]
@@ -76,10 +76,7 @@ def read_run(run_dir: str | os.PathLike[str] | RunFolder, *, purpose: str = "") 
         return run / name
 
     cfg = load_config(TrainConfig, need("config.yaml"))  # first: its mistakes are the user's
-    raw_info, metadata = read_json(need("run.json")), read_json(need("metadata.json"))
-    if not isinstance(raw_info, dict) or not isinstance(metadata, dict):
-        bad = "run.json" if not isinstance(raw_info, dict) else "metadata.json"
-        raise UserError(f"{run / bad}: not a JSON object; remove or replace it")
+    raw_info, metadata = read_json_object(need("run.json")), read_json_object(need("metadata.json"))
     info = from_dict(RunInfo, raw_info, where=str(run / "run.json"))
     return RunFolder(path=run, config=cfg, info=info, metadata=metadata)
 

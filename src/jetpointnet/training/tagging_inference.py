@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from jetpointnet.errors import UserError
 from jetpointnet.io.prep_folder import read_metadata, split_files
-from jetpointnet.io.sample_files import read_json
+from jetpointnet.io.sample_files import read_json_object
 from jetpointnet.training.checkpoint import load_checkpoint
 from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.dataset import feature_indices
@@ -50,10 +50,7 @@ class TaggingRun:
 
 def _read_metadata(path: Path) -> dict:
     """A run folder's ``metadata.json`` (a UserError when it is not a JSON object)."""
-    metadata = read_json(path)
-    if not isinstance(metadata, dict):
-        raise UserError(f"{path}: not a JSON object; remove or replace it")
-    return metadata
+    return read_json_object(path)
 
 
 def is_tagging_run(run_dir: str | os.PathLike[str]) -> bool:
