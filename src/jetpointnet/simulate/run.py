@@ -39,7 +39,7 @@ from jetpointnet.executors import Executor, check_executor, run_dask
 from jetpointnet.io.atomic import remove_stale_partials
 from jetpointnet.io.lock import output_lock
 from jetpointnet.io.mltree_writer import parse_compression
-from jetpointnet.io.sample_files import read_json, write_json
+from jetpointnet.io.sample_files import read_json_object, write_json
 from jetpointnet.simulate.generators import JZ_SLICES, MC_CHANNEL, SourceOptions, make_source
 from jetpointnet.simulate.geometry import CELL_ORDERS
 
@@ -212,14 +212,6 @@ def _chunk_record(cfg: SimulateConfig, chunk: int) -> Path:
     return cfg.out / CHUNKS / f"{Path(output_name(cfg, chunk)).stem}.json"
 
 
-def _read_record(path: Path) -> dict:
-    """A JSON object this module wrote (a chunk record or the manifest)."""
-    raw = read_json(path)
-    if not isinstance(raw, dict):
-        raise UserError(f"{path}: not a JSON object; remove or replace it")
-    return raw
-
-
 def _done(cfg: SimulateConfig, chunk: int, manifest: dict, legacy: bool) -> bool | None:
     """True: chunk written under ``manifest``'s settings; False: under others; None: absent.
 
@@ -232,7 +224,7 @@ def _done(cfg: SimulateConfig, chunk: int, manifest: dict, legacy: bool) -> bool
         return None
     record = _chunk_record(cfg, chunk)
     if record.exists():
-        return _read_record(record).get("config") == manifest["config"]
+        return read_json_object(record).get("config") == manifest["config"]
     return legacy
 
 
@@ -252,7 +244,7 @@ def _simulate(cfg: SimulateConfig, progress: bool) -> list[Path]:
     manifest_path = cfg.out / MANIFEST
     manifest = _manifest(cfg)
     legacy = (
-        manifest_path.exists() and _read_record(manifest_path).get("config") == manifest["config"]
+        manifest_path.exists() and read_json_object(manifest_path).get("config") == manifest["config"]
     )
     state = [_done(cfg, i, manifest, legacy) for i in range(len(chunks))]
     if cfg.overwrite:
@@ -368,8 +360,8 @@ def _write_stats(cfg: SimulateConfig, n_chunks: int) -> None:
     stats = []
     for i in range(n_chunks):
         record = _chunk_record(cfg, i)
-        if record.exists() and "stats" in _read_record(record):
-            stats.append(_read_record(record)["stats"])
+        if record.exists() and "stats" in read_json_object(record):
+            stats.append(read_json_object(record)["stats"])
     if not stats:
         return
     total = {k: float(sum(s[k] for s in stats)) for k in stats[0]}
