@@ -1,11 +1,15 @@
-"""The cloud taggers by name: a model name maps to its config dataclass and class.
+"""The per-object taggers by name: a model name maps to its config dataclass and class.
 
-A tagger is an ``nn.Module`` whose ``forward(x, mask, **inputs)`` takes constituent
-features ``x`` ``(B, N, F)``, the real-constituent ``mask`` ``(B, N)`` and the further
-batch tensors named in its class attribute ``inputs`` (``p4``: ``(B, N, 4)`` GeV), and
-returns logits ``(B, K)``. This table is separate from the per-point
-:mod:`jetpointnet.models.registry` (body + per-point head), whose models do not fit a
-per-cloud output.
+A cloud tagger (``particlenet``, ``part``) is an ``nn.Module`` whose
+``forward(x, mask, **inputs)`` takes constituent features ``x`` ``(B, N, F)``, the
+real-constituent ``mask`` ``(B, N)`` and the further batch tensors named in its class
+attribute ``inputs`` (``p4``: ``(B, N, 4)`` GeV), and returns logits ``(B, K)``. A tagger
+whose class attribute ``reads_cloud`` is false (``alp_cnn``: ``image``; ``arma_gnn``:
+``node_x``, ``node_mask``, ``edges``, ``edge_mask``) takes only its ``inputs``, by name;
+:func:`tagger_forward` calls either kind on a batch. ``input_shapes`` (per-object shapes
+of those inputs, e.g. ``{"image": (12, 15, 15)}``) size the models that need them. This
+table is separate from the per-point :mod:`jetpointnet.models.registry` (body +
+per-point head), whose models do not fit a per-cloud output.
 """
 
 from __future__ import annotations
@@ -14,28 +18,80 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import nn
 
 from jetpointnet.config import from_dict
 from jetpointnet.errors import UserError, did_you_mean
+from jetpointnet.models.alp_cnn import ALPCNN, ALPCNNConfig
+from jetpointnet.models.arma import ARMAGNN, ARMAGNNConfig
 from jetpointnet.models.part import ParT, ParTConfig
 from jetpointnet.models.particlenet import ParticleNet, ParticleNetConfig
 
-__all__ = ["TAGGERS", "build_tagger", "resolve_tagger_options"]
+__all__ = [
+    "TAGGERS",
+    "build_tagger",
+    "resolve_tagger_options",
+    "tagger_forward",
+    "tagger_inputs",
+    "unwrap",
+]
+
+Shapes = Mapping[str, Sequence[int]]
 
 
 @dataclass(frozen=True)
 class _Tagger:
     config_cls: type
-    build: Callable[..., nn.Module]  # (in_features, n_outputs, cfg, feature_names) -> module
+    build: Callable[..., nn.Module]  # (in_features, n_outputs, cfg, feature_names, shapes)
+
+
+def _shape(shapes: Shapes | None, name: str, model: str) -> tuple[int, ...]:
+    if not shapes or name not in shapes:
+        raise ValueError(f"{model} reads the per-object array '{name}', which the data lacks")
+    return tuple(int(s) for s in shapes[name])
 
 
 TAGGERS: dict[str, _Tagger] = {
     "particlenet": _Tagger(
-        ParticleNetConfig, lambda f, k, cfg, names: ParticleNet(f, k, cfg, feature_names=names)
+        ParticleNetConfig,
+        lambda f, k, cfg, names, shapes: ParticleNet(f, k, cfg, feature_names=names),
     ),
-    "part": _Tagger(ParTConfig, lambda f, k, cfg, names: ParT(f, k, cfg)),
+    "part": _Tagger(ParTConfig, lambda f, k, cfg, names, shapes: ParT(f, k, cfg)),
+    "alp_cnn": _Tagger(
+        ALPCNNConfig,
+        lambda f, k, cfg, names, shapes: ALPCNN(_shape(shapes, "image", "alp_cnn"), k, cfg),
+    ),
+    "arma_gnn": _Tagger(
+        ARMAGNNConfig,
+        lambda f, k, cfg, names, shapes: ARMAGNN(_shape(shapes, "node_x", "arma_gnn")[-1], k, cfg),
+    ),
 }
+
+
+def unwrap(net: nn.Module) -> nn.Module:
+    """The tagger inside DDP / torch.compile wrappers (for its ``inputs``)."""
+    while True:
+        inner = getattr(net, "module", None) or getattr(net, "_orig_mod", None)
+        if inner is None:
+            return net
+        net = inner
+
+
+def tagger_inputs(net: nn.Module) -> tuple[str, ...]:
+    """Every batch tensor ``net`` reads (``x``, ``mask`` first for cloud taggers)."""
+    inner = unwrap(net)
+    more = tuple(getattr(inner, "inputs", ()))
+    return more if not getattr(inner, "reads_cloud", True) else ("x", "mask", *more)
+
+
+def tagger_forward(net: nn.Module, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """Logits ``(B, K)`` of ``net`` on ``batch`` (a cloud tagger or one reading only ``inputs``)."""
+    inner = unwrap(net)
+    more = {k: batch[k] for k in getattr(inner, "inputs", ())}
+    if not getattr(inner, "reads_cloud", True):
+        return net(**more)
+    return net(batch["x"], batch["mask"], **more)
 
 
 def resolve_tagger_options(name: str, options: Mapping[str, Any] | Any, *, where: str) -> Any:
@@ -55,11 +111,16 @@ def build_tagger(
     in_features: int,
     n_outputs: int,
     feature_names: Sequence[str] | None,
+    input_shapes: Shapes | None = None,
     where: str = "config",
 ) -> nn.Module:
-    """Tagger ``name`` for ``in_features`` inputs and ``n_outputs`` logits."""
+    """Tagger ``name`` for ``in_features`` inputs and ``n_outputs`` logits.
+
+    ``input_shapes``: per-object shapes of the batch arrays beyond the cloud (``image``
+    ``(D, H, W)``, ``node_x`` ``(M, F)``), needed by ``alp_cnn`` and ``arma_gnn``.
+    """
     cfg = resolve_tagger_options(name, options, where=where)
     try:
-        return TAGGERS[name].build(in_features, n_outputs, cfg, feature_names)
+        return TAGGERS[name].build(in_features, n_outputs, cfg, feature_names, input_shapes)
     except ValueError as exc:
         raise UserError(f"{where}: model.options: {exc}") from None

@@ -25,7 +25,7 @@ from torch import nn
 from jetpointnet.config import to_dict
 from jetpointnet.errors import UserError
 from jetpointnet.io.prep_folder import split_files
-from jetpointnet.models.taggers import build_tagger, resolve_tagger_options
+from jetpointnet.models.taggers import build_tagger, resolve_tagger_options, tagger_forward
 from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.dataset import feature_indices, feature_names
 from jetpointnet.training.jet_stream import JetStream
@@ -109,19 +109,10 @@ def build_jet_model(
     return model, len(names)
 
 
-def _inner(net: nn.Module) -> nn.Module:
-    """The tagger inside DDP / torch.compile wrappers (for its ``inputs``)."""
-    while True:
-        inner = getattr(net, "module", None) or getattr(net, "_orig_mod", None)
-        if inner is None:
-            return net
-        net = inner
-
-
 def jet_forward(net: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """``{"pred": logits (B, K), "aux_loss": 0}`` for a batch of jets."""
-    more = {k: batch[k] for k in getattr(_inner(net), "inputs", ())}
-    return {"pred": net(batch["x"], batch["mask"], **more), "aux_loss": batch["x"].new_zeros(())}
+    """``{"pred": logits (B, K), "aux_loss": 0}`` for a batch of jets (or photon objects)."""
+    pred = tagger_forward(net, batch)
+    return {"pred": pred, "aux_loss": pred.new_zeros(())}
 
 
 register_task(TaggingTask)
