@@ -20,7 +20,6 @@ improving) puts a ``BatchNorm3d`` after each convolution, before its ReLU (+360)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -39,24 +38,23 @@ class ALPCNNConfig:
     dense: list[int] = field(default_factory=lambda: [100])
     batch_norm: bool = False
     dropout: float = 0.0
+    image_shape: list[int] | None = None
 
 
 class ALPCNN(nn.Module):
     """Object logits from its image: ``forward(image)`` -> ``(B, n_outputs)``.
 
-    ``image_shape``: ``(D, H, W)`` of one object's image (layers, eta, phi pixels).
-    ``pools[i]`` is the max-pooling window after convolution ``i`` over (eta, phi,
+    ``cfg.image_shape``: ``[D, H, W]`` of one object's image (layers, eta, phi pixels;
+    filled from the data by the photon kind). ``pools[i]`` is the max-pooling window after convolution ``i`` over (eta, phi,
     layer); ``[1, 1, 1]`` is none.
     """
 
     inputs: tuple[str, ...] = ("image",)
     reads_cloud = False
 
-    def __init__(
-        self, image_shape: Sequence[int], n_outputs: int, cfg: ALPCNNConfig | None = None
-    ) -> None:
+    def __init__(self, n_outputs: int, cfg: ALPCNNConfig) -> None:
         super().__init__()
-        cfg = cfg or ALPCNNConfig()
+        image_shape = cfg.image_shape or []
         if len(image_shape) != 3:
             raise ValueError(f"alp_cnn: image shape must be (layers, eta, phi), not {image_shape}")
         if len(cfg.pools) != len(cfg.filters) or any(len(p) != 3 for p in cfg.pools):

@@ -46,7 +46,7 @@ from torch import nn
 from jetpointnet.models.cloud_heads import masked_mean_pool
 from jetpointnet.models.layers import MaskedBatchNorm
 
-__all__ = ["ARMAConv", "ARMAGNN", "ARMAGNNConfig", "dense_adjacency", "normalised_adjacency"]
+__all__ = ["ARMAGNN", "ARMAConv", "ARMAGNNConfig", "dense_adjacency", "normalised_adjacency"]
 
 
 def dense_adjacency(
@@ -123,19 +123,25 @@ class ARMAGNNConfig:
     input_norm: bool = True
     batch_norm: bool = False
     dropout: float = 0.0
+    node_features: int | None = None
 
 
 class ARMAGNN(nn.Module):
-    """Graph logits: ``forward(node_x, node_mask, edges, edge_mask)`` -> ``(B, n_outputs)``."""
+    """Graph logits: ``forward(node_x, node_mask, edges, edge_mask)`` -> ``(B, n_outputs)``.
+
+    ``cfg.node_features``: the columns of ``node_x`` (filled from the data by the photon kind).
+    """
 
     inputs: tuple[str, ...] = ("node_x", "node_mask", "edges", "edge_mask")
     reads_cloud = False
 
-    def __init__(self, node_features: int, n_outputs: int, cfg: ARMAGNNConfig | None = None):
+    def __init__(self, n_outputs: int, cfg: ARMAGNNConfig) -> None:
         super().__init__()
-        cfg = cfg or ARMAGNNConfig()
         if not cfg.widths:
             raise ValueError("arma_gnn: 'widths' needs at least one ARMA layer")
+        if not cfg.node_features or cfg.node_features < 1:
+            raise ValueError("arma_gnn: 'node_features' (columns of node_x) is not set")
+        node_features = cfg.node_features
         self.cfg = cfg
         self.input_norm = MaskedBatchNorm(node_features) if cfg.input_norm else None
         convs, norms, c = [], [], node_features

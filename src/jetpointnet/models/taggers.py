@@ -6,9 +6,9 @@ real-constituent ``mask`` ``(B, N)`` and the further batch tensors named in its 
 attribute ``inputs`` (``p4``: ``(B, N, 4)`` GeV), and returns logits ``(B, K)``. A tagger
 whose class attribute ``reads_cloud`` is false (``alp_cnn``: ``image``; ``arma_gnn``:
 ``node_x``, ``node_mask``, ``edges``, ``edge_mask``) takes only its ``inputs``, by name;
-:func:`tagger_forward` calls either kind on a batch. ``input_shapes`` (per-object shapes
-of those inputs, e.g. ``{"image": (12, 15, 15)}``) size the models that need them. This
-table is separate from the per-point :mod:`jetpointnet.models.registry` (body +
+:func:`tagger_forward` calls either kind on a batch; their options carry the shape of
+those inputs (``image_shape``, ``node_features``), which the photon kind fills from the
+data. This table is separate from the per-point :mod:`jetpointnet.models.registry` (body +
 per-point head), whose models do not fit a per-cloud output.
 """
 
@@ -37,35 +37,19 @@ __all__ = [
     "unwrap",
 ]
 
-Shapes = Mapping[str, Sequence[int]]
-
-
 @dataclass(frozen=True)
 class _Tagger:
     config_cls: type
-    build: Callable[..., nn.Module]  # (in_features, n_outputs, cfg, feature_names, shapes)
-
-
-def _shape(shapes: Shapes | None, name: str, model: str) -> tuple[int, ...]:
-    if not shapes or name not in shapes:
-        raise ValueError(f"{model} reads the per-object array '{name}', which the data lacks")
-    return tuple(int(s) for s in shapes[name])
+    build: Callable[..., nn.Module]  # (in_features, n_outputs, cfg, feature_names) -> module
 
 
 TAGGERS: dict[str, _Tagger] = {
     "particlenet": _Tagger(
-        ParticleNetConfig,
-        lambda f, k, cfg, names, shapes: ParticleNet(f, k, cfg, feature_names=names),
+        ParticleNetConfig, lambda f, k, cfg, names: ParticleNet(f, k, cfg, feature_names=names)
     ),
-    "part": _Tagger(ParTConfig, lambda f, k, cfg, names, shapes: ParT(f, k, cfg)),
-    "alp_cnn": _Tagger(
-        ALPCNNConfig,
-        lambda f, k, cfg, names, shapes: ALPCNN(_shape(shapes, "image", "alp_cnn"), k, cfg),
-    ),
-    "arma_gnn": _Tagger(
-        ARMAGNNConfig,
-        lambda f, k, cfg, names, shapes: ARMAGNN(_shape(shapes, "node_x", "arma_gnn")[-1], k, cfg),
-    ),
+    "part": _Tagger(ParTConfig, lambda f, k, cfg, names: ParT(f, k, cfg)),
+    "alp_cnn": _Tagger(ALPCNNConfig, lambda f, k, cfg, names: ALPCNN(k, cfg)),
+    "arma_gnn": _Tagger(ARMAGNNConfig, lambda f, k, cfg, names: ARMAGNN(k, cfg)),
 }
 
 
@@ -111,16 +95,11 @@ def build_tagger(
     in_features: int,
     n_outputs: int,
     feature_names: Sequence[str] | None,
-    input_shapes: Shapes | None = None,
     where: str = "config",
 ) -> nn.Module:
-    """Tagger ``name`` for ``in_features`` inputs and ``n_outputs`` logits.
-
-    ``input_shapes``: per-object shapes of the batch arrays beyond the cloud (``image``
-    ``(D, H, W)``, ``node_x`` ``(M, F)``), needed by ``alp_cnn`` and ``arma_gnn``.
-    """
+    """Tagger ``name`` for ``in_features`` inputs and ``n_outputs`` logits."""
     cfg = resolve_tagger_options(name, options, where=where)
     try:
-        return TAGGERS[name].build(in_features, n_outputs, cfg, feature_names, input_shapes)
+        return TAGGERS[name].build(in_features, n_outputs, cfg, feature_names)
     except ValueError as exc:
         raise UserError(f"{where}: model.options: {exc}") from None
