@@ -46,6 +46,7 @@ __all__ = [
     "TaggingEvalConfig",
     "evaluate_tagging",
     "is_tagging_run",
+    "plus_minus",
     "tagging_context",
     "tagging_section",
 ]
@@ -173,7 +174,8 @@ def evaluate_tagging(
     return metrics
 
 
-def _pm(row: dict[str, Any], key: str) -> str:
+def plus_minus(row: dict[str, Any], key: str) -> str:
+    """``row[key] ± row[key_err]`` for a table (AUC to 4 digits, rejections to 1; n/a)."""
     v, e = row.get(key), row.get(f"{key}_err")
     if v is None:
         return "n/a"
@@ -196,8 +198,8 @@ def tagging_context(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) ->
     header += [f"1/eps_B at {round(100 * wp)} %" for wp in WORKING_POINTS]
     rows = []
     for name, row in metrics["summary"].items():
-        rej = [_pm(row, f"rejection_{round(100 * wp)}") for wp in WORKING_POINTS]
-        rows.append([name, row.get("accuracy"), _pm(row, "auc"), *rej])
+        rej = [plus_minus(row, f"rejection_{round(100 * wp)}") for wp in WORKING_POINTS]
+        rows.append([name, row.get("accuracy"), plus_minus(row, "auc"), *rej])
     win = metrics["baseline_window"]
     note = (
         f"{metrics['split']} split: {metrics['n_test']} jets (signal: {metrics['signal']}); "
