@@ -7,7 +7,7 @@ Two classes with a real, learnable difference in the shower's direction:
   ``pointing_z0`` ~ N(0, 60 mm);
 - ``displaced`` (class 1): the ALP decays at ``lxy`` flat in [0, 4000] mm, so the shower
   leans: its centroid moves by ``slope * (depth - 2)`` in eta (and half of it in phi)
-  with ``|slope|`` growing with ``lxy``; ``pointing_z0`` ~ slope * 20000 mm plus the same
+  with ``|slope|`` in [0.015, 0.045] growing with ``lxy``; ``pointing_z0`` ~ slope * 20000 mm plus the same
   60 mm resolution.
 
 Cells: 12 to 40 per object in 1 to 3 clusters, depths 0..11 (mostly the barrel's
@@ -45,7 +45,7 @@ def _cells(rng: np.random.Generator, label: int, lxy: float) -> tuple[np.ndarray
     n = int(rng.integers(12, LENGTH + 1))
     depth = rng.choice(12, n, p=[0.08, 0.25, 0.4, 0.12, 0.02, 0.03, 0.03, 0.02, 0.02,
                                  0.01, 0.01, 0.01])  # fmt: skip
-    slope = 0.0 if label == 0 else rng.choice([-1, 1]) * (0.004 + 0.012 * lxy / 4000.0)
+    slope = 0.0 if label == 0 else rng.choice([-1, 1]) * (0.015 + 0.03 * lxy / 4000.0)
     cluster = rng.choice(3, n, p=[0.7, 0.2, 0.1])
     offset = np.array([[0.0, 0.0], [0.06, -0.04], [-0.05, 0.07]])[cluster]  # (n, 2)
     lean = slope * (depth - 2.0)
