@@ -99,7 +99,9 @@ def make_photons(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
                                            np.log(np.maximum(e, 1e-3))])  # fmt: skip
         out["mask"][j, :k] = True
         pt = e / np.cosh(eta)
-        out["p4"][j, :k] = np.column_stack([pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta), e])
+        out["p4"][j, :k] = np.column_stack(
+            [pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta), e]
+        )
         ie = np.clip(np.floor(cells[:, 0] / PIXEL[0] + GRID / 2), 0, GRID - 1).astype(int)
         ip = np.clip(np.floor(cells[:, 1] / PIXEL[1] + GRID / 2), 0, GRID - 1).astype(int)
         np.add.at(out["image"][j], (cells[:, 3].astype(int), ie, ip), e / total)
@@ -151,7 +153,10 @@ def write_photon_folder(
             per_class += np.bincount(arrays["y_cloud"], minlength=len(CLASSES))
             kept = {k: v for k, v in arrays.items() if k not in drop}
             write_npz(root / "arrays" / split / f"photons_{c:05d}.npz", kept)
-        counts[split] = {"samples": n, "per_class": dict(zip(CLASSES, per_class.tolist(), strict=True))}
+        counts[split] = {
+            "samples": n,
+            "per_class": dict(zip(CLASSES, per_class.tolist(), strict=True)),
+        }
     meta = {
         "kind": "photon",
         "layout": "padded",
@@ -171,7 +176,10 @@ def write_photon_folder(
         "counts": counts,
         "cutflow": {},
         "inputs": ["prompt.root", "displaced.root"],
-        "sources": [{"class": "prompt", "sha256": "0" * 64}, {"class": "displaced", "sha256": "1" * 64}],
+        "sources": [
+            {"class": "prompt", "sha256": "0" * 64},
+            {"class": "displaced", "sha256": "1" * 64},
+        ],
     }
     write_json(root / "metadata.json", meta)
     return root

@@ -58,11 +58,16 @@ def _graph(n: int, n_edges: int, seed: int = 0):
     pairs = torch.randint(0, n, (n_edges, 2), generator=g)
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
     edges = torch.cat([pairs, pairs.flip(1)]).unsqueeze(0).int()  # both directions
-    return x, torch.ones(1, n, dtype=torch.bool), edges, torch.ones(1, edges.shape[1], dtype=torch.bool)
+    return (
+        x,
+        torch.ones(1, n, dtype=torch.bool),
+        edges,
+        torch.ones(1, edges.shape[1], dtype=torch.bool),
+    )
 
 
 def test_normalised_adjacency_is_symmetric_gcn_norm():
-    x, mask, edges, emask = _graph(6, 8)
+    _, mask, edges, emask = _graph(6, 8)
     adj = dense_adjacency(edges, emask, mask)
     lap = normalised_adjacency(adj)[0]
     deg = adj[0].sum(-1)

@@ -34,7 +34,9 @@ def _cfg(name: str, overrides: list[str]) -> TrainConfig:
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("photons")
-    return write_photon_folder(tmp / "data", objects={"train": 192, "val": 64, "test": 64}, chunk=64)
+    return write_photon_folder(
+        tmp / "data", objects={"train": 192, "val": 64, "test": 64}, chunk=64
+    )
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +65,12 @@ def test_cnn_trains_and_evaluate_gives_the_metrics(data, gnn_run, tmp_path):
     assert m["kind"] == "photon" and m["signal"] == "displaced" and m["n_test"] == 64
     assert set(m["summary"]) == {"arma", "cnn", "cut:pointing_z0"}
     for row in m["summary"].values():
-        assert 0.0 <= row["auc"] <= 1.0 and row["rejection_50"] >= 1.0 and row["rejection_80"] >= 1.0
+        assert (
+            0.0 <= row["auc"] <= 1.0 and row["rejection_50"] >= 1.0 and row["rejection_80"] >= 1.0
+        )
     assert m["summary"]["cut:pointing_z0"]["auc"] > 0.75  # the synthetic showers lean
     point = m["efficiency_vs_lxy"]["arma"]["80"]
-    assert [b["lo"] for b in point["bins"]][0] == 0 and point["bins"][-1]["hi"] == 4000
+    assert point["bins"][0]["lo"] == 0 and point["bins"][-1]["hi"] == 4000
     n_disp = sum(b["n"] for b in point["bins"])
     passed = sum(b["eff"] * b["n"] for b in point["bins"] if b["n"])
     assert n_disp == 32 and passed / n_disp == pytest.approx(0.8, abs=0.05)
@@ -91,7 +95,7 @@ def test_class_sorted_batches_hold_one_class(data):
 
 
 def test_bad_batch_order_is_one_clear_line():
-    with pytest.raises(UserError, match="batch_order.*'class_sorted'"):
+    with pytest.raises(UserError, match=r"batch_order.*'class_sorted'"):
         _cfg("arma-gnn-small", ["data.batch_order=class_sort"])
 
 
