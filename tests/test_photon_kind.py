@@ -112,3 +112,20 @@ def test_missing_image_array_is_one_clear_line(tmp_path):
     with pytest.raises(UserError, match="reads the per-object array 'node_x'"):
         train(_cfg("arma-gnn-small", ["train.epochs=1"]), data_dir=bad, out_dir=tmp_path / "g",
               progress=False)  # fmt: skip
+
+
+def test_predict_rows_lead_back_to_the_event(data, gnn_run, tmp_path):
+    from jetpointnet.io.prediction_files import read_predictions
+    from jetpointnet.io.sample_files import read_npz
+
+    out = tmp_path / "photons.parquet"
+    argv = ["predict", "--run", str(gnn_run[0]), "--data", str(data), "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    rows = read_predictions(out, tree_name="photons")
+    raw = [read_npz(f) for f in split_files(data, "test")]
+    np.testing.assert_allclose(rows["prob_prompt"] + rows["prob_displaced"], 1.0, atol=1e-5)
+    for key in ("event_number", "entry", "object_index", "lxy", "pointing_z0"):
+        np.testing.assert_array_equal(rows[key], np.concatenate([r[key] for r in raw]))
+    onnx = ["predict", "--run", str(gnn_run[0]), "--data", str(data), "--quiet",
+            "--out", str(tmp_path / "o.parquet"), "--backend", "onnx"]  # fmt: skip
+    assert main(onnx) != 0
