@@ -23,8 +23,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from synthetic_jets import write_chunks
 
-from jetpointnet.io.sample_files import write_json, write_npz
+from jetpointnet.io.sample_files import write_json
 
 __all__ = ["CLASSES", "FEATURES", "LAYERS", "OBSERVERS", "make_photons", "write_photon_folder"]
 
@@ -137,26 +138,9 @@ def write_photon_folder(
     """
     root = Path(root)
     objects = objects or {"train": 600, "val": 200, "test": 400}
-    rng = np.random.default_rng(seed)
-    counts: dict[str, dict] = {}
-    entry = 0
-    for split, n in objects.items():
-        per_class = np.zeros(len(CLASSES), int)
-        for c, lo in enumerate(range(0, n, chunk)):
-            arrays = make_photons(rng, min(chunk, n - lo))
-            m = len(arrays["y_cloud"])
-            arrays["file_index"] = (arrays["y_cloud"]).astype(np.int32)
-            arrays["entry"] = np.arange(entry, entry + m, dtype=np.int64)
-            arrays["event_number"] = 5000 + arrays["entry"]
-            arrays["object_index"] = (arrays["entry"] % 2).astype(np.int32)
-            entry += m
-            per_class += np.bincount(arrays["y_cloud"], minlength=len(CLASSES))
-            kept = {k: v for k, v in arrays.items() if k not in drop}
-            write_npz(root / "arrays" / split / f"photons_{c:05d}.npz", kept)
-        counts[split] = {
-            "samples": n,
-            "per_class": dict(zip(CLASSES, per_class.tolist(), strict=True)),
-        }
+    counts = write_chunks(root, make_photons, objects, rng=np.random.default_rng(seed),
+                          chunk=chunk, classes=CLASSES, stem="photons", file_of_class=True,
+                          drop=drop)  # fmt: skip
     meta = {
         "kind": "photon",
         "layout": "padded",

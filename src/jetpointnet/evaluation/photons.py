@@ -27,12 +27,13 @@ import numpy as np
 
 from jetpointnet.config import to_dict
 from jetpointnet.errors import UserError
-from jetpointnet.evaluation.tagging import plus_minus
-from jetpointnet.evaluation.tagging_metrics import WORKING_POINTS, binary_summary, tagging_roc
-from jetpointnet.io.atomic import atomic_output
-from jetpointnet.io.jsonio import strict_dumps
-from jetpointnet.io.paths import folder_files, refuse_overlap
-from jetpointnet.pages import render_page, write_page
+from jetpointnet.evaluation.tagging import (
+    ScoreTables,
+    open_evaluation,
+    plus_minus,
+    write_evaluation,
+)
+from jetpointnet.evaluation.tagging_metrics import WORKING_POINTS
 
 __all__ = [
     "POINTING",
@@ -107,25 +108,17 @@ def efficiency_in_bins(
     return rows
 
 
-class _Tables:
-    """The per-tagger results, filled tagger by tagger (networks, then the baseline)."""
+class _Tables(ScoreTables):
+    """The photon tables: the rows and the displaced efficiency against lxy."""
 
     def __init__(self, test: dict[str, np.ndarray], sig: int, cfg: PhotonEvalConfig) -> None:
-        self.test, self.cfg = test, cfg
-        self.is_signal = test["y_cloud"] == sig
-        self.w = test["weight"].astype(np.float64) if cfg.weighted else None
-        self.summary: dict[str, dict[str, Any]] = {}
-        self.curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self.scores: dict[str, np.ndarray] = {}
+        super().__init__(test, sig, n_boot=cfg.n_boot, seed=cfg.seed, weighted=cfg.weighted)
+        self.cfg = cfg
         self.by_lxy: dict[str, dict[str, Any]] = {}
 
     def add(self, name: str, score: np.ndarray, *, pred: np.ndarray | None = None) -> dict:
+        row = super().add(name, score, pred=pred)
         cfg, y, w = self.cfg, self.is_signal, self.w
-        row: dict[str, Any] = {"name": name}
-        row.update(binary_summary(y, score, weights=w, n_boot=cfg.n_boot, seed=cfg.seed))
-        row["accuracy"] = float((pred == self.test["y_cloud"]).mean()) if pred is not None else None
-        self.summary[name] = row
-        self.curves[name] = tagging_roc(y, score, weights=w)
         w_sig = None if w is None else w[y]
         lxy = np.asarray(self.test["lxy"], np.float64)[y]
         self.by_lxy[name] = {}
@@ -174,27 +167,15 @@ def evaluate_photons(
     """
     from jetpointnet.io.prep_folder import read_metadata
     from jetpointnet.training.photon_kind import photon_observers
-    from jetpointnet.training.tagging_inference import jet_table, load_tagging_run, score_split
+    from jetpointnet.training.tagging_inference import jet_table, score_split
 
     cfg = cfg or PhotonEvalConfig()
-    if not runs:
-        raise UserError("evaluate: no photon run given")
-    out = Path(out_dir) if out_dir is not None else Path(runs[0]) / "eval"
-    refuse_overlap([data_dir, *(f for r in runs for f in folder_files(r))], out)
-    if (out / "metrics.json").exists() and not overwrite:
-        raise UserError(f"{out}: holds an evaluation (pass --overwrite to replace it)")
     metadata = read_metadata(data_dir)
     observers = photon_observers(metadata, where=str(Path(data_dir) / "metadata.json"))
     for need in ("lxy", "pointing_z0"):
         if need not in observers:
             raise UserError(f"{data_dir}/metadata.json: 'observers' lacks '{need}'")
-    names = [Path(r).name for r in runs]
-    if len(set(names)) != len(names):
-        raise UserError(
-            f"evaluate: the runs' folder names must differ (they name the rows): {names}"
-        )
-    loaded = [(name, load_tagging_run(r)) for name, r in zip(names, runs, strict=True)]
-    out.mkdir(parents=True, exist_ok=True)
+    out, loaded = open_evaluation(runs, data_dir, out_dir, overwrite=overwrite)
     test = jet_table(data_dir, split, observers=observers)
     classes = loaded[0][1].classes
     sig = len(classes) - 1
@@ -217,11 +198,7 @@ def evaluate_photons(
         "runs": [str(Path(r)) for r in runs],
         "config": to_dict(cfg),
     }
-    with atomic_output(out / "tagging.html", overwrite=True) as tmp:
-        tmp.write_text(render_page("_tagging_section.html.j2", **photon_context(metrics, out)))
-    write_page(out / "report.html", "tagging.html.j2", **photon_context(metrics, out))
-    with atomic_output(out / "metrics.json", overwrite=True) as tmp:
-        tmp.write_text(strict_dumps(metrics, indent=2, sort_keys=True) + "\n")
+    write_evaluation(out, metrics, photon_context(metrics, out))
     return metrics
 
 
