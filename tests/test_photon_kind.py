@@ -129,3 +129,11 @@ def test_predict_rows_lead_back_to_the_event(data, gnn_run, tmp_path):
     onnx = ["predict", "--run", str(gnn_run[0]), "--data", str(data), "--quiet",
             "--out", str(tmp_path / "o.parquet"), "--backend", "onnx"]  # fmt: skip
     assert main(onnx) != 0
+
+
+def test_batch_order_of_a_kind_without_it_is_one_clear_line(tmp_path):
+    from jetpointnet.training.kinds import KINDS, check_batch_order
+
+    check_batch_order(KINDS["photon"], "class_sorted")
+    with pytest.raises(UserError, match="batch_order 'class_sorted' is not offered .* 'track'"):
+        check_batch_order(KINDS["track"], "class_sorted")

@@ -37,6 +37,7 @@ __all__ = [
     "unwrap",
 ]
 
+
 @dataclass(frozen=True)
 class _Tagger:
     config_cls: type

@@ -30,7 +30,7 @@ from jetpointnet.io.prep_folder import split_files
 from jetpointnet.models.taggers import build_tagger, resolve_tagger_options, tagger_forward
 from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.dataset import feature_indices, feature_names
-from jetpointnet.training.jet_stream import JetStream
+from jetpointnet.training.jet_stream import BATCH_ORDERS, JetStream
 from jetpointnet.training.kinds import Kind, register_kind
 from jetpointnet.training.tagging import TaggingTask
 from jetpointnet.training.tasks import register_task
@@ -137,6 +137,10 @@ def jet_forward(net: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, tor
 register_task(TaggingTask)
 register_kind(
     Kind(
-        name="jet", make_streams=make_jet_streams, build_model=build_jet_model, forward=jet_forward
+        name="jet",
+        make_streams=make_jet_streams,
+        build_model=build_jet_model,
+        forward=jet_forward,
+        batch_orders=BATCH_ORDERS,
     )
 )

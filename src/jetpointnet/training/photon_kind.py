@@ -33,7 +33,7 @@ from jetpointnet.io.prep_folder import split_files
 from jetpointnet.models.taggers import tagger_inputs
 from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.jet_kind import build_jet_model, jet_forward, make_jet_streams
-from jetpointnet.training.jet_stream import JetStream
+from jetpointnet.training.jet_stream import BATCH_ORDERS, JetStream
 from jetpointnet.training.kinds import Kind, register_kind
 
 __all__ = [
@@ -80,9 +80,7 @@ def read_shapes(path: Path, names: list[str]) -> dict[str, tuple[int, ...]]:
             out = {}
             for name in names:
                 if name not in f.files:
-                    raise UserError(
-                        f"{path}: missing array '{name}'" + did_you_mean(name, f.files)
-                    )
+                    raise UserError(f"{path}: missing array '{name}'" + did_you_mean(name, f.files))
                 out[name] = tuple(int(s) for s in f[name].shape[1:])
             return out
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
@@ -150,5 +148,6 @@ register_kind(
         make_streams=make_photon_streams,
         build_model=build_photon_model,
         forward=jet_forward,
+        batch_orders=BATCH_ORDERS,
     )
 )
