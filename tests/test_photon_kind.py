@@ -135,5 +135,5 @@ def test_batch_order_of_a_kind_without_it_is_one_clear_line(tmp_path):
     from jetpointnet.training.kinds import KINDS, check_batch_order
 
     check_batch_order(KINDS["photon"], "class_sorted")
-    with pytest.raises(UserError, match="batch_order 'class_sorted' is not offered .* 'track'"):
+    with pytest.raises(UserError, match=r"batch_order 'class_sorted' is not offered .* 'track'"):
         check_batch_order(KINDS["track"], "class_sorted")
