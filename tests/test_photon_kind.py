@@ -137,3 +137,20 @@ def test_batch_order_of_a_kind_without_it_is_one_clear_line(tmp_path):
     check_batch_order(KINDS["photon"], "class_sorted")
     with pytest.raises(UserError, match=r"batch_order 'class_sorted' is not offered .* 'track'"):
         check_batch_order(KINDS["track"], "class_sorted")
+
+
+def test_check_photon_folder_reads_what_training_reads(data, tmp_path):
+    from jetpointnet.io.sample_files import read_npz, write_npz
+    from jetpointnet.training.photon_kind import check_photon_folder
+
+    check_photon_folder(data, splits=("train", "val", "test"))
+    bad = write_photon_folder(tmp_path / "bad", objects={"train": 8}, chunk=8)
+    path = split_files(bad, "train")[0]
+    arrays = read_npz(path)
+    arrays["edges"] = arrays["edges"][..., :1]  # (n, E, 1): not node pairs
+    write_npz(path, arrays, overwrite=True)
+    with pytest.raises(UserError, match=r"edges \(96, 1\) break the photon format"):
+        check_photon_folder(bad)
+    no_lxy = write_photon_folder(tmp_path / "nolxy", objects={"train": 8}, chunk=8, drop=("lxy",))
+    with pytest.raises(UserError, match="missing array 'lxy'"):
+        check_photon_folder(no_lxy)

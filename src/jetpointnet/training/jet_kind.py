@@ -35,10 +35,11 @@ from jetpointnet.training.kinds import Kind, register_kind
 from jetpointnet.training.tagging import TaggingTask
 from jetpointnet.training.tasks import register_task
 
-__all__ = ["build_jet_model", "jet_forward", "make_jet_streams"]
+__all__ = ["build_jet_model", "jet_forward", "make_jet_streams", "object_classes"]
 
 
-def _classes(metadata: dict, *, where: str, kind: str = "jet") -> list[str]:
+def object_classes(metadata: dict, *, where: str, kind: str = "jet") -> list[str]:
+    """metadata.json ``classes`` (2 or more names; a UserError otherwise)."""
     classes = metadata.get("classes")
     if not isinstance(classes, list) or len(classes) < 2:
         raise UserError(
@@ -64,7 +65,7 @@ def make_jet_streams(
     """
     common: dict[str, Any] = {
         "batch_size": cfg.data.batch_size,
-        "n_classes": len(_classes(metadata, where=str(data_dir), kind=kind)),
+        "n_classes": len(object_classes(metadata, where=str(data_dir), kind=kind)),
         "seed": cfg.train.seed,
         "features": feature_indices(metadata, cfg.data.features, where="config"),
         "rank": rank,
@@ -109,7 +110,7 @@ def build_jet_model(
         raise UserError(
             f"config: data of kind {kind!r} needs task.name 'tagging', not {task.name!r}"
         )
-    task.bind(_classes(metadata, where="metadata.json", kind=kind), where="config")
+    task.bind(object_classes(metadata, where="metadata.json", kind=kind), where="config")
     names = feature_names(metadata, cfg.data.features)
     if not names:
         raise UserError(f"metadata.json of kind {kind!r} lists no 'features'")

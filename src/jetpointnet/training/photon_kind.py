@@ -29,15 +29,21 @@ import numpy as np
 from torch import nn
 
 from jetpointnet.errors import UserError, did_you_mean
-from jetpointnet.io.prep_folder import split_files
+from jetpointnet.io.prep_folder import read_metadata, split_files
 from jetpointnet.models.taggers import tagger_inputs
 from jetpointnet.training.config import TrainConfig
-from jetpointnet.training.jet_kind import build_jet_model, jet_forward, make_jet_streams
-from jetpointnet.training.jet_stream import BATCH_ORDERS, JetStream
+from jetpointnet.training.jet_kind import (
+    build_jet_model,
+    jet_forward,
+    make_jet_streams,
+    object_classes,
+)
+from jetpointnet.training.jet_stream import BATCH_ORDERS, JetStream, load_jet_chunk
 from jetpointnet.training.kinds import Kind, register_kind
 
 __all__ = [
     "build_photon_model",
+    "check_photon_folder",
     "make_photon_streams",
     "photon_arrays",
     "photon_observers",
@@ -85,6 +91,38 @@ def read_shapes(path: Path, names: list[str]) -> dict[str, tuple[int, ...]]:
             return out
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise UserError(f"{path}: not a readable npz file ({exc})") from None
+
+
+def check_photon_folder(data_dir: str | Path, *, splits: tuple[str, ...] = ("train",)) -> None:
+    """Read the first chunk of each split as training does; a UserError on what it lacks.
+
+    Checks the metadata (``classes``, ``observers``, ``cloud_arrays``) and, in the chunk,
+    every contract array with its per-object shape: ``image`` (D, H, W), ``node_x``
+    (M, F) with ``node_mask`` (M,), ``edges`` (E, 2) with ``edge_mask`` (E,).
+    """
+    data_dir = Path(data_dir)
+    metadata = read_metadata(data_dir)
+    object_classes(metadata, where=str(data_dir), kind="photon")
+    observers = photon_observers(metadata, where=str(data_dir / "metadata.json"))
+    arrays = _names(metadata, "cloud_arrays", where=str(data_dir / "metadata.json"))
+    for split in splits:
+        first = split_files(data_dir, split)[0]
+        chunk = load_jet_chunk(first, observers=observers, cloud_arrays=arrays)
+        bad = _shape_problems({k: tuple(chunk[k].shape[1:]) for k in arrays})
+        if bad:
+            raise UserError(f"{first}: per-object shapes {', '.join(bad)} break the photon format")
+
+
+def _shape_problems(shape: dict[str, tuple[int, ...]]) -> list[str]:
+    """The contract arrays among ``shape`` (per-object shapes) whose shape is wrong."""
+    want = {
+        "image": len(shape.get("image", (0, 0, 0))) == 3,
+        "node_x": len(shape.get("node_x", (0, 0))) == 2,
+        "node_mask": shape.get("node_mask") == shape.get("node_x", (None,))[:1],
+        "edges": len(shape.get("edges", (0, 2))) == 2 and shape.get("edges", (0, 2))[1] == 2,
+        "edge_mask": shape.get("edge_mask") == shape.get("edges", (None,))[:1],
+    }
+    return [f"{k} {shape[k]}" for k, ok in want.items() if k in shape and not ok]
 
 
 def _fill(cfg: TrainConfig, data_dir: Path | None) -> dict[str, Any]:
