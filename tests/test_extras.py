@@ -64,11 +64,11 @@ def test_onnx_hint(monkeypatch):
 
 
 def test_dask_hint(monkeypatch):
-    from jetpointnet.data.pipeline import _run_dask
+    from jetpointnet.executors import run_dask
 
     _hide(monkeypatch, "distributed")
     with pytest.raises(UserError) as e:
-        next(_run_dask(None, [], workers=1, scheduler=None))  # a generator
+        next(run_dask(None, [], workers=1, scheduler=None))  # a generator
     assert str(e.value) == (
         "--executor dask needs dask.distributed: pip install 'jetpointnet[dask]'"
     )

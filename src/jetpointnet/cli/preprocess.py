@@ -11,19 +11,20 @@ HELP = "MLTree ROOT files -> per-track samples (parquet) -> point-cloud arrays (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kind",
-        choices=("track", "event", "jet"),
+        choices=("track", "event", "jet", "photon"),
         default="track",
         help="track: per-track point clouds (default); event: event-level samples for "
         "particle flow of whole events (configs/data/event.yaml, docs/contracts/event.md); "
         "jet: large-R jet clouds for W/Z tagging (configs/data/tagging-wz.yaml, "
-        "--input CLASS=GLOB)",
+        "--input CLASS=GLOB); photon: prompt / displaced photon objects as cells, images "
+        "and graphs (configs/data/photons.yaml, --input prompt=GLOB --input displaced=GLOB)",
     )
     parser.add_argument(
         "--input",
         action="append",
         default=[],
         metavar="GLOB",
-        help="MLTree ROOT file(s); a glob in quotes; repeatable (--kind jet: CLASS=GLOB, "
+        help="MLTree ROOT file(s); a glob in quotes; repeatable (--kind jet|photon: CLASS=GLOB, "
         "added to the config's inputs)",
     )
     parser.add_argument(
@@ -73,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_event(args)
     if args.kind == "jet":
         return _run_jets(args)
+    if args.kind == "photon":
+        return _run_photons(args)
     if not args.input:
         raise UserError("--input GLOB is required")
     config = load_config(PreprocessConfig, args.config, args.set)
@@ -163,26 +166,54 @@ def _run_event(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_jets(args: argparse.Namespace) -> int:
+def _class_config(args: argparse.Namespace, config_type, kind: str, example: str):
+    """The config of a class-labelled kind (jet, photon) with the ``--input CLASS=GLOB``s."""
     from jetpointnet.config import load_config
+    from jetpointnet.data.class_folder import parse_class_inputs
     from jetpointnet.errors import UserError
-    from jetpointnet.tagging.config import JetPrepConfig
-    from jetpointnet.tagging.preprocess import parse_class_inputs, preprocess_jets
 
     if args.measure_radius or args.stage != "all" or args.executor != "local":
-        raise UserError("--kind jet: --measure-radius, --stage and --executor are per-track only")
-    config = load_config(JetPrepConfig, args.config, args.set)
-    for name, globs in parse_class_inputs(args.input, config.classes).items():
-        config.inputs[name] = [*config.inputs.get(name, []), *globs]
+        raise UserError(
+            f"--kind {kind}: --measure-radius, --stage and --executor are per-track only"
+        )
     if args.workers < 1:
         raise UserError(f"--workers must be >= 1, got {args.workers}")
+    config = load_config(config_type, args.config, args.set)
+    for name, globs in parse_class_inputs(args.input, config.classes, example=example).items():
+        config.inputs[name] = [*config.inputs.get(name, []), *globs]
+    return config
+
+
+def _run_jets(args: argparse.Namespace) -> int:
+    from jetpointnet.tagging.config import JetPrepConfig
+    from jetpointnet.tagging.preprocess import preprocess_jets
+
+    config = _class_config(args, JetPrepConfig, "jet", "wz='w/*.root'")
     result = preprocess_jets(args.out, config=config, geometry=args.geometry,
                              workers=args.workers, progress=not args.no_progress,
                              overwrite=args.overwrite)  # fmt: skip
+    return _print_class_counts(result, "jets", "jets")
+
+
+def _run_photons(args: argparse.Namespace) -> int:
+    """``--kind photon``: photon objects (:mod:`jetpointnet.photons.preprocess`)."""
+    from jetpointnet.photons.config import PhotonPrepConfig
+    from jetpointnet.photons.preprocess import preprocess_photons
+
+    config = _class_config(args, PhotonPrepConfig, "photon", "displaced='alp/*.root'")
+    result = preprocess_photons(args.out, config=config, geometry=args.geometry,
+                                workers=args.workers, progress=not args.no_progress,
+                                overwrite=args.overwrite)  # fmt: skip
+    return _print_class_counts(result, "photons", "objects")
+
+
+def _print_class_counts(result, noun: str, label: str) -> int:
+    """The counts per split and class of a class-labelled folder; 0."""
     meta = result.metadata
-    print(f"jets in {result.out}: chunks run {result.chunks_run}, skipped {result.chunks_skipped}")
+    print(f"{noun} in {result.out}: chunks run {result.chunks_run}, "
+          f"skipped {result.chunks_skipped}")  # fmt: skip
     for split, c in meta["counts"].items():
         per = ", ".join(f"{k} {v}" for k, v in c["per_class"].items())
-        print(f"  {split:5s} {c['jets']:8d} jets ({per}) in {c['files']} file(s)")
+        print(f"  {split:5s} {c[noun]:8d} {label} ({per}) in {c['files']} file(s)")
     print(f"  metadata: {result.out / 'metadata.json'}")
     return 0

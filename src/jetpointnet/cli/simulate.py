@@ -17,6 +17,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
+    p.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="local processes (default) or dask: one Dask task per file, on the cluster of "
+        "--scheduler or a local one of --workers processes (docs/cluster.md)",
+    )
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler (tcp://host:port)")
     p.add_argument("--events-per-file", type=int, default=1000, help="events per ROOT file")
     p.add_argument(
         "--pileup", type=float, default=0.0, help="mean number of soft-QCD pile-up events"
@@ -39,7 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="keep at most C truth contributors per cell (MLTree keeps 3; default: all)",
     )
     p.add_argument("--particle", default="pi+", help=f"gun particle: {', '.join(GUN_PARTICLES)}")
-    p.add_argument("--energy", type=float, default=None, help="gun energy in GeV")
+    p.add_argument("--energy", type=float, default=None, help="gun (or alp) energy in GeV")
     p.add_argument(
         "--energy-range",
         type=float,
@@ -83,6 +91,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="anti-kt R of the leading truth jet that defines a dijet JZ slice: 0.6 "
         "(ATLAS's JZ, default) or 1.0 (large-R jets, the W/Z tagging background)",
     )
+    p.add_argument(
+        "--alp-mass",
+        type=float,
+        default=None,
+        help="ALP (PDG id 36) mass in GeV, presets h2aa (below 62.5) and alp",
+    )
+    p.add_argument(
+        "--alp-ctau",
+        type=float,
+        default=None,
+        help="ALP proper decay length c*tau in mm (preset h2aa; 0: prompt)",
+    )
+    p.add_argument(
+        "--decay-length",
+        type=float,
+        nargs=2,
+        metavar=("LO", "HI"),
+        default=(0.0, 0.0),
+        help="preset alp: lab-frame decay length in mm along the ALP's flight, uniform in "
+        "[LO, HI] (default 0 0: the prompt sample)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -98,7 +127,9 @@ def run(args: argparse.Namespace) -> int:
         eta_range=tuple(args.eta_range), format=args.format, overwrite=args.overwrite,
         split_clusters=not args.no_split_clusters, compression=args.compression,
         cell_order=args.cell_order, event_truth=not args.no_event_truth,
-        slice_radius=args.slice_radius,
+        slice_radius=args.slice_radius, alp_mass=args.alp_mass, alp_ctau=args.alp_ctau,
+        decay_length=tuple(args.decay_length),
+        executor=args.executor, scheduler=args.scheduler,  # jetpointnet.executors
     )  # fmt: skip
     files = simulate(cfg, progress=not args.quiet)
     print(f"wrote {len(files)} file(s) to {cfg.out}/ ({cfg.events} events)")

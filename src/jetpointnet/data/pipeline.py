@@ -23,11 +23,10 @@ from __future__ import annotations
 import itertools
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -36,12 +35,12 @@ from jetpointnet.config import to_dict
 from jetpointnet.data.config import PreprocessConfig
 from jetpointnet.data.samples import DROP_REASONS
 from jetpointnet.data.splits import SPLITS
-from jetpointnet.errors import UserError, missing_extra
+from jetpointnet.errors import UserError
+from jetpointnet.executors import Executor, run_parallel
 from jetpointnet.io.sample_files import read_parquet_columns
 
-__all__ = ["PreprocessResult", "group_tasks", "metadata_record", "run_parallel"]
-
-Executor = Literal["local", "dask"]
+# Executor and run_parallel live in jetpointnet.executors (simulate runs its files there too).
+__all__ = ["Executor", "PreprocessResult", "group_tasks", "metadata_record", "run_parallel"]
 
 
 @dataclass
@@ -73,78 +72,6 @@ def group_tasks(items: Sequence[Any], key: Callable[[Any], Any], *, workers: int
             else:
                 groups.append([items[k]])
     return groups
-
-
-def run_parallel(
-    fn: Callable[..., list[dict[str, Any]]],
-    tasks: Sequence[tuple[Any, ...]],
-    *,
-    total: int,
-    workers: int,
-    executor: Executor,
-    scheduler: str | None,
-    progress: bool,
-    desc: str,
-) -> Iterable[dict[str, Any]]:
-    """Run ``fn(*task)`` for every task; yield the per-chunk results of each as it completes.
-
-    ``fn`` returns a list, one result per chunk of its task (``total`` chunks in all, the
-    length of the progress bar). ``local`` with one worker runs in this process; more
-    workers use a ``ProcessPoolExecutor``; ``dask`` submits the same function to a Dask
-    cluster (``scheduler`` address, or a local cluster of ``workers`` processes).
-    """
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, desc=desc, unit="chunk", disable=not progress, leave=False)
-    try:
-        if not tasks:
-            return
-        if executor == "dask":
-            results = _run_dask(fn, tasks, workers=workers, scheduler=scheduler)
-        elif workers <= 1:
-            results = (fn(*task) for task in tasks)
-        else:
-            results = _run_pool(fn, tasks, workers=workers)
-        for result in results:
-            bar.update(len(result))
-            yield from result
-    finally:
-        bar.close()
-
-
-def _run_pool(fn, tasks, *, workers):
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(fn, *task) for task in tasks]
-        try:
-            for fut in as_completed(futures):
-                yield fut.result()
-        finally:
-            for fut in futures:
-                fut.cancel()
-
-
-def _run_dask(fn, tasks, *, workers, scheduler):
-    try:
-        from distributed import Client, LocalCluster
-        from distributed import as_completed as dask_completed
-    except ImportError:
-        raise missing_extra("--executor dask needs dask.distributed", "dask") from None
-    if scheduler:
-        cluster = None
-        client = Client(scheduler)
-    else:
-        cluster = LocalCluster(
-            n_workers=max(workers, 1), threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = Client(cluster)
-    try:
-        futures = [client.submit(fn, *task, pure=False) for task in tasks]
-        for fut in dask_completed(futures):
-            yield fut.result()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def length_from_counts(n_points: np.ndarray, *, quantile: float, fixed: int | None) -> int:

@@ -8,7 +8,7 @@ records into chunks and hands them to the writer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -20,10 +20,11 @@ from jetpointnet.simulate.clustering import (
 )
 from jetpointnet.simulate.generators import TruthEvent
 from jetpointnet.simulate.geometry import Geometry
-from jetpointnet.simulate.material import MaterialTable
+from jetpointnet.simulate.lines import LinePath, envelope, line_table
+from jetpointnet.simulate.material import DEAD, MaterialTable
 from jetpointnet.simulate.params import DETECTOR, DetectorParams
 from jetpointnet.simulate.showers import Spots, _Tracks, shower_particles
-from jetpointnet.simulate.tracker import extrapolate_layers, propagate_to_solenoid
+from jetpointnet.simulate.tracker import Exit, extrapolate_layers, propagate_to_solenoid
 from jetpointnet.simulate.truth_record import truth_branches
 
 __all__ = ["EventRecord", "simulate_event"]
@@ -49,8 +50,12 @@ class EventRecord:
     spots: Spots | None = None
 
 
-def _calo_front(exit_, vx, vy, vz):
-    """First point on the straight line from the solenoid exit at the calorimeter front."""
+def _calo_front(exit_):
+    """First point on the straight line from the solenoid exit at the calorimeter front.
+
+    Only prompt particles use it (born near the origin: the front lies ahead of them); a
+    line that never reaches the front stays at the exit point.
+    """
     ex, ey, ez, ux, uy, uz = exit_.x, exit_.y, exit_.z, exit_.ux, exit_.uy, exit_.uz
     a = ux**2 + uy**2
     b = 2.0 * (ex * ux + ey * uy)
@@ -62,8 +67,7 @@ def _calo_front(exit_, vx, vy, vz):
     s_r = np.where(s_r >= 0, s_r, np.inf)
     s_z = np.where(s_z >= 0, s_z, np.inf)
     s = np.minimum(s_r, s_z)
-    beyond = ~np.isfinite(s)  # already outside the front (late decays): start where it is
-    s = np.where(beyond, 0.0, s)
+    s = np.where(np.isfinite(s), s, 0.0)
     return ex + s * ux, ey + s * uy, ez + s * uz
 
 
@@ -140,25 +144,26 @@ def _calorimeter_hits(
     rng: np.random.Generator,
     p: DetectorParams,
 ) -> tuple[Spots, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Showers of the particles that reach the calorimeter front.
+    """Showers of the particles that reach the calorimeter.
 
-    Returns all spots and, for the spots inside a cell: cell index, particle index, true
-    and visible energy (GeV).
+    Particles born within ``projective_vertex_max`` of the origin shower along the
+    projective material of the eta where they reach the calorimeter front; the others
+    along their own line from their birth point (:mod:`.lines`), after the prompt ones
+    (their random numbers drawn after the prompt ones', so that an event without
+    displaced particles draws exactly what it drew before they had their own model).
+    Returns all spots and, for the spots inside a cell (the cell of the spot's position in
+    its layer): cell index, particle index, true and visible energy (GeV).
     """
     exit_ = propagate_to_solenoid(
         truth.vx, truth.vy, truth.vz, truth.px, truth.py, truth.pz, truth.charge, params=p
     )
-    fx, fy, fz = _calo_front(exit_, truth.vx, truth.vy, truth.vz)
+    fx, fy, fz = _calo_front(exit_)
     fr = np.hypot(fx, fy)
     with np.errstate(divide="ignore", invalid="ignore"):
         eta_c = np.arcsinh(fz / np.where(fr > 0, fr, 1e-9))
-    reach = (
-        exit_.escapes
-        & (np.abs(eta_c) < p.max_eta_calo)
-        & ~np.isin(np.abs(truth.pdg), _NEUTRINOS)
-        & (truth.e > 1e-3)
-    )
-    idx = np.flatnonzero(reach)
+    shower = exit_.escapes & ~np.isin(np.abs(truth.pdg), _NEUTRINOS) & (truth.e > 1e-3)
+    prompt = np.sqrt(truth.vx**2 + truth.vy**2 + truth.vz**2) < p.projective_vertex_max
+    idx = np.flatnonzero(shower & prompt & (np.abs(eta_c) < p.max_eta_calo))
     tr = _Tracks(
         idx=idx, row=mat.row(np.abs(eta_c[idx])),
         x=fx[idx], y=fy[idx], z=fz[idx],
@@ -166,12 +171,41 @@ def _calorimeter_hits(
         s_front=np.sqrt(fx[idx] ** 2 + fy[idx] ** 2 + fz[idx] ** 2),
     )  # fmt: skip
     spots = shower_particles(tr, truth.pdg, truth.e, truth.m, truth.charge, mat, rng, p)
+    displaced = np.flatnonzero(shower & ~prompt)
+    if displaced.size:  # along their own lines from their birth points (simulate/lines.py)
+        tr_d, mat_d = _displaced_tracks(truth, exit_, displaced, mat)
+        more = shower_particles(tr_d, truth.pdg, truth.e, truth.m, truth.charge, mat_d, rng, p)
+        spots = Spots.concat([spots, more])
     r = np.hypot(spots.x, spots.y)
     s_eta = np.arcsinh(spots.z / np.maximum(r, 1e-9))
     s_phi = np.arctan2(spots.y, spots.x)
     cell = geo.lookup(spots.layer, s_eta, s_phi)
     ok = cell >= 0
     return spots, cell[ok], spots.particle[ok], spots.e_true[ok], spots.e_vis[ok]
+
+
+def _displaced_tracks(
+    truth: TruthEvent, exit_: Exit, idx: np.ndarray, mat: MaterialTable
+) -> tuple[_Tracks, MaterialTable]:
+    """Trajectories of particles ``idx`` born away from the origin and the material along
+    them (one table row each, path length from the birth point); only those that cross an
+    instrumented layer."""
+    path = LinePath(
+        (truth.vx[idx], truth.vy[idx], truth.vz[idx]),
+        (exit_.x[idx], exit_.y[idx], exit_.z[idx]),
+        (exit_.ux[idx], exit_.uy[idx], exit_.uz[idx]),
+        radius=envelope(mat),
+    )
+    lines = line_table(mat, path)
+    hit = np.flatnonzero((lines.layer != DEAD).any(axis=1))
+    lines = MaterialTable(**{f.name: getattr(lines, f.name)[hit] for f in fields(lines)})
+    tr = _Tracks(
+        idx=idx[hit], row=np.arange(hit.size),
+        x=exit_.x[idx][hit], y=exit_.y[idx][hit], z=exit_.z[idx][hit],
+        ux=exit_.ux[idx][hit], uy=exit_.uy[idx][hit], uz=exit_.uz[idx][hit],
+        s_front=path.l_chord[hit],
+    )  # fmt: skip
+    return tr, lines
 
 
 def _cells_and_clusters(

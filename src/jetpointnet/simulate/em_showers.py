@@ -60,7 +60,13 @@ class Spots:
 
 @dataclass
 class _Tracks:
-    """Straight-line calorimeter trajectories of the particles that reach it."""
+    """Straight-line calorimeter trajectories of the particles that reach it.
+
+    ``row`` indexes the material table the showers are given: the projective one (path
+    length s from the origin along the ray, ``s_front`` that of the calorimeter front) or
+    one of lines from birth points (:mod:`.lines`: s from the birth point, ``s_front`` that
+    of the point where the straight line begins).
+    """
 
     idx: np.ndarray  # particle index
     row: np.ndarray  # material table row

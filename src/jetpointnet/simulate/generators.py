@@ -3,9 +3,12 @@
 Every source yields :class:`TruthEvent` records: the generator-level final-state particles
 (status 1) with four-momenta in GeV and production vertices in mm, which the detector
 simulation propagates. Pythia does all decays of particles with c*tau0 < 1000 mm
-(``ParticleDecays:tau0Max = 1000``): K0S and Lambda decay at their displaced vertices in
-Pythia, so the detector simulation never needs to decay anything (CALO.md allows this
+(``ParticleDecays:tau0Max = 1000``) inside the cylinder before the calorimeter
+(``ParticleDecays:limitCylinder``, r < 1410 mm, abs(z) < 3620 mm): K0S and Lambda decay at
+their displaced vertices in Pythia, or reach the calorimeter whole and shower there as
+hadrons, so the detector simulation never needs to decay anything (CALO.md allows this
 choice; ATLAS keeps c*tau > 10 mm stable at generator level and lets Geant4 decay them).
+``h2aa`` lifts the cylinder so that its ALPs decay wherever they fly.
 
 Recipes (CALO.md "Pythia 8 recipes", checked with pythia8mc 8.317.2):
 single particles with ``ProcessLevel:all = off``, an appended particle of status 1 with a
@@ -21,6 +24,13 @@ W Z and both bosons to quarks (d, u, s, c, b). For jet labelling the last copy o
 decayed W and Z (after recoils from showering) is kept in :attr:`TruthEvent.decayed`; the
 detector never sees it, and the MLTree writer appends it to the truth record with status 2
 after the final-state particles (status 1), so indices of stable particles are unchanged.
+
+ALP presets (issue 15, :mod:`jetpointnet.simulate.alp_sources`): ``h2aa`` (13 TeV
+g g -> H, H -> a a, a -> gamma gamma, ALP mass ``alp_mass`` in GeV and proper decay length
+``alp_ctau`` in mm; Pythia decays the ALP at its displaced vertex) and ``alp`` (a gun ALP
+decaying to two photons at a lab decay length uniform in ``decay_length`` mm). The decayed
+ALPs (PDG id 36) are kept in :attr:`TruthEvent.decayed` as the W and Z above; their photons
+are final-state particles whose production vertex is the decay vertex.
 """
 
 from __future__ import annotations
@@ -34,6 +44,8 @@ import numpy as np
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.mltree_layout import PILEUP_BARCODE_STRIDE
 from jetpointnet.io.quiet import quiet_stdout
+from jetpointnet.simulate import alp_sources
+from jetpointnet.simulate.pythia_record import decayed_copies, final_state, new_pythia
 
 __all__ = [
     "DECAYED_BOSONS",
@@ -78,7 +90,7 @@ WPRIME_WZ_SETTINGS = (
 DECAYED_BOSONS = (23, 24)
 SLICE_RADII = (0.6, 1.0)
 
-PRESETS = ("rho", "delta", "gun", *JZ_SLICES, "wprime-wz")
+PRESETS = ("rho", "delta", "gun", *JZ_SLICES, "wprime-wz", "h2aa", "alp")
 
 #: Single-particle presets: log-uniform energy (GeV), |eta| < 2.5, flat phi.
 RHO_ENERGY = (2.0, 100.0)
@@ -87,7 +99,7 @@ _DELTAS = (2224, 2214, 2114, 1114)
 _NEUTRINOS = (12, 14, 16)
 MC_CHANNEL = {"rho": 900001, "delta": 900002, "gun": 900000,
                "dijet-jz2": 364702, "dijet-jz3": 364703, "dijet-jz4": 364704, "dijet-jz5": 364705,
-              "wprime-wz": 900010}  # fmt: skip
+              "wprime-wz": 900010, "h2aa": 900020, "alp": 900021}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -100,14 +112,18 @@ class SourceOptions:
     pileup: float = 0.0
     vertex_sigma_z: float = 45.0  # mm, luminous region (ATLAS Run 2 ~35-45 mm)
     slice_radius: float = 0.6  # anti-kt R of the truth jet that defines a JZ slice
+    alp_mass: float | None = None  # GeV, presets h2aa and alp
+    alp_ctau: float | None = None  # mm, proper decay length c tau (h2aa)
+    decay_length: tuple[float, float] = (0.0, 0.0)  # mm, lab decay length range (alp gun)
 
 
 @dataclass
 class TruthEvent:
     """Final-state particles of one event (hard scatter first, then pile-up).
 
-    ``decayed``: the decayed W and Z bosons of the hard scatter (same columns; ``charge``
-    in e), never simulated in the detector; written after the final state with status 2.
+    ``decayed``: the decayed W and Z bosons (``wprime-wz``) or ALPs (``h2aa``, ``alp``) of
+    the hard scatter (same columns; ``charge`` in e; vertex = production vertex), never
+    simulated in the detector; written after the final state with status 2.
     """
 
     pdg: np.ndarray  # int32
@@ -129,69 +145,6 @@ class TruthEvent:
     @property
     def size(self) -> int:
         return int(self.pdg.size)
-
-
-def _new_pythia(settings: list[str], seed: int):
-    import pythia8mc
-
-    p = pythia8mc.Pythia("", False)  # no banner
-    base = [
-        "Print:quiet = on",
-        "Next:numberCount = 0",
-        "Next:numberShowEvent = 0",
-        "Next:numberShowInfo = 0",
-        "Next:numberShowProcess = 0",
-        "Random:setSeed = on",
-        f"Random:seed = {seed % 900_000_000 + 1}",
-        "ParticleDecays:limitTau0 = on",
-        "ParticleDecays:tau0Max = 1000",
-    ]
-    for s in base + settings:
-        if not p.readString(s):
-            raise RuntimeError(f"Pythia rejected setting {s!r}")
-    if not p.init():
-        raise RuntimeError("Pythia failed to initialise")
-    return p
-
-
-def _final_state(pythia, barcode_offset: int = 0, dz: float = 0.0) -> dict[str, list]:
-    cols: dict[str, list] = {
-        k: [] for k in ("pdg", "px", "py", "pz", "e", "m", "vx", "vy", "vz", "q", "bc")
-    }
-    for prt in pythia.event:
-        if not prt.isFinal():
-            continue
-        cols["pdg"].append(prt.id())
-        cols["px"].append(prt.px())
-        cols["py"].append(prt.py())
-        cols["pz"].append(prt.pz())
-        cols["e"].append(prt.e())
-        cols["m"].append(prt.m())
-        cols["vx"].append(prt.xProd())
-        cols["vy"].append(prt.yProd())
-        cols["vz"].append(prt.zProd() + dz)
-        cols["q"].append(prt.charge())
-        cols["bc"].append(prt.index() + barcode_offset)
-    return cols
-
-
-def _decayed_bosons(pythia) -> dict[str, list]:
-    """Last copies of the decayed W and Z (their daughters are no longer a W / Z)."""
-    cols: dict[str, list] = {
-        k: [] for k in ("pdg", "px", "py", "pz", "e", "m", "vx", "vy", "vz", "q", "bc")
-    }
-    ev = pythia.event
-    for prt in ev:
-        if prt.idAbs() not in DECAYED_BOSONS or prt.isFinal():
-            continue
-        d1, d2 = prt.daughter1(), prt.daughter2()
-        if d1 <= 0 or any(ev[d].idAbs() == prt.idAbs() for d in range(d1, max(d1, d2) + 1)):
-            continue  # not the last copy (recoiled in the shower)
-        for k, v in (("pdg", prt.id()), ("px", prt.px()), ("py", prt.py()), ("pz", prt.pz()),
-                     ("e", prt.e()), ("m", prt.m()), ("vx", prt.xProd()), ("vy", prt.yProd()),
-                     ("vz", prt.zProd()), ("q", prt.charge()), ("bc", prt.index())):  # fmt: skip
-            cols[k].append(v)
-    return cols
 
 
 def _to_event(cols: dict[str, list], **kw) -> TruthEvent:
@@ -217,7 +170,7 @@ class EventSource:
         if o.preset in JZ_SLICES:
             lo, hi, pthat = JZ_SLICES[o.preset]
             self.window = (lo, hi)
-            self.pythia = _new_pythia(
+            self.pythia = new_pythia(
                 ["Beams:eCM = 13000.", "HardQCD:all = on", f"PhaseSpace:pTHatMin = {pthat}",
                  "Tune:pp = 21", "HadronLevel:all = off"],
                 seed,
@@ -231,17 +184,25 @@ class EventSource:
             with quiet_stdout():  # fjcore prints its banner on the first clustering
                 self.jets.analyze(self.pythia.event)
         elif o.preset == "wprime-wz":
-            self.pythia = _new_pythia(
+            self.pythia = new_pythia(
                 ["Beams:eCM = 13000.", "Tune:pp = 21", *WPRIME_WZ_SETTINGS], seed
             )
+        elif o.preset == "h2aa":
+            assert o.alp_mass is not None and o.alp_ctau is not None  # make_source checks
+            self.pythia = new_pythia(alp_sources.h2aa_settings(o.alp_mass, o.alp_ctau), seed)
+            alp_sources.check_only_alp_decays_change(
+                self.pythia, alp_sources.h2aa_tau0_max(o.alp_ctau)
+            )
+        elif o.preset == "alp":
+            self.pythia = None  # the gun decays the ALP itself (alp_sources)
         else:
             extra = ["ProcessLevel:all = off"]
             if o.preset == "rho":
                 extra += ["213:onMode = off", "213:onIfMatch = 211 111"]
-            self.pythia = _new_pythia(extra, seed)
+            self.pythia = new_pythia(extra, seed)
         self.pileup = None
         if o.pileup > 0:
-            self.pileup = _new_pythia(
+            self.pileup = new_pythia(
                 ["Beams:eCM = 13000.", "SoftQCD:inelastic = on", "Tune:pp = 21"], seed + 7_919
             )
 
@@ -277,7 +238,7 @@ class EventSource:
         )
         if not py.next():
             raise RuntimeError("Pythia failed to decay a single particle")
-        return _to_event(_final_state(py))
+        return _to_event(final_state(py))
 
     # ------------------------------------------------------------------ dijets
     def _dijet(self) -> TruthEvent:
@@ -298,19 +259,38 @@ class EventSource:
             lead = _leading_jet_pt(self.jets, py.event)
             if lo <= lead < hi:
                 break
-        cols = _final_state(py)
+        cols = final_state(py)
         ev = _to_event(cols, n_tried=tried, weight=float(py.infoPython().weight()))
         dz = float(self.rng.normal(0.0, self.options.vertex_sigma_z))
         ev.vz += dz
         return ev
 
-    def _wprime(self) -> TruthEvent:
+    def _alp_gun(self) -> TruthEvent:
+        o, rng = self.options, self.rng
+        assert o.alp_mass is not None  # make_source checks
+        if o.energy is not None:
+            energy = float(o.energy)
+        else:
+            assert o.energy_range is not None
+            lo, hi = o.energy_range
+            energy = float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+        eta = float(rng.uniform(*o.eta_range))
+        phi = float(rng.uniform(-math.pi, math.pi))
+        photons, alp = alp_sources.alp_gun_columns(
+            rng, mass=o.alp_mass, energy=energy, eta=eta, phi=phi, decay_length=o.decay_length
+        )
+        ev = _to_event(photons)
+        ev.decayed = _to_event(alp)
+        return ev
+
+    def _resonance(self, decayed: tuple[int, ...]) -> TruthEvent:
+        """One hard-process event (W' -> W Z, H -> a a) with its decayed ``decayed`` ids."""
         py = self.pythia
         tried = 1
         while not py.next():
             tried += 1
-        ev = _to_event(_final_state(py), n_tried=tried, weight=float(py.infoPython().weight()))
-        ev.decayed = _to_event(_decayed_bosons(py))
+        ev = _to_event(final_state(py), n_tried=tried, weight=float(py.infoPython().weight()))
+        ev.decayed = _to_event(decayed_copies(py, decayed))
         dz = float(self.rng.normal(0.0, self.options.vertex_sigma_z))
         ev.vz += dz
         ev.decayed.vz += dz
@@ -325,7 +305,7 @@ class EventSource:
             while not self.pileup.next():
                 pass
             dz = float(self.rng.normal(0.0, self.options.vertex_sigma_z))
-            cols = _final_state(self.pileup, barcode_offset=k * PILEUP_BARCODE_STRIDE, dz=dz)
+            cols = final_state(self.pileup, barcode_offset=k * PILEUP_BARCODE_STRIDE, dz=dz)
             parts.append(_to_event(cols))
         merged = TruthEvent(**{
             k: np.concatenate([getattr(p, k) for p in parts])
@@ -339,12 +319,27 @@ class EventSource:
             if p in JZ_SLICES:
                 ev = self._dijet()
             elif p == "wprime-wz":
-                ev = self._wprime()
+                ev = self._resonance(DECAYED_BOSONS)
+            elif p == "h2aa":
+                ev = self._resonance((alp_sources.ALP_ID,))
+            elif p == "alp":
+                ev = self._alp_gun()
             else:
                 ev = self._single()
             if self.options.pileup > 0:
                 ev = self._overlay(ev)
             yield ev
+
+    def parents(self, barcodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mother barcode, mother PDG id) of the hard scatter's particles of the event last
+        yielded, -1 and 0 for none (the gun's ALP, pile-up); see ``assemble.parent_barcodes``."""
+        if self.pythia is not None:
+            from jetpointnet.simulate.assemble import parent_barcodes  # assemble imports us
+
+            return parent_barcodes(self.pythia.event, barcodes)
+        photon = np.isin(barcodes, (2, 3))  # the alp gun: the ALP is 1, its photons 2, 3
+        parent = np.where(photon, 1, -1).astype(np.int32)
+        return parent, np.where(photon, alp_sources.ALP_ID, 0).astype(np.int32)
 
 
 def _leading_jet_pt(jets, event) -> float:
@@ -361,14 +356,16 @@ def make_source(options: SourceOptions, seed: int) -> EventSource:
             f"unknown preset {o.preset!r}; valid: {', '.join(PRESETS)}"
             + did_you_mean(o.preset, PRESETS)
         )
-    if o.preset == "gun":
-        if o.particle not in GUN_PARTICLES:
+    if o.preset in ("gun", "alp"):
+        if o.preset == "gun" and o.particle not in GUN_PARTICLES:
             raise UserError(
                 f"unknown particle {o.particle!r}; valid: {', '.join(GUN_PARTICLES)}"
                 + did_you_mean(o.particle, GUN_PARTICLES)
             )
         if (o.energy is None) == (o.energy_range is None):
-            raise UserError("the gun needs exactly one of --energy E or --energy-range LO HI")
+            raise UserError(
+                f"--preset {o.preset} needs exactly one of --energy E or --energy-range LO HI"
+            )
         if o.energy is not None and not o.energy > 0:
             raise UserError(f"--energy must be positive, got {o.energy}")
         if o.energy_range is not None:
@@ -384,4 +381,5 @@ def make_source(options: SourceOptions, seed: int) -> EventSource:
         )
     if o.pileup < 0:
         raise UserError(f"--pileup must be >= 0, got {o.pileup}")
+    alp_sources.check_alp_options(o)
     return EventSource(o, seed)

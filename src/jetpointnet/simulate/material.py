@@ -21,9 +21,10 @@ import numpy as np
 
 from jetpointnet.simulate.params import DEAD_MATERIAL, DETECTOR, LAYERS
 
-__all__ = ["DEAD", "MaterialTable", "material_table"]
+__all__ = ["DEAD", "UPSTREAM", "MaterialTable", "material_table"]
 
 DEAD = -1  # layer code of uninstrumented material
+UPSTREAM = len(LAYERS) + len(DEAD_MATERIAL)  # volume code of the upstream slab
 _ETA_STEP = 0.005
 _ETA_MAX = 3.3
 
@@ -37,6 +38,13 @@ class MaterialTable:
     layer: np.ndarray  # (n_eta, K) int: index into LAYERS, or DEAD
     cum_x0: np.ndarray  # (n_eta, K + 1) depth at segment starts (and the end), X0
     cum_lam: np.ndarray  # (n_eta, K + 1) lambda
+    # (n_eta, K) depth per mm of path in each segment (the material's 1 / X0 and 1 / lambda,
+    # the upstream slab's depth / length; 0 for padding): the same along any direction
+    x0_per_mm: np.ndarray | None = None
+    lam_per_mm: np.ndarray | None = None
+    # (n_eta, K) int: which volume each segment is: index into LAYERS, len(LAYERS) + index
+    # into DEAD_MATERIAL, UPSTREAM (the upstream slab), -1 (padding)
+    volume: np.ndarray | None = None
 
     def row(self, aeta: np.ndarray) -> np.ndarray:
         """Row of the table for each |eta| (clipped to the calorimeter's coverage)."""
@@ -83,8 +91,8 @@ def _upstream_x0(aeta: float) -> float:
     return float(np.interp(aeta, pts[:, 0], pts[:, 1]))
 
 
-def _segments(aeta: float) -> list[tuple[float, float, int, float, float]]:
-    """(s0, s1, layer, x0_per_mm, lam_per_mm) sorted along the ray."""
+def _segments(aeta: float) -> list[tuple[float, float, int, float, float, int]]:
+    """(s0, s1, layer, x0_per_mm, lam_per_mm, volume) sorted along the ray."""
     ch = math.cosh(aeta)
     th = math.tanh(aeta) if aeta > 0 else 1e-12
     segs = []
@@ -95,18 +103,18 @@ def _segments(aeta: float) -> list[tuple[float, float, int, float, float]]:
     for li, spec in enumerate(LAYERS):
         if spec.eta_min <= aeta < spec.eta_max:
             a, b = path(spec.kind, spec.lo, spec.hi)
-            segs.append((a, b, li, 1.0 / spec.x0, 1.0 / spec.lam))
-    for dm in DEAD_MATERIAL:
+            segs.append((a, b, li, 1.0 / spec.x0, 1.0 / spec.lam, li))
+    for di, dm in enumerate(DEAD_MATERIAL):
         if dm.eta_lo <= aeta < dm.eta_hi:
             a, b = path(dm.kind, dm.lo, dm.hi)
-            segs.append((a, b, DEAD, 1.0 / dm.x0, 1.0 / dm.lam))
+            segs.append((a, b, DEAD, 1.0 / dm.x0, 1.0 / dm.lam, len(LAYERS) + di))
     segs.sort(key=lambda t: t[0])
     clipped = []
-    for i, (a, b, li, x, lam) in enumerate(segs):
+    for i, (a, b, li, x, lam, vol) in enumerate(segs):
         if i + 1 < len(segs):
             b = min(b, segs[i + 1][0])
         if b > a:
-            clipped.append((a, b, li, x, lam))
+            clipped.append((a, b, li, x, lam, vol))
     if clipped:
         # upstream material: a dead slab ending where the calorimeter starts, as deep as
         # the tracker, solenoid and cryostat (a hadron interacting there showers on its way)
@@ -114,7 +122,7 @@ def _segments(aeta: float) -> list[tuple[float, float, int, float, float]]:
         start = clipped[0][0]
         width = DETECTOR.upstream_path
         clipped.insert(0, (start - width, start, DEAD, t_up / width,
-                           t_up * DETECTOR.upstream_lam_per_x0 / width))  # fmt: skip
+                           t_up * DETECTOR.upstream_lam_per_x0 / width, UPSTREAM))  # fmt: skip
     return clipped
 
 
@@ -129,10 +137,14 @@ def material_table() -> MaterialTable:
     layer = np.full((n, k), DEAD, dtype=np.int64)
     dx0 = np.zeros((n, k))
     dlam = np.zeros((n, k))
+    x0_per_mm = np.zeros((n, k))
+    lam_per_mm = np.zeros((n, k))
+    volume = np.full((n, k), -1, dtype=np.int64)
     for i, segs in enumerate(rows):
         last = 0.0
-        for j, (a, b, li, x, lam) in enumerate(segs):
+        for j, (a, b, li, x, lam, vol) in enumerate(segs):
             s0[i, j], s1[i, j], layer[i, j] = a, b, li
+            x0_per_mm[i, j], lam_per_mm[i, j], volume[i, j] = x, lam, vol
             dx0[i, j] = (b - a) * x
             dlam[i, j] = (b - a) * lam
             last = b
@@ -141,4 +153,5 @@ def material_table() -> MaterialTable:
     zero = np.zeros((n, 1))
     cum_x0 = np.concatenate([zero, np.cumsum(dx0, axis=1)], axis=1)
     cum_lam = np.concatenate([zero, np.cumsum(dlam, axis=1)], axis=1)
-    return MaterialTable(s0=s0, s1=s1, layer=layer, cum_x0=cum_x0, cum_lam=cum_lam)
+    return MaterialTable(s0=s0, s1=s1, layer=layer, cum_x0=cum_x0, cum_lam=cum_lam,
+                         x0_per_mm=x0_per_mm, lam_per_mm=lam_per_mm, volume=volume)  # fmt: skip

@@ -209,6 +209,13 @@ class DetectorParams:
     # (tuned with the pi0 angles: eflowRec's EM2 ring-profile tail slopes)
     upstream_path: float = 1000.0
     upstream_lam_per_x0: float = 0.22  # ~0.45 lambda at eta 0: "one hadron in three" (approx.)
+    # particles born within this distance (mm) of the origin shower along the projective
+    # material of their impact eta (the table); those born further away along their own
+    # line from their birth point (simulate/lines.py). Beyond the luminous region (sigma_z
+    # 45 mm); within it the projective path lengths are within 1 % of the true line's
+    # (cosh(asinh(200 / 1410)) = 1.01) and the upstream slab (r > 410 mm at eta 0) lies
+    # wholly ahead of the particle
+    projective_vertex_max: float = 200.0
     # --- EM showers (Grindhammer-Peters / GFlash, CALO.md "Showers")
     em_critical_energy: float = 0.011  # GeV, EM barrel
     em_tmax_shift: float = 0.0  # sampling-calorimeter shift of T: 5.6 X0 at 10 GeV (CALO.md)

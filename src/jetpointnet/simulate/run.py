@@ -10,6 +10,10 @@ same settings (resume) while other settings refuse to touch existing files unles
 overwrite never labels old files as new). ``simulate.json`` (the settings) and
 ``simulate_stats.json`` (summed over all chunks, resumed or not) are written last. The
 folder is locked for the job (:mod:`jetpointnet.io.lock`); workers exit with the parent.
+
+``executor="dask"`` submits one Dask task per file (:func:`jetpointnet.executors.run_dask`:
+a local cluster of ``workers`` processes, or the cluster of ``scheduler``); the files and
+their records are the same as with local workers, and the same rules of resume apply.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import numpy as np
 from jetpointnet import __version__
 from jetpointnet.config import to_dict
 from jetpointnet.errors import UserError, did_you_mean
+from jetpointnet.executors import Executor, check_executor, run_dask
 from jetpointnet.io.atomic import remove_stale_partials
 from jetpointnet.io.lock import output_lock
 from jetpointnet.io.mltree_writer import parse_compression
@@ -62,19 +67,26 @@ class SimulateConfig:
     energy_range: tuple[float, float] | None = None
     eta_range: tuple[float, float] = (-2.5, 2.5)
     slice_radius: float = 0.6  # anti-kt R of the truth jet that defines a JZ slice
+    alp_mass: float | None = None  # GeV, presets h2aa and alp
+    alp_ctau: float | None = None  # mm, proper decay length of the ALP (h2aa)
+    decay_length: tuple[float, float] = (0.0, 0.0)  # mm, lab decay length range (alp gun)
     format: Literal["ttree", "rntuple"] = "ttree"
     overwrite: bool = False
     split_clusters: bool = True  # ATLAS's cluster splitter (False: no shared cells)
     compression: str = "zlib"  # what any uproot reads; "lz4" writes faster (io.mltree_writer)
     cell_order: Literal["ascending", "shuffled"] = "ascending"  # of the CellGeo vectors
     event_truth: bool = True  # the optional EVENT_TRUTH_BRANCHES (io.mltree_layout)
+    executor: Executor = "local"  # or "dask": one Dask task per file (jetpointnet.executors)
+    scheduler: str | None = None  # with "dask": tcp://HOST:PORT; None: a local cluster
 
     def source_options(self) -> SourceOptions:
         eta_lo, eta_hi = self.eta_range  # a tuple, also when given as a list
+        d_lo, d_hi = self.decay_length
         return SourceOptions(
             preset=self.preset, particle=self.particle, energy=self.energy,
             energy_range=self.energy_range, eta_range=(eta_lo, eta_hi), pileup=self.pileup,
-            slice_radius=self.slice_radius,
+            slice_radius=self.slice_radius, alp_mass=self.alp_mass, alp_ctau=self.alp_ctau,
+            decay_length=(float(d_lo), float(d_hi)),
         )  # fmt: skip
 
     def label(self) -> str:
@@ -100,6 +112,7 @@ def _validate(cfg: SimulateConfig) -> None:
         raise UserError(f"--max-contributors must be positive, got {cfg.max_contributors}")
     if cfg.seed < 0:
         raise UserError(f"--seed must be >= 0, got {cfg.seed}")
+    check_executor(cfg.executor, cfg.scheduler)
     parse_compression(cfg.compression)
     if cfg.cell_order not in CELL_ORDERS:
         raise UserError(
@@ -113,10 +126,13 @@ def _validate(cfg: SimulateConfig) -> None:
 
 def _manifest(cfg: SimulateConfig) -> dict:
     d = to_dict(cfg)
-    for k in ("out", "workers", "overwrite"):
+    for k in ("out", "workers", "overwrite", "executor", "scheduler"):
         d.pop(k)
     if d.get("slice_radius") == 0.6:  # the default: folders of earlier versions still resume
         d.pop("slice_radius")
+    if cfg.preset not in ("h2aa", "alp"):  # likewise the ALP options (unset elsewhere)
+        for k in ("alp_mass", "alp_ctau", "decay_length"):
+            d.pop(k, None)
     return {"jetpointnet": __version__, "config": d}
 
 
@@ -143,8 +159,6 @@ def _simulate_chunk(
     geo = build_geometry()
     mat = material_table()
     t0 = time.perf_counter()
-    from jetpointnet.simulate.assemble import parent_barcodes
-
     generator = make_source(cfg.source_options(), seed=cfg.seed * 100_003 + chunk)
     source = iter(generator)
     rng = np.random.default_rng([cfg.seed, chunk, 0xCA10])
@@ -163,7 +177,7 @@ def _simulate_chunk(
             barcodes = truth.barcode  # the status-2 bosons (appended last) have parents too
             if truth.decayed is not None and truth.decayed.size:
                 barcodes = np.concatenate([barcodes, truth.decayed.barcode])
-            parent, parent_pdg = parent_barcodes(generator.pythia.event, barcodes)
+            parent, parent_pdg = generator.parents(barcodes)
             rec.values.update(truthPartParentBarcode=parent, truthPartParentPdgId=parent_pdg)
         t_det += time.perf_counter() - b
         t_gen += b - a
@@ -261,7 +275,9 @@ def _simulate(cfg: SimulateConfig, progress: bool) -> list[Path]:
     bar = tqdm(total=cfg.events, initial=done_events, unit="ev", desc=f"simulate {cfg.label()}",
                disable=not progress, dynamic_ncols=True)  # fmt: skip
     try:
-        if cfg.workers == 1 or len(todo) == 1:
+        if cfg.executor == "dask" and todo:
+            _run_on_dask(cfg, todo, chunks, bar)
+        elif cfg.workers == 1 or len(todo) == 1:
             for i in todo:
                 _simulate_chunk(cfg, i, *chunks[i], progress_q=_BarQueue(bar))
         else:
@@ -292,6 +308,31 @@ def _run_pool(cfg: SimulateConfig, todo: list[int], chunks: list[tuple[int, int]
         with contextlib.suppress(queue.Empty):
             while True:
                 bar.update(q.get(timeout=0.05))
+
+
+def _run_on_dask(cfg: SimulateConfig, todo: list[int], chunks: list[tuple[int, int]], bar) -> None:
+    """The chunks ``todo`` as Dask tasks, one per file; the bar advances per finished file."""
+    remote = dataclasses.replace(cfg, out=cfg.out.absolute())  # workers have their own cwd
+    tasks = [(remote, i, *chunks[i]) for i in todo]
+    for path, stats in run_dask(
+        _simulate_chunk, tasks, workers=cfg.workers, scheduler=cfg.scheduler
+    ):
+        if not _appears(Path(path)):
+            raise UserError(
+                f"{path}: written by a Dask worker but not found here; the output folder must "
+                "be on a file system that this machine and the workers share"
+            )
+        bar.update(stats["events"])
+
+
+def _appears(path: Path, *, wait: float = 60.0) -> bool:
+    """True once ``path`` is a file here; a network file system may show it seconds late."""
+    deadline = time.monotonic() + wait
+    while not path.is_file():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(1.0)
+    return True
 
 
 _WORKER_QUEUE = "worker"  # stands for the queue a worker got from _worker_init

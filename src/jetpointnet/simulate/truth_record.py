@@ -3,7 +3,9 @@
 The final-state particles (status 1) come first, in the generator's order, so that the
 truth indices the tracks and cells hold (``trackTruthParticleIndex``,
 ``cluster_cell_hitsTruthIndex``) point at them; the decayed W and Z of the ``wprime-wz``
-preset follow with status 2 (kept for labelling large-R jets, never simulated).
+preset (kept for labelling large-R jets) and the decayed ALPs of ``h2aa`` and ``alp`` (PDG
+id 36, vertex = production vertex; their photons carry the decay vertex) follow with
+status 2, never simulated.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ def truth_branches(
     truth: TruthEvent, pt: np.ndarray, eta: np.ndarray, phi: np.ndarray
 ) -> dict[str, object]:
     """The ``truthPart*`` and ``truthVertex*`` branches: the final state (status 1), then
-    the decayed bosons (status 2, never simulated), so every index of a stable particle is
-    unchanged."""
+    the decayed bosons or ALPs (status 2, never simulated), so every index of a stable
+    particle is unchanged."""
     d = truth.decayed
     n_d = 0 if d is None else d.size
     if d is not None and n_d:

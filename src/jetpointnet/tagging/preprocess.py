@@ -20,37 +20,37 @@ Same folder rules as the per-track preprocess (:mod:`jetpointnet.data.pipeline`)
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from jetpointnet import __version__
 from jetpointnet.config import to_dict
+from jetpointnet.data.class_folder import (
+    class_sources,
+    in_locked_folder,
+    load_split,
+    parse_class_inputs,
+    plan_class_chunks,
+    read_record,
+    reset_stale_arrays,
+    write_chunk_splits,
+    write_shuffled_split,
+)
 from jetpointnet.data.geometry import CellTable
-from jetpointnet.data.pipeline import PreprocessResult, group_tasks, output_name, run_parallel
-from jetpointnet.data.resume import check_run_folder, chunk_sources, drop_changed
+from jetpointnet.data.pipeline import PreprocessResult, group_tasks, run_parallel
 from jetpointnet.data.samples import EVENT_BRANCHES_OPTIONAL, EVENT_BRANCHES_REQUIRED
 from jetpointnet.data.schema import METADATA_FILE
-from jetpointnet.data.splits import SPLITS, assign_splits
-from jetpointnet.errors import UserError, did_you_mean
-from jetpointnet.io.atomic import remove_stale_partials
-from jetpointnet.io.fingerprint import fingerprint
-from jetpointnet.io.lock import output_lock
+from jetpointnet.data.splits import SPLITS
+from jetpointnet.errors import UserError
 from jetpointnet.io.mltree_inputs import (
     Chunk,
     ChunkReader,
     MLTreeInputs,
     check_files,
-    expand_inputs,
 )
-from jetpointnet.io.mltree_reader import file_sha256
-from jetpointnet.io.paths import refuse_overlap
-from jetpointnet.io.sample_files import read_json, read_npz, write_json, write_npz
+from jetpointnet.io.sample_files import write_json
 from jetpointnet.jets.events import JET_BRANCHES_OPTIONAL, JET_BRANCHES_REQUIRED
 from jetpointnet.jets.predictions import LivePredictions, RunPredictions, cached_predictions
 from jetpointnet.tagging.build import CUTFLOW, build_chunk_jets
@@ -60,37 +60,6 @@ from jetpointnet.tagging.weights import bin_ratio, pt_weights
 
 __all__ = ["parse_class_inputs", "preprocess_jets"]
 
-_STATE = "_state.json"
-
-
-def parse_class_inputs(items: Sequence[str], classes: Sequence[str]) -> dict[str, list[str]]:
-    """``CLASS=GLOB`` command-line inputs as class -> globs (one line on a bad item)."""
-    out: dict[str, list[str]] = {}
-    for item in items:
-        name, sep, pattern = item.partition("=")
-        if not sep or not pattern:
-            raise UserError(f"--input {item!r}: a jet input is CLASS=GLOB, e.g. wz='w/*.root'")
-        if name not in classes:
-            raise UserError(
-                f"--input {item!r}: unknown class {name!r}; classes: {', '.join(classes)}"
-                + did_you_mean(name, classes)
-            )
-        out.setdefault(name, []).append(pattern)
-    return out
-
-
-def _inputs(cfg: JetPrepConfig) -> tuple[list[Path], list[str]]:
-    """Files of every class (class order, then sorted), and each file's class."""
-    paths: list[Path] = []
-    cls: list[str] = []
-    for name in cfg.classes:
-        for p in expand_inputs(cfg.inputs.get(name, [])) if cfg.inputs.get(name) else []:
-            if p in paths:
-                raise UserError(f"{p}: given for two classes ({cls[paths.index(p)]}, {name})")
-            paths.append(p)
-            cls.append(name)
-    return paths, cls
-
 
 def preprocess_jets(
     out: str | os.PathLike[str], *, config: JetPrepConfig, geometry=None, workers: int = 1,
@@ -98,12 +67,9 @@ def preprocess_jets(
 ) -> PreprocessResult:  # fmt: skip
     """Run both stages on ``config.inputs`` into ``out`` (resumes; see the module doc)."""
     validate_jet_config(config)
-    paths, classes = _inputs(config)
-    outp = Path(out).resolve()
-    geo = Path(geometry).resolve() if geometry is not None else None
-    refuse_overlap([*paths, geo], out)
-    with output_lock(outp, "preprocess"):
-        return _run(config, paths, classes, outp, geo, workers, progress, overwrite)
+    run = lambda cfg, paths, classes, outp, geo: _run(cfg, paths, classes, outp, geo, workers,
+                                                      progress, overwrite)  # fmt: skip
+    return in_locked_folder(out, config, geometry, run)
 
 
 def _check(cfg: JetPrepConfig, paths: list[Path], geo: Path | None, *, links: bool) -> MLTreeInputs:
@@ -118,30 +84,23 @@ def _check(cfg: JetPrepConfig, paths: list[Path], geo: Path | None, *, links: bo
 def _run(cfg, paths, classes, outp, geo, workers, progress, overwrite) -> PreprocessResult:
     run = _run_predictions(cfg, paths, outp)
     source = _check(cfg, paths, geo, links=isinstance(run, LivePredictions) and run.links)
-    record = {"config": to_dict(cfg), "inputs": [str(p) for p in paths],
-              "geometry": str(geo) if geo else None}  # fmt: skip
-    check_run_folder(outp, record)
-    remove_stale_partials(outp, recursive=True, locked=True)
-    chunks = source.chunks(cfg.events_per_chunk)
-    prints = {str(p): fingerprint(p) for p in dict.fromkeys([*paths, *source.geometries])}
-    sources = {c.name: chunk_sources(c, prints) for c in chunks}
-    drop_changed(outp, chunks, sources, overwrite=overwrite)
-    markers = outp / "samples" / "_chunks"
-    todo = [c for c in chunks if not (markers / f"{c.name}.json").exists()]
-    result = PreprocessResult(
-        out=outp, chunks_run=len(todo), chunks_skipped=len(chunks) - len(todo)
-    )
+    plan = plan_class_chunks(outp, cfg, paths, geo, source, overwrite=overwrite)
+    todo = plan.todo
+    result = PreprocessResult(out=outp, chunks_run=len(todo),
+                              chunks_skipped=len(plan.chunks) - len(todo))  # fmt: skip
     preds = _predictions(cfg, run, source, outp, progress)
     # the object builders name an ML run by its folder: "ml:NAME" (the config keeps the path)
     work = dataclasses.replace(cfg, algorithm=next(iter(preds), cfg.algorithm))
     groups = group_tasks(todo, lambda c: (c.path, c.geometry), workers=workers)
-    tasks = [(g, work, str(outp), [sources[c.name] for c in g], classes, preds) for g in groups]
+    tasks = [
+        (g, work, str(outp), [plan.sources[c.name] for c in g], classes, preds) for g in groups
+    ]
     opts = {"workers": workers, "executor": "local", "scheduler": None, "progress": progress}
     for _ in run_parallel(jets_chunks, tasks, total=len(todo), desc="jets", **opts):
         pass
-    records = [_read_marker(markers / f"{c.name}.json") for c in chunks]
+    records = [read_record(plan.markers / f"{c.name}.json") for c in plan.chunks]
     meta = _stage2(outp, cfg, records, progress)
-    meta.update(_sources(source.infos, classes, records), algorithm=cfg.algorithm,
+    meta.update(class_sources(source.infos, classes, records), algorithm=cfg.algorithm,
                 config=to_dict(cfg))  # fmt: skip
     write_json(outp / METADATA_FILE, meta)
     result.metadata = meta
@@ -215,64 +174,26 @@ def jets_chunk(chunk: Chunk, cfg: JetPrepConfig, out: str, sources: dict, classe
     jets = build_chunk_jets(events, table, chunk, config=cfg, ctx=ctx,
                             class_index=cfg.classes.index(name),
                             background=name in cfg.background)  # fmt: skip
-    s = cfg.split
-    ev_split = assign_splits(np.asarray(events["eventNumber"], np.int64), seed=s.seed,
-                             file_key=Path(chunk.path).name, fractions=(s.train, s.val, s.test))  # fmt: skip
-    jet_split = ev_split[jets.arrays["entry"] - chunk.start]
-    rec: dict[str, Any] = {"name": chunk.name, "file_index": chunk.file_index, "class": name,
-                           "cutflow": jets.cutflow, "files": {}, "jets": {}, "events": {},
-                           "sources": sources}  # fmt: skip
-    for k, split in enumerate(SPLITS):
-        sel = jet_split == k
-        rec["jets"][split] = int(sel.sum())
-        rec["events"][split] = int((ev_split == k).sum())
-        if sel.any():
-            path = output_name(Path(out), "samples", split, chunk.name, ".npz")
-            write_npz(path, {a: v[sel] for a, v in jets.arrays.items()}, compress=cfg.compress,
-                      overwrite=True)  # fmt: skip
-            rec["files"][split] = path.name
-    if chunk.start == 0:
-        rec["sha256"] = file_sha256(chunk.path)
-    write_json(Path(out) / "samples" / "_chunks" / f"{chunk.name}.json", rec)
-    return rec
-
-
-def _load_split(out: Path, records: list[dict], split: str) -> dict[str, np.ndarray]:
-    parts = [read_npz(out / "samples" / split / r["files"][split])
-             for r in records if split in r["files"]]  # fmt: skip
-    if not parts:
-        return {}
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-
-
-def _read_marker(path: Path) -> dict[str, Any]:
-    """A JSON object this module wrote (a chunk marker or the arrays state)."""
-    raw = read_json(path)
-    if not isinstance(raw, dict):
-        raise UserError(f"{path}: not a JSON object; remove or replace it")
-    return raw
+    rec = {"class": name, "cutflow": jets.cutflow, "sources": sources}
+    return write_chunk_splits(Path(out), chunk, jets.arrays, event_numbers=events["eventNumber"],
+                              split=cfg.split, compress=cfg.compress, record=rec, noun="jets")  # fmt: skip
 
 
 def _stage2(out: Path, cfg: JetPrepConfig, records: list[dict], progress: bool) -> dict:
     """Weights, shuffling and the arrays files; returns the metadata's counts."""
-    state = hashlib.sha256(json.dumps(records, sort_keys=True).encode()).hexdigest()
-    state_path = out / "arrays" / _STATE
-    if state_path.exists() and _read_marker(state_path).get("stage1") != state:
-        for f in (out / "arrays").glob("*/*.npz"):
-            f.unlink()  # made from other stage-1 files
-        state_path.unlink()
+    state_path, state = reset_stale_arrays(out, records)
     bkg = cfg.classes.index(cfg.background[0])
-    train = _load_split(out, records, "train")
+    train = load_split(out, records, "train")
     if not train:
         raise UserError(f"{out}: no jet passed the selection in the training split")
     is_b = train["y_cloud"] == bkg
     ratio = bin_ratio(train["jet_pt"][~is_b], train["jet_pt"][is_b], cfg.pt_bins)
     counts: dict[str, Any] = {}
     for k, split in enumerate(SPLITS):
-        data = train if split == "train" else _load_split(out, records, split)
+        data = train if split == "train" else load_split(out, records, split)
         counts[split] = _write_split(out, cfg, split, k, data, ratio, bkg)
         counts[split]["events"] = sum(r["events"][split] for r in records)
-    write_json(state_path, {"stage1": state})
+    write_json(state_path, state)
     cutflow: dict[str, dict[str, int]] = {c: dict.fromkeys(CUTFLOW, 0) for c in cfg.classes}
     for r in records:
         for name, v in r["cutflow"].items():
@@ -286,35 +207,10 @@ def _stage2(out: Path, cfg: JetPrepConfig, records: list[dict], progress: bool) 
 
 
 def _write_split(out, cfg, split: str, k: int, data: dict, ratio, bkg: int) -> dict:
-    """Shuffled files of one split; its counts (jets, per class, files, bytes)."""
-    n = len(data.get("y_cloud", []))
-    c: dict[str, Any] = {
-        "jets": n,
-        "per_class": dict.fromkeys(cfg.classes, 0),
-        "files": 0,
-        "bytes": 0,
-    }
-    if n == 0:
-        return c
-    data.pop("boson_pdg")
-    data["weight"] = pt_weights(data["jet_pt"], data["y_cloud"] == bkg, ratio, cfg.pt_bins)
-    order = np.random.default_rng([cfg.seed, k]).permutation(n)
-    for name in cfg.classes:
-        c["per_class"][name] = int((data["y_cloud"] == cfg.classes.index(name)).sum())
-    for f, start in enumerate(range(0, n, cfg.jets_per_file)):
-        rows = order[start : start + cfg.jets_per_file]
-        path = output_name(out, "arrays", split, f"jets_{f:05d}", ".npz")
-        if not path.exists():
-            write_npz(path, {a: v[rows] for a, v in data.items()}, compress=cfg.compress,
-                      overwrite=True)  # fmt: skip
-        c["files"] += 1
-        c["bytes"] += path.stat().st_size
-    return c
-
-
-def _sources(infos, classes: list[str], records: list[dict]) -> dict:
-    src = [{"path": str(i.path), "size": i.size, "entries": i.num_entries, "class": classes[k],
-            "sha256": next((r.get("sha256") for r in records
-                            if r["file_index"] == k and "sha256" in r), None)}
-           for k, i in enumerate(infos)]  # fmt: skip
-    return {"inputs": [s["path"] for s in src], "sources": src, "has_truth": True}
+    """Shuffled files of one split, with the pT weights; its counts."""
+    if data:
+        data.pop("boson_pdg")
+        data["weight"] = pt_weights(data["jet_pt"], data["y_cloud"] == bkg, ratio, cfg.pt_bins)
+    return write_shuffled_split(out, split, k, data, classes=cfg.classes,
+                                per_file=cfg.jets_per_file, prefix="jets", seed=cfg.seed,
+                                compress=cfg.compress, noun="jets")  # fmt: skip
