@@ -19,13 +19,14 @@ D2 = e3 / e2^3 with beta = 1); links are made-up but unique per jet.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from jetpointnet.io.sample_files import write_json, write_npz
 
-__all__ = ["CLASSES", "FEATURES", "make_jets", "write_jet_folder"]
+__all__ = ["CLASSES", "FEATURES", "make_jets", "write_chunks", "write_jet_folder"]
 
 FEATURES = ["d_eta", "d_phi", "log_pt", "log_e", "log_pt_rel", "log_e_rel", "dr", "is_charged"]
 CLASSES = ["qcd", "wz"]
@@ -114,6 +115,44 @@ def make_jets(rng: np.random.Generator, n: int, *, length: int = 48) -> dict[str
     return out
 
 
+def write_chunks(
+    root: Path,
+    make: Callable[[np.random.Generator, int], dict[str, np.ndarray]],
+    objects: dict[str, int],
+    *,
+    rng: np.random.Generator,
+    chunk: int,
+    classes: list[str],
+    stem: str,
+    file_of_class: bool = False,
+    drop: tuple[str, ...] = (),
+) -> dict[str, dict]:
+    """Write ``objects[split]`` objects of ``make`` per split in chunks of ``chunk``, with
+    made-up unique links (``file_index`` 0, or the class with ``file_of_class``), leaving
+    out the arrays ``drop``; returns the counts per split and class."""
+    counts: dict[str, dict] = {}
+    entry = 0
+    for split, n in objects.items():
+        per_class = np.zeros(len(classes), int)
+        for c, lo in enumerate(range(0, n, chunk)):
+            arrays = make(rng, min(chunk, n - lo))
+            m = len(arrays["y_cloud"])
+            index = arrays["y_cloud"] if file_of_class else np.zeros(m)
+            arrays["file_index"] = index.astype(np.int32)
+            arrays["entry"] = np.arange(entry, entry + m, dtype=np.int64)
+            arrays["event_number"] = 1000 + arrays["entry"]
+            arrays["object_index"] = (arrays["entry"] % 2).astype(np.int32)
+            entry += m
+            per_class += np.bincount(arrays["y_cloud"], minlength=len(classes))
+            kept = {k: v for k, v in arrays.items() if k not in drop}
+            write_npz(root / "arrays" / split / f"{stem}_{c:05d}.npz", kept)
+        counts[split] = {
+            "samples": n,
+            "per_class": dict(zip(classes, per_class.tolist(), strict=True)),
+        }
+    return counts
+
+
 def write_jet_folder(
     root: str | Path, *, seed: int = 0, jets: dict[str, int] | None = None, chunk: int = 200
 ) -> Path:
@@ -124,25 +163,8 @@ def write_jet_folder(
     """
     root = Path(root)
     jets = jets or {"train": 600, "val": 200, "test": 400}
-    rng = np.random.default_rng(seed)
-    counts: dict[str, dict] = {}
-    entry = 0
-    for split, n in jets.items():
-        per_class = np.zeros(len(CLASSES), int)
-        for c, lo in enumerate(range(0, n, chunk)):
-            arrays = make_jets(rng, min(chunk, n - lo))
-            m = len(arrays["y_cloud"])
-            arrays["file_index"] = np.zeros(m, np.int32)
-            arrays["entry"] = np.arange(entry, entry + m, dtype=np.int64)
-            arrays["event_number"] = 1000 + arrays["entry"]
-            arrays["object_index"] = (arrays["entry"] % 2).astype(np.int32)
-            entry += m
-            per_class += np.bincount(arrays["y_cloud"], minlength=len(CLASSES))
-            write_npz(root / "arrays" / split / f"synthetic_{c:05d}.npz", arrays)
-        counts[split] = {
-            "samples": n,
-            "per_class": dict(zip(CLASSES, per_class.tolist(), strict=True)),
-        }
+    counts = write_chunks(root, make_jets, jets, rng=np.random.default_rng(seed), chunk=chunk,
+                          classes=CLASSES, stem="synthetic")  # fmt: skip
     meta = {
         "kind": "jet",
         "layout": "padded",

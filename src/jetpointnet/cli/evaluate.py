@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--also", action="append", default=[], type=Path, metavar="RUN",
-        help="tagging runs: further runs evaluated beside --run, on the same plots (repeatable)",
+        help="tagging/photon runs: further runs evaluated beside --run, same plots (repeatable)",
     )  # fmt: skip
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier evaluation")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -41,8 +41,20 @@ def run(args: argparse.Namespace) -> int:
     from jetpointnet.evaluation.evaluate import EvaluateConfig, evaluate_run
     from jetpointnet.evaluation.tagging import TaggingEvalConfig, evaluate_tagging, is_tagging_run
     from jetpointnet.predict.event_run import is_event_run
+    from jetpointnet.training.tagging_inference import run_kind
 
     out = args.out or args.run / "eval"
+    if run_kind(args.run) == "photon":  # displaced photons: jetpointnet.evaluation.photons
+        from jetpointnet.evaluation.photons import PhotonEvalConfig, evaluate_photons
+
+        pcfg = load_config(PhotonEvalConfig, args.config, args.overrides)
+        m = evaluate_photons([args.run, *args.also], args.data, split=args.split, out_dir=out,
+                             cfg=pcfg, progress=not args.quiet, overwrite=args.overwrite)  # fmt: skip
+        for name, row in m["summary"].items():
+            print(f"{name}: AUC {row['auc']:.4f}, prompt 1/eps_B at 50 % {row['rejection_50']:.1f}, "
+                  f"at 80 % {row['rejection_80']:.1f}")  # fmt: skip
+        print(f"report: {Path(out) / 'report.html'}")
+        return 0
     if is_tagging_run(args.run):  # kind "jet": jetpointnet.evaluation.tagging
         tcfg = load_config(TaggingEvalConfig, args.config, args.overrides)
         m = evaluate_tagging([args.run, *args.also], args.data, split=args.split, out_dir=out,

@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", required=True, type=Path, help="run folder of `train`")
     parser.add_argument("--input", nargs="+", help="MLTree ROOT files (glob patterns allowed)")
     parser.add_argument(
-        "--data", type=Path, help="instead of --input: a preprocessed jet folder (tagging runs)"
+        "--data", type=Path, help="instead of --input: a jet or photon folder (tagging runs)"
     )
     parser.add_argument("--split", default="test", help="split of --data (default test)")
     parser.add_argument(
@@ -64,17 +64,17 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.quiet,
         )  # fmt: skip
         if not args.quiet:
-            print(f"{res.out}: {res.rows} jets ({res.backend})")
+            print(f"{res.out}: {res.rows} objects ({res.backend})")
         return 0
     from jetpointnet.errors import UserError
-    from jetpointnet.training.tagging_inference import is_tagging_run
+    from jetpointnet.training.tagging_inference import TAGGING_KINDS, run_kind
 
     if not args.input:
         raise UserError(
             "predict: give --input (MLTree files) or --data (a preprocessed jet folder)"
         )
-    if is_tagging_run(args.run):
-        raise UserError(f"predict: {args.run} is a tagging run: give --data (a jet folder)")
+    if (kind := run_kind(args.run)) in TAGGING_KINDS:
+        raise UserError(f"predict: {args.run} is a tagging run: give --data (a {kind} folder)")
 
     cfg = PredictConfig(
         checkpoint=args.checkpoint,

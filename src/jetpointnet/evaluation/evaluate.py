@@ -314,13 +314,20 @@ def evaluate_run(
     """Predict with a trained run on ``split`` and evaluate (default output ``RUN/eval``).
 
     A tagging run (data kind ``jet``) goes to :func:`jetpointnet.evaluation.tagging.evaluate_tagging`,
+    a photon run to :func:`jetpointnet.evaluation.photons.evaluate_photons`,
     an event-level run to :func:`jetpointnet.evaluation.event_eval.evaluate_event_run`.
     """
     from jetpointnet.evaluation.tagging import evaluate_tagging, is_tagging_run
     from jetpointnet.predict.event_run import is_event_run
+    from jetpointnet.training.tagging_inference import run_kind
 
     if is_tagging_run(run_dir):
         return evaluate_tagging([run_dir], data_dir, split=split, out_dir=out_dir,
+                                progress=progress, overwrite=overwrite)  # fmt: skip
+    if run_kind(run_dir) == "photon":
+        from jetpointnet.evaluation.photons import evaluate_photons
+
+        return evaluate_photons([run_dir], data_dir, split=split, out_dir=out_dir,
                                 progress=progress, overwrite=overwrite)  # fmt: skip
     if is_event_run(run_dir):
         from jetpointnet.evaluation.event_eval import evaluate_event_run

@@ -43,11 +43,15 @@ from jetpointnet.pages import render_page, write_page
 from jetpointnet.training.tagging_inference import is_tagging_run
 
 __all__ = [
+    "ScoreTables",
     "TaggingEvalConfig",
     "evaluate_tagging",
     "is_tagging_run",
+    "open_evaluation",
+    "plus_minus",
     "tagging_context",
     "tagging_section",
+    "write_evaluation",
 ]
 
 
@@ -64,28 +68,87 @@ class TaggingEvalConfig:
     baselines: list[str] = field(default_factory=lambda: list(BASELINES))
 
 
-class _Tables:
-    """The per-tagger results, filled tagger by tagger (networks, then baselines)."""
+class ScoreTables:
+    """Per-tagger results filled tagger by tagger: summary rows, ROC curves, scores.
 
-    def __init__(self, test: dict[str, np.ndarray], sig: int, cfg: TaggingEvalConfig) -> None:
-        self.test, self.cfg = test, cfg
+    ``test``: the split's per-object table (``y_cloud``, ``weight``, observers); the
+    signal is class ``sig``; ROC quantities use ``weight`` when ``weighted``.
+    """
+
+    def __init__(
+        self, test: dict[str, np.ndarray], sig: int, *, n_boot: int, seed: int, weighted: bool
+    ) -> None:
+        self.test, self.n_boot, self.seed = test, n_boot, seed
         self.is_signal = test["y_cloud"] == sig
-        self.w = test["weight"].astype(np.float64) if cfg.weighted else None
+        self.w = test["weight"].astype(np.float64) if weighted else None
         self.summary: dict[str, dict[str, Any]] = {}
         self.curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.scores: dict[str, np.ndarray] = {}
-        self.by_pt: dict[str, list[dict[str, float]]] = {}
 
     def add(self, name: str, score: np.ndarray, *, pred: np.ndarray | None = None) -> dict:
-        cfg, y, w = self.cfg, self.is_signal, self.w
+        """Score ``name``'s row (AUC, rejections, accuracy of ``pred``) and ROC curve."""
+        y, w = self.is_signal, self.w
         row: dict[str, Any] = {"name": name}
-        row.update(binary_summary(y, score, weights=w, n_boot=cfg.n_boot, seed=cfg.seed))
+        row.update(binary_summary(y, score, weights=w, n_boot=self.n_boot, seed=self.seed))
         row["accuracy"] = float((pred == self.test["y_cloud"]).mean()) if pred is not None else None
         self.summary[name] = row
         self.curves[name] = tagging_roc(y, score, weights=w)
+        return row
+
+
+class _Tables(ScoreTables):
+    """The W/Z tables: the rows and the AUC in bins of reco jet pT."""
+
+    def __init__(self, test: dict[str, np.ndarray], sig: int, cfg: TaggingEvalConfig) -> None:
+        super().__init__(test, sig, n_boot=cfg.n_boot, seed=cfg.seed, weighted=cfg.weighted)
+        self.cfg = cfg
+        self.by_pt: dict[str, list[dict[str, float]]] = {}
+
+    def add(self, name: str, score: np.ndarray, *, pred: np.ndarray | None = None) -> dict:
+        row = super().add(name, score, pred=pred)
+        cfg, y, w = self.cfg, self.is_signal, self.w
         self.by_pt[name] = auc_in_bins(y, score, self.test["jet_pt"], cfg.pt_edges, weights=w,
                                        n_boot=min(cfg.n_boot, 30), seed=cfg.seed)  # fmt: skip
         return row
+
+
+def open_evaluation(
+    runs: Sequence[str | os.PathLike[str]],
+    data_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str] | None,
+    *,
+    overwrite: bool,
+) -> tuple[Path, list[tuple[str, Any]]]:
+    """The output folder (default ``FIRST_RUN/eval``, created) and the loaded runs by name.
+
+    UserErrors: no run, an output inside the inputs, an earlier evaluation there (without
+    ``overwrite``), two runs of the same folder name (they name the rows).
+    """
+    from jetpointnet.training.tagging_inference import load_tagging_run
+
+    if not runs:
+        raise UserError("evaluate: no tagging run given")
+    out = Path(out_dir) if out_dir is not None else Path(runs[0]) / "eval"
+    refuse_overlap([data_dir, *(f for r in runs for f in folder_files(r))], out)
+    if (out / "metrics.json").exists() and not overwrite:
+        raise UserError(f"{out}: holds an evaluation (pass --overwrite to replace it)")
+    names = [Path(r).name for r in runs]
+    if len(set(names)) != len(names):
+        raise UserError(
+            f"evaluate: the runs' folder names must differ (they name the rows): {names}"
+        )
+    loaded = [(name, load_tagging_run(r)) for name, r in zip(names, runs, strict=True)]
+    out.mkdir(parents=True, exist_ok=True)
+    return out, loaded
+
+
+def write_evaluation(out: Path, metrics: dict[str, Any], context: dict[str, Any]) -> None:
+    """``tagging.html`` (the section), ``report.html`` and ``metrics.json`` (last) in ``out``."""
+    with atomic_output(out / "tagging.html", overwrite=True) as tmp:
+        tmp.write_text(render_page("_tagging_section.html.j2", **context), encoding="utf-8")
+    write_page(out / "report.html", "tagging.html.j2", **context)
+    with atomic_output(out / "metrics.json", overwrite=True) as tmp:
+        tmp.write_text(strict_dumps(metrics, indent=2, sort_keys=True) + "\n")
 
 
 def _figures(tables: _Tables, out: Path, split: str) -> None:
@@ -118,23 +181,11 @@ def evaluate_tagging(
     """
     from jetpointnet.plotting.style import save_figure
     from jetpointnet.plotting.tagging import confusion_figure
-    from jetpointnet.training.tagging_inference import jet_table, load_tagging_run, score_split
+    from jetpointnet.training.tagging_inference import jet_table, score_split
 
     cfg = cfg or TaggingEvalConfig()
-    if not runs:
-        raise UserError("evaluate: no tagging run given")
-    out = Path(out_dir) if out_dir is not None else Path(runs[0]) / "eval"
-    refuse_overlap([data_dir, *(f for r in runs for f in folder_files(r))], out)
-    if (out / "metrics.json").exists() and not overwrite:
-        raise UserError(f"{out}: holds an evaluation (pass --overwrite to replace it)")
-    out.mkdir(parents=True, exist_ok=True)
+    out, loaded = open_evaluation(runs, data_dir, out_dir, overwrite=overwrite)
     test, train = jet_table(data_dir, split), jet_table(data_dir, cfg.train_split)
-    names = [Path(r).name for r in runs]
-    if len(set(names)) != len(names):
-        raise UserError(
-            f"evaluate: the runs' folder names must differ (they name the rows): {names}"
-        )
-    loaded = [(name, load_tagging_run(r)) for name, r in zip(names, runs, strict=True)]
     classes = loaded[0][1].classes
     sig = len(classes) - 1
     tables, confusion = _Tables(test, sig, cfg), {}
@@ -165,15 +216,12 @@ def evaluate_tagging(
         "runs": [str(Path(r)) for r in runs],
         "config": to_dict(cfg),
     }
-    with atomic_output(out / "tagging.html", overwrite=True) as tmp:
-        tmp.write_text(tagging_section(metrics, out), encoding="utf-8")
-    write_page(out / "report.html", "tagging.html.j2", **tagging_context(metrics, out))
-    with atomic_output(out / "metrics.json", overwrite=True) as tmp:
-        tmp.write_text(strict_dumps(metrics, indent=2, sort_keys=True) + "\n")
+    write_evaluation(out, metrics, tagging_context(metrics, out))
     return metrics
 
 
-def _pm(row: dict[str, Any], key: str) -> str:
+def plus_minus(row: dict[str, Any], key: str) -> str:
+    """``row[key] ± row[key_err]`` for a table (AUC to 4 digits, rejections to 1; n/a)."""
     v, e = row.get(key), row.get(f"{key}_err")
     if v is None:
         return "n/a"
@@ -196,8 +244,8 @@ def tagging_context(metrics: dict[str, Any], out_dir: str | os.PathLike[str]) ->
     header += [f"1/eps_B at {round(100 * wp)} %" for wp in WORKING_POINTS]
     rows = []
     for name, row in metrics["summary"].items():
-        rej = [_pm(row, f"rejection_{round(100 * wp)}") for wp in WORKING_POINTS]
-        rows.append([name, row.get("accuracy"), _pm(row, "auc"), *rej])
+        rej = [plus_minus(row, f"rejection_{round(100 * wp)}") for wp in WORKING_POINTS]
+        rows.append([name, row.get("accuracy"), plus_minus(row, "auc"), *rej])
     win = metrics["baseline_window"]
     note = (
         f"{metrics['split']} split: {metrics['n_test']} jets (signal: {metrics['signal']}); "

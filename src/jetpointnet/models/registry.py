@@ -24,6 +24,8 @@ from torch import nn
 
 from jetpointnet.config import from_dict, to_dict
 from jetpointnet.errors import UserError, did_you_mean
+from jetpointnet.models.alp_cnn import ALPCNNConfig
+from jetpointnet.models.arma import ARMAGNNConfig
 from jetpointnet.models.cnn import CNN, CNNConfig
 from jetpointnet.models.edgeconv import EdgeConv, EdgeConvConfig
 from jetpointnet.models.event_pflow import EventPflowConfig
@@ -201,3 +203,5 @@ register_model("gnn", GNNConfig, GNN)
 register_whole_model("event_pflow", EventPflowConfig)
 register_whole_model("particlenet", ParticleNetConfig)
 register_whole_model("part", ParTConfig)
+register_whole_model("alp_cnn", ALPCNNConfig)
+register_whole_model("arma_gnn", ARMAGNNConfig)

@@ -196,8 +196,10 @@ def export_onnx(
         return export_event_run(
             run_dir, path, checkpoint=checkpoint, opset=opset, overwrite=overwrite
         )
-    from jetpointnet.training.tagging_inference import is_tagging_run
+    from jetpointnet.training.tagging_inference import is_tagging_run, run_kind
 
+    if run_kind(run_dir) == "photon":
+        raise UserError(f"{run_dir}: ONNX export of photon runs (kind 'photon') is not supported")
     if is_tagging_run(run_dir):
         from jetpointnet.predict.tagging_export import export_tagging_onnx  # a tagging run
 

@@ -1,5 +1,9 @@
 """``predict`` on a tagging run: one row per jet of a preprocessed ``jet`` folder's split.
 
+A photon run (kind ``photon``) writes one row per object the same way (ROOT tree
+``photons``), with the folder's own observers (metadata ``observers``) as columns;
+its ``backend`` is ``torch`` only.
+
 Columns of the output (parquet or ROOT, by suffix, via
 :class:`jetpointnet.io.prediction_files.PredictionWriter`; ROOT tree ``jets``):
 
@@ -33,7 +37,7 @@ from jetpointnet.io.paths import folder_files, refuse_overlap
 from jetpointnet.io.prediction_files import PredictionWriter, output_format
 from jetpointnet.io.prep_folder import read_metadata, split_files
 from jetpointnet.training.dataset import feature_indices
-from jetpointnet.training.jet_stream import LINKS, OBSERVERS, collate_jets, load_jet_chunk
+from jetpointnet.training.jet_stream import LINKS, collate_jets, load_jet_chunk
 from jetpointnet.training.tagging_inference import jet_table, load_tagging_run, score_split
 
 __all__ = ["JetPredictResult", "predict_jets"]
@@ -91,6 +95,10 @@ def predict_jets(
     if threads:
         torch.set_num_threads(threads)
     run = load_tagging_run(run_dir, checkpoint=checkpoint, device=device)
+    if backend == "onnx" and run.kind != "jet":
+        raise UserError(
+            f"{run_dir}: backend 'onnx' is for jet runs; use 'torch' for a {run.kind} run"
+        )
     if backend == "onnx":
         from jetpointnet.predict.export import onnx_session
         from jetpointnet.predict.tagging_export import export_tagging_onnx
@@ -104,16 +112,17 @@ def predict_jets(
         probs = _onnx_probs(session, data_dir, split, features, batch_size, progress)
     else:
         probs = score_split(run, data_dir, split=split, batch_size=batch_size, progress=progress)
-    table = jet_table(data_dir, split)
+    table = jet_table(data_dir, split, observers=run.observers)
     columns: dict[str, np.ndarray] = {
         f"prob_{c}": probs[:, i].astype(np.float32) for i, c in enumerate(run.classes)
     }
     columns["label"] = table["y_cloud"].astype(np.int64)
     columns["weight"] = table["weight"].astype(np.float32)
-    for name in (*OBSERVERS, *LINKS):
+    for name in (*run.observers, *LINKS):
         columns[name] = table[name]
     dtypes = {k: v.dtype for k, v in columns.items()}
-    with PredictionWriter(out, dtypes, overwrite=overwrite, tree_name="jets") as writer:
+    tree = "photons" if run.kind == "photon" else "jets"
+    with PredictionWriter(out, dtypes, overwrite=overwrite, tree_name=tree) as writer:
         writer.write(columns)
         path = writer.close()
     return JetPredictResult(path, len(probs), backend)

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 # registered data kinds beyond "track" (each module calls kinds.register_kind at import)
 import jetpointnet.training.event_kind
-import jetpointnet.training.jet_kind  # noqa: F401  (registers kind "jet", task "tagging")
+import jetpointnet.training.jet_kind  # (registers kind "jet", task "tagging")
+import jetpointnet.training.photon_kind  # noqa: F401  (registers kind "photon")
 from jetpointnet.training.config import TrainConfig
 from jetpointnet.training.inference import load_run, predict
 from jetpointnet.training.loop import TrainingDiverged, TrainResult, train

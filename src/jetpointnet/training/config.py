@@ -90,6 +90,9 @@ class DataConfig:
     ``shuffle_buffer``: samples held for shuffling across chunk files.
     ``bucketing``: group samples of similar length into batches (less padding);
     ``bucket_batches`` batches' worth of samples are sorted together.
+    ``batch_order`` (per-object kinds ``jet`` and ``photon``): ``shuffled`` (default) or
+    ``class_sorted``: batches of one class each (seed 003's batch-norm puzzle; see
+    :mod:`jetpointnet.training.jet_stream`).
     """
 
     batch_size: int = 64
@@ -100,8 +103,10 @@ class DataConfig:
     num_workers: int = 0
     train_split: str = "train"
     val_split: str = "val"
+    batch_order: Literal["shuffled", "class_sorted"] = "shuffled"
 
     def __post_init__(self) -> None:
+        check_choices(self)
         _at_least(self, batch_size=1, shuffle_buffer=1, num_workers=0)
 
 

@@ -18,6 +18,17 @@ jet in the split: files in sorted order, jets in file order), the observers
 (:data:`OBSERVERS`, (B,) float32, ``n_constituents`` int32) and the links
 (:data:`LINKS`).
 
+Other per-object kinds (``photon``, /work/contracts/photon.md) name their observers and
+further per-object arrays in ``metadata.json`` (``observers``, ``cloud_arrays``): a
+stream built with ``observers=`` and ``cloud_arrays=`` checks and carries those instead
+(each cloud array stacked as stored, ``(B, ...)``; the arrays of a mask in
+:data:`TRIMMED` are cut to the batch's last real row along axis 1).
+
+``batch_order``: ``shuffled`` (the order above) or ``class_sorted``: the same jets,
+grouped by class into batches of one class each (as a file order sorted by class gives
+them), the batches in a random order per ``(seed, epoch)``; the setting of seed 003's
+batch-norm puzzle.
+
 Class mixing: the class fractions of every batch follow from the order and the labels
 alone; :meth:`JetStream.class_fractions` returns them per batch (without reading ``X``),
 and :meth:`JetStream.epoch_stats` their min and max over the epoch for the log row, so
@@ -37,7 +48,16 @@ from torch.utils.data import IterableDataset, get_worker_info
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.sample_files import read_npz
 
-__all__ = ["LINKS", "OBSERVERS", "JetStream", "collate_jets", "load_jet_chunk", "read_labels"]
+__all__ = [
+    "BATCH_ORDERS",
+    "LINKS",
+    "OBSERVERS",
+    "TRIMMED",
+    "JetStream",
+    "collate_jets",
+    "load_jet_chunk",
+    "read_labels",
+]
 
 #: Per-jet observers of the contract (float32, except n_constituents).
 OBSERVERS = (
@@ -54,16 +74,29 @@ OBSERVERS = (
 )
 #: Links to the ROOT event: file_index, entry, event_number, object_index.
 LINKS = ("file_index", "entry", "event_number", "object_index")
+#: Per-object masks and the cloud arrays cut with them to the batch's last real row.
+TRIMMED = {"node_mask": ("node_x", "node_mask"), "edge_mask": ("edges", "edge_mask")}
+#: The values of ``batch_order``.
+BATCH_ORDERS = ("shuffled", "class_sorted")
 _NEEDED = ("X", "mask", "p4", "y_cloud", "weight")
 
 
-def load_jet_chunk(path: Path, *, features: Sequence[int] | None = None) -> dict[str, np.ndarray]:
-    """A jet chunk: its arrays, with ``X`` reduced to the ``features`` columns (None: all)."""
+def load_jet_chunk(
+    path: Path,
+    *,
+    features: Sequence[int] | None = None,
+    observers: Sequence[str] = OBSERVERS,
+    cloud_arrays: Sequence[str] = (),
+) -> dict[str, np.ndarray]:
+    """A jet chunk: its arrays, with ``X`` reduced to the ``features`` columns (None: all).
+
+    ``observers`` and ``cloud_arrays``: the further arrays the chunk must hold.
+    """
     try:
         f = read_npz(path)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise UserError(f"{path}: not a readable npz file ({exc})") from None
-    for name in _NEEDED + OBSERVERS + LINKS:
+    for name in (*_NEEDED, *observers, *LINKS, *cloud_arrays):
         if name not in f:
             raise UserError(f"{path}: missing array '{name}'" + did_you_mean(name, list(f)))
     x, mask = f["X"], f["mask"].astype(bool)
@@ -93,8 +126,26 @@ def read_labels(path: Path) -> np.ndarray:
         raise UserError(f"{path}: not a readable npz file ({exc})") from None
 
 
+def _cloud_arrays(rows: list, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """The per-object arrays ``names`` of ``rows`` stacked, masked ones trimmed (:data:`TRIMMED`)."""
+    out = {name: np.stack([ch[name][i] for ch, i in rows]) for name in names}
+    for mask_name, cut in TRIMMED.items():
+        if mask_name in out:
+            real = out[mask_name].astype(bool).any(axis=0)  # (M,)
+            n = max(1, int(np.flatnonzero(real).max(initial=-1)) + 1)
+            for name in cut:
+                if name in out:
+                    out[name] = out[name][:, :n]
+    return out
+
+
 def collate_jets(
-    chunks: dict[int, dict[str, np.ndarray]], picks: Sequence[tuple[int, int]], ids: np.ndarray
+    chunks: dict[int, dict[str, np.ndarray]],
+    picks: Sequence[tuple[int, int]],
+    ids: np.ndarray,
+    *,
+    observers: Sequence[str] = OBSERVERS,
+    cloud_arrays: Sequence[str] = (),
 ) -> dict[str, torch.Tensor]:
     """Pad the jets ``picks`` (file, index) to the longest of them; tensors as documented."""
     rows = [(chunks[c], i) for c, i in picks]
@@ -115,8 +166,9 @@ def collate_jets(
         "weight": np.array([ch["weight"][i] for ch, i in rows], dtype=np.float32),
         "sample_id": np.asarray(ids, dtype=np.int64),
     }
-    for name in OBSERVERS + LINKS:
+    for name in (*observers, *LINKS):
         out[name] = np.array([ch[name][i] for ch, i in rows], dtype=rows[0][0][name].dtype)
+    out.update(_cloud_arrays(rows, cloud_arrays))
     return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()}
 
 
@@ -127,7 +179,8 @@ class JetStream(IterableDataset):
 
     ``shuffle``: random order per ``(seed, epoch)`` (call :meth:`set_epoch`), otherwise
     the files' order; ``max_samples``: a random subset of that size per epoch;
-    ``equal_shares``: every rank gets the same number of jets (DDP).
+    ``equal_shares``: every rank gets the same number of jets (DDP); ``observers``,
+    ``cloud_arrays``, ``batch_order``: see the module docstring.
     """
 
     stats_keys = ("class_frac_min", "class_frac_max")
@@ -146,8 +199,15 @@ class JetStream(IterableDataset):
         rank: int = 0,
         world_size: int = 1,
         equal_shares: bool = False,
+        observers: Sequence[str] = OBSERVERS,
+        cloud_arrays: Sequence[str] = (),
+        batch_order: str = "shuffled",
     ) -> None:
         super().__init__()
+        if batch_order not in BATCH_ORDERS:
+            raise UserError(f"data.batch_order: must be one of {BATCH_ORDERS}, not {batch_order!r}")
+        self.observers, self.cloud_arrays = tuple(observers), tuple(cloud_arrays)
+        self.batch_order = batch_order
         self.files = [Path(f) for f in files]
         per_file = [read_labels(p) for p in self.files]
         self.labels = np.concatenate(per_file) if per_file else np.zeros(0, dtype=np.int64)
@@ -202,7 +262,28 @@ class JetStream(IterableDataset):
     def batches(self) -> list[np.ndarray]:
         """This rank's batches (jet ids) of the current epoch."""
         ids = self.order()
+        if self.batch_order == "class_sorted":
+            return self._class_sorted(ids)
         return [ids[i : i + self.batch_size] for i in range(0, len(ids), self.batch_size)]
+
+    def _class_sorted(self, ids: np.ndarray) -> list[np.ndarray]:
+        """``ids`` in batches of one class each: every class's batches in stream order,
+        the classes interleaved at random (so a batch's files are near its neighbours')."""
+        per_class = []
+        for c in range(self.n_classes):
+            mine = ids[self.labels[ids] == c]
+            per_class.append(
+                [mine[i : i + self.batch_size] for i in range(0, len(mine), self.batch_size)]
+            )
+        turns = np.concatenate([np.full(len(b), c) for c, b in enumerate(per_class)])
+        if self.shuffle:
+            turns = np.random.default_rng([self.seed, self.epoch, 7]).permutation(turns)
+        nxt = [0] * self.n_classes
+        out = []
+        for c in turns:
+            out.append(per_class[c][nxt[c]])
+            nxt[c] += 1
+        return out
 
     def class_fractions(self) -> np.ndarray:
         """``(n_batches, n_classes)``: the fraction of each class in every batch of the epoch."""
@@ -239,8 +320,15 @@ class JetStream(IterableDataset):
         for k, (ids, fs) in enumerate(zip(batches, file_of, strict=True)):
             for fi in np.unique(fs):
                 if int(fi) not in cache:
-                    cache[int(fi)] = load_jet_chunk(self.files[fi], features=self.features)
+                    cache[int(fi)] = load_jet_chunk(
+                        self.files[fi],
+                        features=self.features,
+                        observers=self.observers,
+                        cloud_arrays=self.cloud_arrays,
+                    )
             picks = [(int(fi), int(i - self.starts[fi])) for fi, i in zip(fs, ids, strict=True)]
-            yield collate_jets(cache, picks, ids)
+            yield collate_jets(
+                cache, picks, ids, observers=self.observers, cloud_arrays=self.cloud_arrays
+            )
             for fi in [f for f, last in last_use.items() if last == k]:
                 cache.pop(fi, None)

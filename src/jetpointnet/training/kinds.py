@@ -8,7 +8,8 @@ are per-track, kind ``"track"``). A :class:`Kind` bundles what differs between k
   ``sample_id`` (B,)); the training stream has ``set_epoch(epoch)`` and ``__len__``
   (batches per epoch);
 - ``build_model(cfg, metadata, task)`` -> ``(model, in_features)``;
-- ``forward(net, batch)`` -> ``{"pred": ..., "aux_loss": scalar}``.
+- ``forward(net, batch)`` -> ``{"pred": ..., "aux_loss": scalar}``;
+- ``batch_orders``: the values of ``data.batch_order`` its streams honour.
 
 Everything else (optimizer, schedule, checkpoints, logging, resumption, torchrun) is the
 loop's and the same for every kind. A new kind is a module that calls
@@ -38,7 +39,7 @@ from jetpointnet.training.dataset import (
 from jetpointnet.training.replay import ReplayStream
 from jetpointnet.training.tasks import Task
 
-__all__ = ["KINDS", "Kind", "kind_of", "register_kind"]
+__all__ = ["KINDS", "Kind", "check_batch_order", "kind_of", "register_kind"]
 
 Batch = dict[str, torch.Tensor]
 
@@ -51,6 +52,16 @@ class Kind:
     make_streams: Callable[..., tuple[Any, Any]]
     build_model: Callable[..., tuple[nn.Module, int]]
     forward: Callable[[nn.Module, Batch], dict[str, Any]]
+    batch_orders: tuple[str, ...] = ("shuffled",)  # the data.batch_order values it streams
+
+
+def check_batch_order(kind: Kind, batch_order: str) -> None:
+    """A UserError when ``kind``'s streams do not offer ``data.batch_order``."""
+    if batch_order not in kind.batch_orders:
+        raise UserError(
+            f"config: data.batch_order {batch_order!r} is not offered by data of kind "
+            f"{kind.name!r} (one of {list(kind.batch_orders)})"
+        )
 
 
 KINDS: dict[str, Kind] = {}

@@ -49,7 +49,7 @@ from jetpointnet.training.epoch import (
     train_epoch,
     validate,
 )
-from jetpointnet.training.kinds import Kind, kind_of
+from jetpointnet.training.kinds import Kind, check_batch_order, kind_of
 from jetpointnet.training.logging import LOG_COLUMNS, RunLogger, read_log
 from jetpointnet.training.run_folder import write_run_files
 from jetpointnet.training.tasks import Task, make_task
@@ -152,6 +152,7 @@ def _train(
         raise UserError(f"{out}: already holds a run (pass --resume to continue it)")
     metadata = read_metadata(data_dir)
     kind = kind_of(metadata, where=str(data_dir))
+    check_batch_order(kind, cfg.data.batch_order)
     run, start = _build_run(cfg, kind, metadata, data_dir, out, info, resume=resume)
     if info.is_main:
         write_run_files(
