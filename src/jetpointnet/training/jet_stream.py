@@ -47,6 +47,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.sample_files import read_npz
+from jetpointnet.training.order import epoch_order
 
 __all__ = [
     "BATCH_ORDERS",
@@ -237,27 +238,17 @@ class JetStream(IterableDataset):
 
     def order(self) -> np.ndarray:
         """This rank's jet ids of the current epoch, in stream order."""
-        rng = np.random.default_rng([self.seed, self.epoch if self.shuffle else 0])
-        keep = None
-        if self.max_samples is not None and self.max_samples < self.total:
-            keep = np.zeros(self.total, dtype=bool)
-            keep[rng.choice(self.total, size=self.max_samples, replace=False)] = True
-        file_order = rng.permutation(len(self.files)) if self.shuffle else range(len(self.files))
-        parts = []
-        for fi in file_order:
-            ids = np.arange(self.starts[fi], self.starts[fi + 1])
-            if keep is not None:
-                ids = ids[keep[ids]]
-            parts.append(rng.permutation(ids) if self.shuffle else ids)
-        ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-        if self.shuffle:
-            for lo in range(0, len(ids), self.buffer_size):
-                ids[lo : lo + self.buffer_size] = rng.permutation(ids[lo : lo + self.buffer_size])
-        if self.equal_shares:
-            share = len(ids) // self.world_size
-            return ids[self.rank * share : (self.rank + 1) * share]
-        bounds = np.linspace(0, len(ids), self.world_size + 1).astype(np.int64)
-        return ids[bounds[self.rank] : bounds[self.rank + 1]]
+        return epoch_order(
+            self.starts,
+            seed=self.seed,
+            epoch=self.epoch,
+            shuffle=self.shuffle,
+            max_samples=self.max_samples,
+            buffer_size=self.buffer_size,
+            rank=self.rank,
+            world_size=self.world_size,
+            equal_shares=self.equal_shares,
+        )
 
     def batches(self) -> list[np.ndarray]:
         """This rank's batches (jet ids) of the current epoch."""
