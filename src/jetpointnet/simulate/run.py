@@ -244,7 +244,8 @@ def _simulate(cfg: SimulateConfig, progress: bool) -> list[Path]:
     manifest_path = cfg.out / MANIFEST
     manifest = _manifest(cfg)
     legacy = (
-        manifest_path.exists() and read_json_object(manifest_path).get("config") == manifest["config"]
+        manifest_path.exists()
+        and read_json_object(manifest_path).get("config") == manifest["config"]
     )
     state = [_done(cfg, i, manifest, legacy) for i in range(len(chunks))]
     if cfg.overwrite:
