@@ -8,7 +8,7 @@ import numpy as np
 from jetpointnet.io.mltree_layout import EVENT_BRANCHES, EVENT_TRUTH_BRANCHES
 from jetpointnet.simulate.detector import EventRecord
 
-__all__ = ["parent_barcodes", "stack_events"]
+__all__ = ["stack_events"]
 
 _LAYOUT = {**EVENT_BRANCHES, **EVENT_TRUTH_BRANCHES}
 
@@ -39,25 +39,3 @@ def stack_events(records: list[EventRecord]) -> dict[str, ak.Array | np.ndarray]
             arr = ak.unflatten(ak.unflatten(ak.unflatten(flat, per_cell), per_cluster), per_event)
         out[name] = arr
     return out
-
-
-def parent_barcodes(
-    event, barcodes: np.ndarray, *, offset: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """(mother barcode, mother PDG id) of each particle from a Pythia ``event`` record.
-
-    ``barcodes`` are the particles' barcodes (their index in ``event`` plus ``offset``);
-    particles not of that record (pile-up, other offsets) get (-1, 0). Reads the record
-    only: no random numbers are drawn, so the event's other branches do not change.
-    """
-    parent = np.full(barcodes.size, -1, dtype=np.int32)
-    pdg = np.zeros(barcodes.size, dtype=np.int32)
-    size = int(event.size())
-    for i, bc in enumerate(barcodes.tolist()):
-        j = bc - offset
-        if 0 <= j < size:
-            m = int(event[j].mother1())
-            if m > 0:
-                parent[i] = m + offset
-                pdg[i] = int(event[m].id())
-    return parent, pdg

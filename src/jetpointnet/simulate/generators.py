@@ -45,7 +45,12 @@ from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.mltree_layout import PILEUP_BARCODE_STRIDE
 from jetpointnet.io.quiet import quiet_stdout
 from jetpointnet.simulate import alp_sources
-from jetpointnet.simulate.pythia_record import decayed_copies, final_state, new_pythia
+from jetpointnet.simulate.pythia_record import (
+    decayed_copies,
+    final_state,
+    new_pythia,
+    parent_barcodes,
+)
 
 __all__ = [
     "DECAYED_BOSONS",
@@ -332,10 +337,8 @@ class EventSource:
 
     def parents(self, barcodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(mother barcode, mother PDG id) of the hard scatter's particles of the event last
-        yielded, -1 and 0 for none (the gun's ALP, pile-up); see ``assemble.parent_barcodes``."""
+        yielded, -1 and 0 for none (the gun's ALP, pile-up); see ``pythia_record.parent_barcodes``."""
         if self.pythia is not None:
-            from jetpointnet.simulate.assemble import parent_barcodes  # assemble imports us
-
             return parent_barcodes(self.pythia.event, barcodes)
         photon = np.isin(barcodes, (2, 3))  # the alp gun: the ALP is 1, its photons 2, 3
         parent = np.where(photon, 1, -1).astype(np.int32)

@@ -7,6 +7,8 @@ offset); :func:`jetpointnet.simulate.generators` turns them into ``TruthEvent`` 
 
 from __future__ import annotations
 
+import numpy as np
+
 __all__ = [
     "COLUMNS",
     "DECAY_XY_MAX_MM",
@@ -94,3 +96,25 @@ def decayed_copies(pythia, ids: tuple[int, ...]) -> dict[str, list]:
                      ("vz", prt.zProd()), ("q", prt.charge()), ("bc", prt.index())):  # fmt: skip
             cols[k].append(v)
     return cols
+
+
+def parent_barcodes(
+    event, barcodes: np.ndarray, *, offset: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(mother barcode, mother PDG id) of each particle from a Pythia ``event`` record.
+
+    ``barcodes`` are the particles' barcodes (their index in ``event`` plus ``offset``);
+    particles not of that record (pile-up, other offsets) get (-1, 0). Reads the record
+    only: no random numbers are drawn, so the event's other branches do not change.
+    """
+    parent = np.full(barcodes.size, -1, dtype=np.int32)
+    pdg = np.zeros(barcodes.size, dtype=np.int32)
+    size = int(event.size())
+    for i, bc in enumerate(barcodes.tolist()):
+        j = bc - offset
+        if 0 <= j < size:
+            m = int(event[j].mother1())
+            if m > 0:
+                parent[i] = m + offset
+                pdg[i] = int(event[m].id())
+    return parent, pdg
