@@ -227,7 +227,7 @@ def build_arrays(
     for j, name in enumerate(config.features):
         raw = derived[name] if name in derived else pts[name]
         X[:, j] = scale_feature(raw, config.scaling.get(name))
-    np.nan_to_num(X, copy=False, nan=0.0, posinf=0.0, neginf=0.0)  # e.g. no sigma in CellGeo
+    X[~np.isfinite(X)] = 0.0  # NaN and +-inf, e.g. no sigma in CellGeo
 
     ptype = pts["type"]
     is_cell = ptype == PointType.CELL
