@@ -39,7 +39,7 @@ from jetpointnet.data.splits import SPLITS
 from jetpointnet.errors import UserError, missing_extra
 from jetpointnet.io.sample_files import read_parquet_columns
 
-__all__ = ["PreprocessResult", "group_tasks", "metadata_record", "run_parallel"]
+__all__ = ["PreprocessResult", "group_tasks", "in_local_pool", "metadata_record", "run_parallel"]
 
 Executor = Literal["local", "dask"]
 
@@ -112,8 +112,25 @@ def run_parallel(
         bar.close()
 
 
+_IN_LOCAL_POOL = False
+
+
+def _mark_pool_worker() -> None:
+    global _IN_LOCAL_POOL
+    _IN_LOCAL_POOL = True
+
+
+def in_local_pool() -> bool:
+    """True in a worker process of :func:`run_parallel`'s local pool (it lives for one run).
+
+    Such a worker may keep its open input file between tasks: a task that starts in the
+    file the previous one read then skips uproot's first-read set-up (~0.3 s per file).
+    """
+    return _IN_LOCAL_POOL
+
+
 def _run_pool(fn, tasks, *, workers):
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_mark_pool_worker) as pool:
         futures = [pool.submit(fn, *task) for task in tasks]
         try:
             for fut in as_completed(futures):
