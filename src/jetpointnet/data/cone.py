@@ -128,5 +128,7 @@ def cone_pairs(
     keep = dr < q_radius[qi]
     qi, pj, dr = qi[keep], pj[keep], dr[keep]
     # the nine runs of a query are disjoint, so no pair appears twice
-    srt = pair_order(qi, _rank_in_event(np.asarray(q_event, np.int64), np.asarray(p_event, np.int64), qi, pj))
+    srt = pair_order(
+        qi, _rank_in_event(np.asarray(q_event, np.int64), np.asarray(p_event, np.int64), qi, pj)
+    )
     return qi[srt], pj[srt], dr[srt].astype(np.float32)
