@@ -38,21 +38,13 @@ def pair_order(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
     The same permutation (both sorts are stable), in a few linear passes of numpy's radix
     sort instead of two comparison sorts.
     """
-    order: np.ndarray | None = None
-    for key in (minor, major):
-        key = np.asarray(key, np.int64)
-        top = int(key.max(initial=0))
-        shift = 0
-        while True:
-            digit = ((key >> shift) & 0xFFFF).astype(np.uint16)
-            if order is None:
-                order = np.argsort(digit, kind="stable")
-            else:
-                order = order[np.argsort(digit[order], kind="stable")]
-            shift += 16
-            if top >> shift == 0:
-                break
-    assert order is not None
+    passes = []
+    for key in (np.asarray(minor, np.int64), np.asarray(major, np.int64)):
+        digits = max(1, (int(key.max(initial=0)).bit_length() + 15) // 16)
+        passes += [((key >> (16 * d)) & 0xFFFF).astype(np.uint16) for d in range(digits)]
+    order = np.argsort(passes[0], kind="stable")
+    for digit in passes[1:]:
+        order = order[np.argsort(digit[order], kind="stable")]
     return order
 
 
