@@ -150,8 +150,8 @@ def _run_dask(fn, tasks, *, workers, scheduler):
         cluster = None
         client = Client(scheduler)
     else:
-        cluster = LocalCluster(
-            n_workers=max(workers, 1), threads_per_worker=1, processes=True, dashboard_address=None
+        cluster = LocalCluster(  # the scheduler's HTTP server on a free port, not 8787
+            n_workers=max(workers, 1), threads_per_worker=1, processes=True, dashboard_address=":0"
         )
         client = Client(cluster)
     try:
