@@ -4,7 +4,10 @@ Measures, in one run: points/s, samples/s and events/s per worker for stage 1 an
 peak RSS per worker, bytes on disk per sample for the ragged and padded layouts (and
 compressed ragged), the ratio of preprocessing time to the I/O floor (reading the same
 branches with uproot + writing the same arrays uncompressed), and the speed-up from 1 to 2
-workers. Asserts nothing about time.
+workers. Asserts nothing about time. On shared machines the absolute times are noisy:
+``--repeat N`` measures both stages (1 and 2 workers) and the floor N times in turn and
+prints each repeat's ratios, from wall time and from CPU time (user + sys of all the
+processes; less sensitive to other load than wall time).
 
     python benchmarks/bench_preprocess.py --events 2000            # simulates first
     python benchmarks/bench_preprocess.py --input 'data/*.root'    # existing MLTree files
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import resource
 import shutil
 import subprocess
 import sys
@@ -55,25 +59,34 @@ _WRAP = (
 )
 
 
-def _cli(args: list[str]) -> tuple[float, float]:
-    """Run the CLI in a fresh child; (wall seconds, peak RSS in MB of its largest process)."""
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _cli(args: list[str]) -> tuple[float, float, float]:
+    """Run the CLI in a fresh child: (wall s, peak RSS in MB of its largest process,
+    CPU s of the child and its workers)."""
     report = Path(tempfile.mkstemp(suffix=".json")[1])
+    cpu0 = _children_cpu()
     t0 = time.perf_counter()
     cmd = [sys.executable, "-c", _WRAP, str(report), "preprocess", "--no-progress", *args]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t0
+    cpu = _children_cpu() - cpu0
     peak_kb = float(report.read_text())
     report.unlink()
-    return wall, peak_kb / 1024.0
+    return wall, peak_kb / 1024.0, cpu
 
 
-def _io_floor(files: list[Path], out: Path, chunk: int) -> float:
-    """Seconds to read the stage-1 branches of all events and write the stage-2 arrays."""
+def _io_floor(files: list[Path], out: Path, chunk: int) -> tuple[float, float]:
+    """Seconds (wall, CPU) to read the stage-1 branches of all events and write the
+    stage-2 arrays uncompressed."""
     from jetpointnet.data.samples import EVENT_BRANCHES_OPTIONAL, EVENT_BRANCHES_REQUIRED
     from jetpointnet.io.mltree_reader import EventFile, inspect_mltree
     from jetpointnet.io.sample_files import read_npz, write_npz
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for f in files:
         n = inspect_mltree(f).num_entries
         with EventFile(f) as ef:
@@ -84,16 +97,19 @@ def _io_floor(files: list[Path], out: Path, chunk: int) -> float:
                     entry_start=start,
                     entry_stop=min(start + chunk, n),
                 )
-    t_read = time.perf_counter() - t0
+    t_read, c_read = time.perf_counter() - t0, time.process_time() - c0
     arrays = [read_npz(p) for p in sorted((out / "arrays").rglob("*.npz"))]
     tmp = Path(tempfile.mkdtemp())
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for i, a in enumerate(arrays):
         write_npz(tmp / f"{i}.npz", a)
-    t_write = time.perf_counter() - t0
+    t_write, c_write = time.perf_counter() - t0, time.process_time() - c0
     shutil.rmtree(tmp)
-    print(f"I/O floor: read {t_read:.2f} s + write {t_write:.2f} s")
-    return t_read + t_write
+    print(
+        f"I/O floor: read {t_read:.2f} s + write {t_write:.2f} s "
+        f"(CPU {c_read:.2f} s + {c_write:.2f} s)"
+    )
+    return t_read + t_write, c_read + c_write
 
 
 def _layout_sizes(out: Path, length: int) -> dict[str, float]:
@@ -127,6 +143,7 @@ def main() -> None:
     ap.add_argument("--input", help="existing MLTree file(s) (glob) instead of simulating")
     ap.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "jpn-bench"))
     ap.add_argument("--events-per-chunk", type=int, default=100)
+    ap.add_argument("--repeat", type=int, default=1, help="repeats of the timed runs")
     args = ap.parse_args()
 
     cache = Path(args.cache)
@@ -144,8 +161,8 @@ def main() -> None:
     startup = time.perf_counter() - t0
     print(f"interpreter + import start-up: {startup:.2f} s (included in the times below)")
     out1 = work / "w1"
-    t1, rss1 = _cli([*inp, "--out", str(out1), *chunk, "--stage", "samples"])
-    t2, rss2 = _cli([*inp, "--out", str(out1), *chunk, "--stage", "arrays"])
+    t1, rss1, _ = _cli([*inp, "--out", str(out1), *chunk, "--stage", "samples"])
+    t2, rss2, _ = _cli([*inp, "--out", str(out1), *chunk, "--stage", "arrays"])
     from jetpointnet.io.prep_folder import read_metadata
 
     meta = read_metadata(out1)
@@ -154,12 +171,22 @@ def main() -> None:
     samples1 = sum(v["stage1_samples"] for v in c.values())
     points_out = sum(v["points"] for v in c.values())
     samples2 = sum(v["samples"] for v in c.values())
-    t_all1, _ = _cli([*inp, "--out", str(work / "a1"), *chunk, "--workers", "1"])
-    t_all2, rss_w2 = _cli([*inp, "--out", str(work / "a2"), *chunk, "--workers", "2"])
-    floor = _io_floor(files, out1, args.events_per_chunk)
+    runs = []
+    for k in range(args.repeat):
+        for d in ("a1", "a2"):
+            shutil.rmtree(work / d, ignore_errors=True)
+        all1 = _cli([*inp, "--out", str(work / "a1"), *chunk, "--workers", "1"])
+        all2 = _cli([*inp, "--out", str(work / "a2"), *chunk, "--workers", "2"])
+        floor = _io_floor(files, out1, args.events_per_chunk)
+        runs.append((all1, all2, floor))
+        print(
+            f"repeat {k + 1}: time / I/O floor {all1[0] / floor[0]:.2f} (wall), "
+            f"{all1[2] / floor[1]:.2f} (CPU); speed-up 1 -> 2 workers {all1[0] / all2[0]:.2f}; "
+            f"CPU 2 workers / 1 worker {all2[2] / all1[2]:.2f}"
+        )
+    (t_all1, _, cpu1), (t_all2, rss_w2, _), (floor_wall, floor_cpu) = runs[-1]
     sizes = _layout_sizes(out1, meta["length"])
     in_bytes = sum(f.stat().st_size for f in files)
-
     print(
         f"\ninput: {len(files)} file(s), {in_bytes / 1e6:.1f} MB, {events} events; "
         f"L = {meta['length']}; samples stage 1 {samples1}, stage 2 {samples2}; "
@@ -183,7 +210,17 @@ def main() -> None:
         f"speed-up 1 -> 2 workers: {t_all1 / t_all2:.2f} ({t_all1:.1f} s -> {t_all2:.1f} s), "
         f"peak RSS of a worker {rss_w2:.0f} MB"
     )
-    print(f"time / I/O floor: {t_all1 / floor:.2f} ({t_all1:.1f} s vs {floor:.1f} s)")
+    print(
+        f"time / I/O floor: {t_all1 / floor_wall:.2f} ({t_all1:.1f} s vs {floor_wall:.1f} s); "
+        f"CPU: {cpu1 / floor_cpu:.2f} ({cpu1:.1f} s vs {floor_cpu:.1f} s)"
+    )
+    if args.repeat > 1:
+        ratios = np.array([[a[0] / f[0], a[2] / f[1], a[0] / b[0]] for a, b, f in runs])
+        lo, hi = ratios.min(axis=0), ratios.max(axis=0)
+        print(
+            f"over {args.repeat} repeats: time / floor {lo[0]:.2f}-{hi[0]:.2f} (wall), "
+            f"{lo[1]:.2f}-{hi[1]:.2f} (CPU); speed-up 1 -> 2 workers {lo[2]:.2f}-{hi[2]:.2f}"
+        )
     print(
         "bytes per sample: "
         + ", ".join(f"{k} {v:,.0f}" for k, v in sizes.items())

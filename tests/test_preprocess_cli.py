@@ -107,6 +107,30 @@ def test_workers_give_identical_bytes(inputs: dict[str, Path], tmp_path: Path) -
     assert _files(tmp_path / "a") == _files(tmp_path / "b")
 
 
+def test_pool_worker_keeps_its_reader_between_tasks(
+    inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jetpointnet import executors
+    from jetpointnet.data import preprocess
+    from jetpointnet.data.config import PreprocessConfig
+    from jetpointnet.io.mltree_inputs import check_inputs
+
+    chunks = check_inputs([str(inputs["many"])]).chunks(20)
+    config = PreprocessConfig()
+    one = [preprocess.samples_chunks([c], config, str(tmp_path / "a"), [None]) for c in chunks]
+    monkeypatch.setattr(executors, "_IN_LOCAL_POOL", True)  # as in a local pool's worker
+    try:
+        kept = [preprocess.samples_chunks([c], config, str(tmp_path / "b"), [None]) for c in chunks]
+        (reader,) = preprocess._KEPT_READERS.values()
+        assert reader.opened == 1 and reader.is_open  # one file opened for the 4 tasks
+    finally:
+        for r in preprocess._KEPT_READERS.values():
+            r.close()
+        preprocess._KEPT_READERS.clear()
+    assert one == kept
+    assert _files(tmp_path / "a") == _files(tmp_path / "b")
+
+
 def test_dask_local_cluster(inputs: dict[str, Path], tmp_path: Path) -> None:
     pytest.importorskip("distributed")
     args = ["--input", str(inputs["many"]), "--set", "events_per_chunk=20"]

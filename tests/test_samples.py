@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from mltree_handmade import write_handmade
 
-from jetpointnet.data.cone import cone_pairs
+from jetpointnet.data.cone import cone_pairs, pair_order
 from jetpointnet.data.config import SelectionConfig
 from jetpointnet.data.geometry import CellTable, layer_points
 from jetpointnet.data.samples import EVENT_BRANCHES_OPTIONAL, EVENT_BRANCHES_REQUIRED, build_samples
@@ -136,6 +136,29 @@ def test_cone_pairs_match_brute_force() -> None:
     want = np.argwhere((full < radius[:, None]) & (q_ev[:, None] == p_ev[None, :]))
     assert np.array_equal(np.stack([qi, pj], axis=1), want)
     assert np.allclose(dr, full[qi, pj], atol=1e-6)
+
+
+def test_cone_pairs_grouped_events_match_brute_force() -> None:
+    # points grouped by event, as the chunk's cells are: the pairs are ordered through the
+    # position within the event (the radix keys stay small)
+    rng = np.random.default_rng(4)
+    q_ev, p_ev = rng.integers(0, 3, 40), np.sort(rng.integers(0, 3, 5000))
+    q_eta, p_eta = rng.uniform(-1, 1, 40), rng.uniform(-1.2, 1.2, 5000)
+    q_phi, p_phi = rng.uniform(-np.pi, np.pi, 40), rng.uniform(-np.pi, np.pi, 5000)
+    qi, pj, _ = cone_pairs(q_ev, q_eta, q_phi, np.full(40, 0.3), p_ev, p_eta, p_phi)
+    dphi = (q_phi[:, None] - p_phi[None, :] + np.pi) % (2 * np.pi) - np.pi
+    full = np.hypot(q_eta[:, None] - p_eta[None, :], dphi)
+    want = np.argwhere((full < 0.3) & (q_ev[:, None] == p_ev[None, :]))
+    assert len(want) > 1000 and np.array_equal(np.stack([qi, pj], axis=1), want)
+
+
+@pytest.mark.parametrize("top", [10, 70_000, 5_000_000_000])
+def test_pair_order_is_lexsort(top: int) -> None:
+    rng = np.random.default_rng(top)
+    major, minor = rng.integers(0, 90_000, 20_000), rng.integers(0, top, 20_000)
+    minor[:50] = minor[50:100]  # equal pairs keep their order (stable)
+    major[:50] = major[50:100]
+    assert np.array_equal(pair_order(major, minor), np.lexsort((minor, major)))
 
 
 def test_splits_reproducible_and_chunk_independent() -> None:

@@ -17,7 +17,14 @@ from typing import Any, Literal
 
 from jetpointnet.errors import UserError, did_you_mean, missing_extra
 
-__all__ = ["EXECUTORS", "Executor", "check_executor", "run_dask", "run_parallel"]
+__all__ = [
+    "EXECUTORS",
+    "Executor",
+    "check_executor",
+    "in_local_pool",
+    "run_dask",
+    "run_parallel",
+]
 
 Executor = Literal["local", "dask"]
 EXECUTORS: tuple[str, ...] = ("local", "dask")
@@ -84,8 +91,25 @@ def run_parallel(
         bar.close()
 
 
+_IN_LOCAL_POOL = False
+
+
+def _mark_pool_worker() -> None:
+    global _IN_LOCAL_POOL
+    _IN_LOCAL_POOL = True
+
+
+def in_local_pool() -> bool:
+    """True in a worker process of :func:`run_parallel`'s local pool (it lives for one run).
+
+    Such a worker may keep its open input file between tasks: a task that starts in the
+    file the previous one read then skips uproot's first-read set-up (~0.3 s per file).
+    """
+    return _IN_LOCAL_POOL
+
+
 def _run_pool(fn, tasks, *, workers):
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_mark_pool_worker) as pool:
         futures = [pool.submit(fn, *task) for task in tasks]
         try:
             for fut in as_completed(futures):
@@ -118,7 +142,7 @@ def run_dask(
             raise UserError(f"--scheduler {scheduler}: cannot connect ({e})") from None
     else:
         cluster = LocalCluster(
-            n_workers=max(workers, 1), threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=max(workers, 1), threads_per_worker=1, processes=True, dashboard_address=":0"
         )
         client = Client(cluster)
     try:

@@ -156,17 +156,19 @@ def _points(samples: ak.Array) -> tuple[dict[str, np.ndarray], np.ndarray]:
     counts = np.stack([np.bincount(g["sample"], minlength=n) for g in groups])  # (3, n)
     offsets = np.cumsum(counts.sum(axis=0)) - counts.sum(axis=0)
     base = offsets + np.cumsum(counts, axis=0) - counts  # (3, n): where each group starts
-    dest = np.concatenate(
-        [
-            base[i][g["sample"]]
-            + np.arange(len(g["sample"]))
-            - np.repeat(np.cumsum(counts[i]) - counts[i], counts[i])
-            for i, g in enumerate(groups)
-        ]
-    )
-    order = np.empty(len(dest), np.int64)
-    order[dest] = np.arange(len(dest))
-    pts = {k: np.concatenate([foc[k], oth[k], cell[k]])[order] for k in foc}
+    dest = [
+        base[i][g["sample"]]
+        + np.arange(len(g["sample"]))
+        - np.repeat(np.cumsum(counts[i]) - counts[i], counts[i])
+        for i, g in enumerate(groups)
+    ]
+    total = sum(len(d) for d in dest)
+    pts = {}
+    for k in foc:
+        col = np.empty(total, dtype=np.result_type(foc[k], oth[k], cell[k]))
+        for d, g in zip(dest, groups, strict=True):
+            col[d] = g[k]
+        pts[k] = col
     return pts, n_oth
 
 
@@ -183,7 +185,7 @@ def _truncate(
     kept = np.ones(len(sample), bool)
     long = np.flatnonzero(counts > length)
     if len(long):  # only the samples over L are sorted by distance
-        idx = np.flatnonzero(np.isin(sample, long))
+        idx = np.flatnonzero((counts > length)[sample])
         near = idx[np.lexsort((idx, pts["dist_track"][idx], sample[idx]))]
         rank = np.arange(len(near)) - np.repeat(
             np.cumsum(counts[long]) - counts[long], counts[long]
@@ -227,7 +229,7 @@ def build_arrays(
     for j, name in enumerate(config.features):
         raw = derived[name] if name in derived else pts[name]
         X[:, j] = scale_feature(raw, config.scaling.get(name))
-    np.nan_to_num(X, copy=False, nan=0.0, posinf=0.0, neginf=0.0)  # e.g. no sigma in CellGeo
+    X[~np.isfinite(X)] = 0.0  # NaN and +-inf, e.g. no sigma in CellGeo
 
     ptype = pts["type"]
     is_cell = ptype == PointType.CELL

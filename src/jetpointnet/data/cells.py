@@ -220,12 +220,22 @@ def _distinct_cells(
     shared = np.flatnonzero(n_cl > 1)
     if len(shared):  # representative of a shared cell: its largest share (ties: first cluster)
         members = ragged_arange(first[shared], n_cl[shared])
-        group = np.repeat(np.arange(len(shared)), n_cl[shared])
-        best = np.lexsort((members, -e[order[members]], group))
-        lead = np.ones(len(best), dtype=bool)
-        lead[1:] = group[best][1:] != group[best][:-1]
-        rep[shared] = order[members[best[lead]]]
+        rep[shared] = order[members[_first_max(e[order[members]], n_cl[shared])]]
     return rep, geo, energy, n_cl
+
+
+def _first_max(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Index of the first largest value of each consecutive segment of ``values``
+    (segment lengths ``counts``, all > 0, covering ``values``); no NaN in ``values``."""
+    if len(values) == 0:
+        return np.zeros(0, np.int64)
+    starts = np.cumsum(counts) - counts
+    top = np.repeat(np.maximum.reduceat(values, starts), counts)
+    idx = np.flatnonzero(values == top)
+    seg = np.repeat(np.arange(len(counts)), counts)[idx]
+    first = np.ones(len(idx), dtype=bool)
+    first[1:] = seg[1:] != seg[:-1]
+    return idx[first]
 
 
 def _contributors(
@@ -268,16 +278,14 @@ def _contributors(
     neutral = np.bincount(agg_cell, agg_e * (agg_charge == 0), minlength=n)
     charged = np.bincount(agg_cell, agg_e * (agg_charge != 0), minlength=n)
     # largest contributor per cell
-    lorder = np.lexsort((-agg_e, agg_cell))
-    lfirst = np.ones(len(lorder), dtype=bool)
-    lfirst[1:] = agg_cell[lorder][1:] != agg_cell[lorder][:-1]
-    lead = lorder[lfirst]
+    agg_counts = np.bincount(agg_cell, minlength=n)
+    lead = _first_max(agg_e, agg_counts[agg_counts > 0])
     lead_row = np.full(n, -1, dtype=np.int64)
     lead_e = np.zeros(n, dtype=np.float32)
     lead_row[agg_cell[lead]] = agg_row[lead]
     lead_e[agg_cell[lead]] = agg_e[lead]
     agg_offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(agg_cell, minlength=n), out=agg_offsets[1:])
+    np.cumsum(agg_counts, out=agg_offsets[1:])
     return cnt, {
         "total": total.astype(np.float32),
         "neutral": neutral.astype(np.float32),

@@ -36,11 +36,19 @@ from jetpointnet.data.config import PreprocessConfig
 from jetpointnet.data.samples import DROP_REASONS
 from jetpointnet.data.splits import SPLITS
 from jetpointnet.errors import UserError
-from jetpointnet.executors import Executor, run_parallel
+from jetpointnet.executors import Executor, in_local_pool, run_parallel
 from jetpointnet.io.sample_files import read_parquet_columns
 
-# Executor and run_parallel live in jetpointnet.executors (simulate runs its files there too).
-__all__ = ["Executor", "PreprocessResult", "group_tasks", "metadata_record", "run_parallel"]
+# Executor, run_parallel and in_local_pool live in jetpointnet.executors (simulate runs its
+# files there too).
+__all__ = [
+    "Executor",
+    "PreprocessResult",
+    "group_tasks",
+    "in_local_pool",
+    "metadata_record",
+    "run_parallel",
+]
 
 
 @dataclass

@@ -29,6 +29,7 @@ from jetpointnet.data.pipeline import (
     PreprocessResult,
     config_record,
     group_tasks,
+    in_local_pool,
     length_from_counts,
     metadata_record,
     output_name,
@@ -112,13 +113,37 @@ def samples_chunks(
     ``sources``: per chunk, the fingerprints of its input and geometry files, recorded in
     its marker so that a resumed run reuses the chunk only while they are unchanged.
     """
-    reader = ChunkReader(event_tree=config.event_tree, geometry_tree=config.geometry_tree,
-                         build_geometry=CellTable.from_geometry)  # fmt: skip
-    with reader:
+    reader, kept = _stage1_reader(config)
+    try:
         return [
             samples_chunk(c, config, out, src, reader=reader)
             for c, src in zip(chunks, sources, strict=True)
         ]
+    except BaseException:
+        kept = False
+        _KEPT_READERS.clear()
+        raise
+    finally:
+        if not kept:
+            reader.close()
+
+
+_KEPT_READERS: dict[tuple[str, str], ChunkReader[CellTable]] = {}
+
+
+def _stage1_reader(config: PreprocessConfig) -> tuple[ChunkReader[CellTable], bool]:
+    """A stage-1 reader and whether it is kept after the task: in a local pool worker
+    (:func:`~jetpointnet.data.pipeline.in_local_pool`) one reader per process keeps its
+    file and geometry from task to task; elsewhere each task has its own."""
+    key = (config.event_tree, config.geometry_tree)
+    if in_local_pool() and key in _KEPT_READERS:
+        return _KEPT_READERS[key], True
+    reader = ChunkReader(event_tree=config.event_tree, geometry_tree=config.geometry_tree,
+                         build_geometry=CellTable.from_geometry)  # fmt: skip
+    if in_local_pool():
+        _KEPT_READERS[key] = reader
+        return reader, True
+    return reader, False
 
 
 def samples_chunk(

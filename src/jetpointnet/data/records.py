@@ -81,11 +81,18 @@ def _dist_to_track(
     best = np.full(len(x), np.inf, dtype=np.float32)
     if len(x) == 0:
         return best
-    for col in np.flatnonzero(np.isfinite(tr.layer_x[np.unique(track_rows)]).any(axis=0)):
-        px = tr.layer_x[track_rows, col]
-        py = tr.layer_y[track_rows, col]
-        pz = tr.layer_z[track_rows, col]
-        d2 = (x - px) ** 2 + (y - py) ** 2 + (z - pz) ** 2
+    used = np.zeros(len(tr), dtype=bool)
+    used[track_rows] = True
+    d2 = np.empty(len(x), dtype=np.float32)
+    tmp = np.empty(len(x), dtype=np.float32)
+    # (x - px)^2 + (y - py)^2 + (z - pz)^2 in float32, in place (the same rounding)
+    for col in np.flatnonzero(np.isfinite(tr.layer_x[used]).any(axis=0)):
+        for k, (c, layer) in enumerate(((x, tr.layer_x), (y, tr.layer_y), (z, tr.layer_z))):
+            out = d2 if k == 0 else tmp
+            np.subtract(c, np.ascontiguousarray(layer[:, col])[track_rows], out=out)
+            np.multiply(out, out, out=out)
+            if k:
+                np.add(d2, tmp, out=d2)
         np.fmin(best, d2, out=best)
     return np.sqrt(best)
 

@@ -62,8 +62,13 @@ def read_parquet(path: str | os.PathLike[str], *, columns: Sequence[str] | None 
 def read_parquet_columns(
     path: str | os.PathLike[str], names: Sequence[str]
 ) -> dict[str, np.ndarray]:
-    """Top-level scalar columns of a parquet file as numpy arrays (fast, no awkward)."""
-    table = pq.read_table(path, columns=list(names))
+    """Top-level scalar columns of a parquet file as numpy arrays (fast, no awkward).
+
+    Through ``pq.ParquetFile``: ``pq.read_table`` would import ``pyarrow.dataset`` (and
+    pandas) on its first call, ~0.4 s per process.
+    """
+    with pq.ParquetFile(path) as pf:
+        table = pf.read(columns=list(names))
     return {n: table.column(n).to_numpy() for n in names}
 
 
