@@ -9,6 +9,7 @@ float64 operations on the same values: the same cells, bit for bit).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Protocol
@@ -46,7 +47,7 @@ class CellLocator:
         self.grid = np.full((n_keys, width), -1, dtype=np.int64)  # index into the arrays below
         for k, idx in per_key.items():
             idx = sorted(idx, key=lambda i: grids[i].eta_lo)
-            for a, b in zip(idx, idx[1:], strict=False):
+            for a, b in itertools.pairwise(idx):
                 if grids[b].eta_lo < grids[a].eta_hi:
                     raise ValueError("region grids of one layer and side overlap in eta")
             self.edges[k, : len(idx)] = [grids[i].eta_lo for i in idx]

@@ -244,8 +244,10 @@ def _cells_and_clusters(
     """Energy of every cell with its noise (GeV) and the topo-clusters (split or not)."""
     clock = clock or _Clock(None)
     # (astype: bincount of an empty event returns integers)
-    energy = np.bincount(cell, weights=e_vis, minlength=geo.n_cells).astype(np.float64)
-    energy += rng.standard_normal(geo.n_cells) * geo.noise
+    energy = np.bincount(cell, weights=e_vis, minlength=geo.n_cells).astype(np.float64, copy=False)
+    noise = rng.standard_normal(geo.n_cells)
+    noise *= geo.noise
+    energy += noise
     clock.lap("noise")
     labels = topo_cluster(energy, geo.noise, geo.neighbours,
                           seed=p.seed_threshold, grow=p.grow_threshold, perimeter=p.perimeter_threshold)  # fmt: skip
@@ -357,8 +359,7 @@ def _cluster_branches(
     # calibration-hit energy in each cluster (a shared cell's by its weight), and the share
     # of it from e+- and photons
     is_em = np.isin(np.abs(truth.pdg[t.part]), (11, 22))
-    cell_calib = np.bincount(t.cell, weights=t.e, minlength=geo.n_cells)[ent_cell]
-    cell_em = np.bincount(t.cell, weights=t.e * is_em, minlength=geo.n_cells)[ent_cell]
+    cell_calib, cell_em = _per_cell_sums(t.cell, (t.e, t.e * is_em), ent_cell)
     calib = np.bincount(ent_cl, weights=ent_w * cell_calib, minlength=n_cl)
     calib_em = np.bincount(ent_cl, weights=ent_w * cell_em, minlength=n_cl)
     # depth of the cluster centre behind the calorimeter front along its direction
@@ -379,6 +380,25 @@ def _cluster_branches(
         ),
         "cluster_CENTER_LAMBDA": _f32(centre_lambda),
     }
+
+
+def _per_cell_sums(
+    cells: np.ndarray, weights: tuple[np.ndarray, ...], at: np.ndarray
+) -> list[np.ndarray]:
+    """For each of ``weights``: its sum over the entries of each cell, at the cells ``at``
+    (0 where a cell has none). ``cells`` sorted; the same sums (the same order of
+    addition) as a bincount over all cells, without arrays as long as the calorimeter."""
+    head = np.ones(cells.size, dtype=bool)
+    head[1:] = cells[1:] != cells[:-1]
+    uniq = cells[head]
+    inv = np.cumsum(head) - 1
+    pos = np.minimum(np.searchsorted(uniq, at), max(uniq.size - 1, 0))
+    found = uniq[pos] == at if uniq.size else np.zeros(at.size, dtype=bool)
+    out = []
+    for w in weights:
+        sums = np.bincount(inv, weights=w, minlength=uniq.size)
+        out.append(np.where(found, sums[pos] if uniq.size else 0.0, 0.0))
+    return out
 
 
 def _track_branches(
