@@ -7,14 +7,7 @@ offset); :func:`jetpointnet.simulate.generators` turns them into ``TruthEvent`` 
 
 from __future__ import annotations
 
-__all__ = [
-    "COLUMNS",
-    "DECAY_XY_MAX_MM",
-    "DECAY_Z_MAX_MM",
-    "decayed_copies",
-    "final_state",
-    "new_pythia",
-]
+__all__ = ["COLUMNS", "DECAY_XY_MAX_MM", "DECAY_Z_MAX_MM", "decayed_copies", "final_state", "new_pythia"]
 
 #: The decay volume of every preset but ``h2aa`` (mm): the cylinder inside the barrel
 #: presampler (r = 1410 mm) and the end-cap presampler (|z| = 3620 mm); see
