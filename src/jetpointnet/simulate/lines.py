@@ -95,30 +95,20 @@ class _Finder:
         self.volume, self.layer = mat.volume.ravel(), mat.layer.ravel()
         self.x0, self.lam = mat.x0_per_mm.ravel(), mat.lam_per_mm.ravel()
         self.row = mat.row
-        # no segment of any row starts closer to the origin or ends farther from it
-        self.r_min, self.r_max = float(mat.s0[:, 0].min()), float(mat.s1.max())
 
 
 def _material_at(f: _Finder, pts: np.ndarray) -> np.ndarray:
-    """Flat index (row * K + segment) of the table segment holding each point; -1: none.
-
-    Points nearer the origin than every segment's start or beyond every segment's end
-    (most of a line's samples: the tracker volume, beyond the calorimeter) are -1 without
-    the row search."""
+    """Flat index (row * K + segment) of the table segment holding each point; -1: none."""
     x, y, z = pts
     r = np.hypot(x, y)
     dist = np.sqrt(r * r + z * z)
-    out = np.full(dist.shape, -1, dtype=np.int64)
-    near = (dist >= f.r_min) & (dist < f.r_max)
-    r, z, dist = r[near], z[near], dist[near]
     with np.errstate(divide="ignore"):
         aeta = np.abs(np.arcsinh(z / np.maximum(r, 1e-9)))
     row = f.row(aeta)
     # the last segment of the point's row that starts before it
     code = np.maximum(np.searchsorted(f.flat, dist + f.big * row, side="right") - 1, row * f.k)
     inside = (dist >= f.s0[code]) & (dist < f.s1[code]) & (aeta < _ETA_MAX)
-    out[near] = np.where(inside, code, -1)
-    return out
+    return np.where(inside, code, -1)
 
 
 _VACUUM = -2  # kind of a point in no material (DEAD: uninstrumented material)
