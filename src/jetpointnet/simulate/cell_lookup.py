@@ -21,15 +21,23 @@ __all__ = ["CellLocator"]
 _TWO_PI = 2.0 * math.pi
 
 
-class _Grid(Protocol):
-    layer: int
-    side: int
-    eta_lo: float
-    eta_hi: float
-    deta: float
-    nphi: int
-    offset: int
-    neta: int
+class _Grid(Protocol):  # a region grid of .geometry (read-only fields)
+    @property
+    def layer(self) -> int: ...
+    @property
+    def side(self) -> int: ...
+    @property
+    def eta_lo(self) -> float: ...
+    @property
+    def eta_hi(self) -> float: ...
+    @property
+    def deta(self) -> float: ...
+    @property
+    def nphi(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def neta(self) -> int: ...
 
 
 class CellLocator:
