@@ -9,7 +9,7 @@ import pytest
 
 from jetpointnet.io.mltree_layout import MISSING
 from jetpointnet.simulate.clustering import topo_cluster
-from jetpointnet.simulate.detector import simulate_event
+from jetpointnet.simulate.detector import STAGES, simulate_event
 from jetpointnet.simulate.generators import SourceOptions, make_source
 from jetpointnet.simulate.geometry import layer_index
 from jetpointnet.simulate.params import DETECTOR
@@ -236,3 +236,12 @@ def test_event_without_deposits(geo, mat):
     assert rec.values["nTrack"] == 0
     assert rec.values["nCluster"] > 0  # noise clusters only
     assert rec.nested["cluster_cell_hitsTruthIndex"][0].size == 0
+
+
+def test_stage_timings_change_nothing(geo, mat):
+    timings: dict[str, float] = {}
+    a = simulate_event(_event("rho", 9), geo, mat, np.random.default_rng(4), timings=timings)
+    b = simulate_event(_event("rho", 9), geo, mat, np.random.default_rng(4))
+    assert set(timings) == set(STAGES) and all(v >= 0 for v in timings.values())
+    for k, v in a.values.items():
+        np.testing.assert_array_equal(v, b.values[k])

@@ -116,22 +116,44 @@ def topo_cluster(
     core_cells = grow_cells[keep]
     labels[core_cells] = lab
     # perimeter: neighbours of clustered cells, to the most significant clustered neighbour
-    rows = neighbours[core_cells].tocoo()
-    src = core_cells[rows.row]
-    dst = rows.col
+    src, dst = _neighbour_pairs(neighbours, core_cells)
     cand = (labels[dst] < 0) & (sig[dst] > perimeter)
     src, dst = src[cand], dst[cand]
-    if dst.size:
-        order = np.lexsort((-sig[src], dst))
-        dst_sorted = dst[order]
-        first = np.ones(dst_sorted.size, dtype=bool)
-        first[1:] = dst_sorted[1:] != dst_sorted[:-1]
-        labels[dst_sorted[first]] = labels[src[order][first]]
-    n = labels.max() + 1
-    clustered = labels >= 0
+    added = _most_significant_source(src, dst, sig)
+    labels[added[1]] = labels[added[0]]
+    clustered = np.sort(np.concatenate([core_cells, added[1]]))  # the cells labels >= 0
+    n = int(lab.max()) + 1
     rank = _rank_by_energy(labels[clustered], energy[clustered], n)
     labels[clustered] = rank[labels[clustered]]
     return labels
+
+
+def _neighbour_pairs(neighbours: sp.csr_matrix, cells: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(cell, neighbour) pairs of ``cells``, row by row in the matrix's stored order."""
+    rows = sp.csr_matrix(neighbours[cells])
+    return np.repeat(cells, np.diff(rows.indptr)), rows.indices.astype(np.int64)
+
+
+def _most_significant_source(
+    src: np.ndarray, dst: np.ndarray, sig: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(source, cell) for each distinct ``dst``: its ``src`` of highest ``sig`` (the first
+    listed among equals), cells ascending."""
+    if dst.size == 0:
+        return src, dst
+    o = np.argsort(dst, kind="stable")  # listed order kept within each cell
+    src, dst = src[o], dst[o]
+    head = np.ones(dst.size, dtype=bool)
+    head[1:] = dst[1:] != dst[:-1]
+    starts = np.flatnonzero(head)
+    s = sig[src]
+    best = np.maximum.reduceat(s, starts)
+    grp = np.cumsum(head) - 1
+    top = np.flatnonzero(s == best[grp])  # ascending: the first of each cell's maxima first
+    first_top = np.ones(top.size, dtype=bool)
+    first_top[1:] = grp[top[1:]] != grp[top[:-1]]
+    pick = top[first_top]
+    return src[pick], dst[pick]
 
 
 def _ragged(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:

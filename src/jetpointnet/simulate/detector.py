@@ -8,6 +8,7 @@ records into chunks and hands them to the writer.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -27,7 +28,10 @@ from jetpointnet.simulate.showers import Spots, _Tracks, shower_particles
 from jetpointnet.simulate.tracker import Exit, extrapolate_layers, propagate_to_solenoid
 from jetpointnet.simulate.truth_record import truth_branches
 
-__all__ = ["EventRecord", "simulate_event"]
+__all__ = ["STAGES", "EventRecord", "simulate_event"]
+
+#: the stages of :func:`simulate_event`, in order, as keys of its ``timings``
+STAGES = ("showers", "noise", "clustering", "splitting", "cell_truth", "tracks")
 
 _PS_BARREL_R = 1410.0  # calorimeter front: presampler, barrel (mm)
 _PS_ENDCAP_Z = 3620.0  # and end-cap
@@ -81,6 +85,7 @@ def simulate_event(
     max_contributors: int | None = None,
     keep_spots: bool = False,
     event_truth: bool = False,
+    timings: dict[str, float] | None = None,
 ) -> EventRecord:
     """Simulate one event; return its MLTree branches.
 
@@ -92,14 +97,19 @@ def simulate_event(
     (per-contributor visible cell energy, per-particle calorimeter totals); they are
     computed from the same spots and draw no random numbers, so every other branch is the
     same with or without them.
+
+    ``timings``: seconds spent in each of :data:`STAGES` are added to it.
     """
+    clock = _Clock(timings)
     pt, eta, phi = _kinematics(truth)
     spots, cell, part, e_true, e_vis = _calorimeter_hits(truth, geo, mat, rng, params)
-    energy, clusters = _cells_and_clusters(cell, e_vis, geo, rng, params)
+    clock.lap("showers")
+    energy, clusters = _cells_and_clusters(cell, e_vis, geo, rng, params, clock)
     t = _cell_truth(cell, part, e_true, e_vis, truth.size, event_truth=event_truth)
     ent_e = clusters.weight * energy[clusters.cell]  # the cell's share in the cluster (GeV)
     nested = _written_cells(clusters, ent_e, energy, t, geo, params, max_contributors)
     cluster_values = _cluster_branches(clusters, ent_e, t, truth, geo)
+    clock.lap("cell_truth")
     track_values, tidx, layers = _track_branches(truth, pt, eta, phi, rng, params)
     v: dict[str, object] = {
         **truth_branches(truth, pt, eta, phi),
@@ -119,7 +129,22 @@ def simulate_event(
     rec = EventRecord(values=v, nested=nested)
     if keep_spots:
         rec.spots = spots
+    clock.lap("tracks")
     return rec
+
+
+class _Clock:
+    """Adds the seconds since the previous lap to ``sink[name]`` (nothing if no sink)."""
+
+    def __init__(self, sink: dict[str, float] | None) -> None:
+        self.sink = sink
+        self.t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        if self.sink is not None:
+            now = time.perf_counter()
+            self.sink[name] = self.sink.get(name, 0.0) + now - self.t
+            self.t = now
 
 
 def _f32(a) -> np.ndarray:
@@ -214,13 +239,19 @@ def _cells_and_clusters(
     geo: Geometry,
     rng: np.random.Generator,
     p: DetectorParams,
+    clock: _Clock | None = None,
 ) -> tuple[np.ndarray, ClusterCells]:
     """Energy of every cell with its noise (GeV) and the topo-clusters (split or not)."""
+    clock = clock or _Clock(None)
     # (astype: bincount of an empty event returns integers)
-    energy = np.bincount(cell, weights=e_vis, minlength=geo.n_cells).astype(np.float64)
-    energy += rng.standard_normal(geo.n_cells) * geo.noise
+    energy = np.bincount(cell, weights=e_vis, minlength=geo.n_cells).astype(np.float64, copy=False)
+    noise = rng.standard_normal(geo.n_cells)
+    noise *= geo.noise
+    energy += noise
+    clock.lap("noise")
     labels = topo_cluster(energy, geo.noise, geo.neighbours,
                           seed=p.seed_threshold, grow=p.grow_threshold, perimeter=p.perimeter_threshold)  # fmt: skip
+    clock.lap("clustering")
     if not p.split_clusters:
         return energy, ClusterCells.from_labels(labels)
     clusters = split_clusters(
@@ -228,6 +259,7 @@ def _cells_and_clusters(
         min_neighbours=p.split_min_neighbours, shower_scale=p.split_shower_scale,
         secondary=SECONDARY_MAXIMUM_LAYERS if p.split_secondary_maxima else (),
     )  # fmt: skip
+    clock.lap("splitting")
     return energy, clusters
 
 
@@ -327,8 +359,7 @@ def _cluster_branches(
     # calibration-hit energy in each cluster (a shared cell's by its weight), and the share
     # of it from e+- and photons
     is_em = np.isin(np.abs(truth.pdg[t.part]), (11, 22))
-    cell_calib = np.bincount(t.cell, weights=t.e, minlength=geo.n_cells)[ent_cell]
-    cell_em = np.bincount(t.cell, weights=t.e * is_em, minlength=geo.n_cells)[ent_cell]
+    cell_calib, cell_em = _per_cell_sums(t.cell, (t.e, t.e * is_em), ent_cell)
     calib = np.bincount(ent_cl, weights=ent_w * cell_calib, minlength=n_cl)
     calib_em = np.bincount(ent_cl, weights=ent_w * cell_em, minlength=n_cl)
     # depth of the cluster centre behind the calorimeter front along its direction
@@ -349,6 +380,25 @@ def _cluster_branches(
         ),
         "cluster_CENTER_LAMBDA": _f32(centre_lambda),
     }
+
+
+def _per_cell_sums(
+    cells: np.ndarray, weights: tuple[np.ndarray, ...], at: np.ndarray
+) -> list[np.ndarray]:
+    """For each of ``weights``: its sum over the entries of each cell, at the cells ``at``
+    (0 where a cell has none). ``cells`` sorted; the same sums (the same order of
+    addition) as a bincount over all cells, without arrays as long as the calorimeter."""
+    head = np.ones(cells.size, dtype=bool)
+    head[1:] = cells[1:] != cells[:-1]
+    uniq = cells[head]
+    inv = np.cumsum(head) - 1
+    pos = np.minimum(np.searchsorted(uniq, at), max(uniq.size - 1, 0))
+    found = uniq[pos] == at if uniq.size else np.zeros(at.size, dtype=bool)
+    out = []
+    for w in weights:
+        sums = np.bincount(inv, weights=w, minlength=uniq.size)
+        out.append(np.where(found, sums[pos] if uniq.size else 0.0, 0.0))
+    return out
 
 
 def _track_branches(

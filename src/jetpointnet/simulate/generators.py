@@ -63,6 +63,7 @@ __all__ = [
     "EventSource",
     "SourceOptions",
     "TruthEvent",
+    "check_source_options",
     "make_source",
 ]
 
@@ -353,6 +354,12 @@ def _leading_jet_pt(jets, event) -> float:
 
 def make_source(options: SourceOptions, seed: int) -> EventSource:
     """Validate ``options`` (user errors are one line) and build the event source."""
+    check_source_options(options)
+    return EventSource(options, seed)
+
+
+def check_source_options(options: SourceOptions) -> None:
+    """Raise :class:`UserError` (one line) if ``options`` are invalid; starts no Pythia."""
     o = options
     if o.preset not in PRESETS:
         raise UserError(
@@ -385,4 +392,3 @@ def make_source(options: SourceOptions, seed: int) -> EventSource:
     if o.pileup < 0:
         raise UserError(f"--pileup must be >= 0, got {o.pileup}")
     alp_sources.check_alp_options(o)
-    return EventSource(o, seed)

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from jetpointnet.simulate.cell_lookup import CellLocator
 from jetpointnet.simulate.params import LAYERS, LayerSpec
 
 __all__ = [
@@ -127,6 +128,7 @@ class Geometry:
     neighbours: sp.csr_matrix  # symmetric boolean adjacency
     links: dict[str, np.ndarray]  # MLTree prev/next links, int32 (-1 none)
     _xyz: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _locator: CellLocator | None = field(default=None, repr=False)
 
     @property
     def n_cells(self) -> int:
@@ -134,21 +136,9 @@ class Geometry:
 
     def lookup(self, layer: np.ndarray, eta: np.ndarray, phi: np.ndarray) -> np.ndarray:
         """Cell index at (layer index, eta, phi) for each point; -1 outside every cell."""
-        layer = np.asarray(layer)
-        eta = np.asarray(eta, dtype=np.float64)
-        phi = np.asarray(phi, dtype=np.float64)
-        out = np.full(eta.shape, -1, dtype=np.int64)
-        aeta = np.abs(eta)
-        side = np.where(eta >= 0.0, 1, -1)
-        phin = np.mod(phi + math.pi, _TWO_PI)
-        for g in self.grids:
-            sel = (layer == g.layer) & (side == g.side) & (aeta >= g.eta_lo) & (aeta < g.eta_hi)
-            if not sel.any():
-                continue
-            ieta = np.minimum(((aeta[sel] - g.eta_lo) / g.deta).astype(np.int64), g.neta - 1)
-            iphi = np.minimum((phin[sel] / (_TWO_PI / g.nphi)).astype(np.int64), g.nphi - 1)
-            out[sel] = g.offset + ieta * g.nphi + iphi
-        return out
+        if self._locator is None:
+            self._locator = CellLocator(self.grids)
+        return self._locator.lookup(layer, eta, phi)
 
     def positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Cell centres (x, y, z) in mm (computed once)."""

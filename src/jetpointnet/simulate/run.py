@@ -40,7 +40,13 @@ from jetpointnet.io.atomic import remove_stale_partials
 from jetpointnet.io.lock import output_lock
 from jetpointnet.io.mltree_writer import parse_compression
 from jetpointnet.io.sample_files import read_json_object, write_json
-from jetpointnet.simulate.generators import JZ_SLICES, MC_CHANNEL, SourceOptions, make_source
+from jetpointnet.simulate.generators import (
+    JZ_SLICES,
+    MC_CHANNEL,
+    SourceOptions,
+    check_source_options,
+    make_source,
+)
 from jetpointnet.simulate.geometry import CELL_ORDERS
 
 __all__ = ["SimulateConfig", "chunk_events", "output_name", "simulate"]
@@ -121,7 +127,7 @@ def _validate(cfg: SimulateConfig) -> None:
         )
     if cfg.out.exists() and not cfg.out.is_dir():
         raise UserError(f"{cfg.out}: exists and is not a folder")
-    make_source(cfg.source_options(), 0).pythia  # noqa: B018 - validates the options
+    check_source_options(cfg.source_options())  # no Pythia started: each chunk starts its own
 
 
 def _manifest(cfg: SimulateConfig) -> dict:
@@ -150,16 +156,20 @@ def _simulate_chunk(
         progress_q = _queue
     from jetpointnet.io.mltree_writer import write_mltree
     from jetpointnet.simulate.assemble import stack_events
-    from jetpointnet.simulate.detector import simulate_event
+    from jetpointnet.simulate.detector import STAGES, simulate_event
     from jetpointnet.simulate.geometry import build_geometry
     from jetpointnet.simulate.material import material_table
     from jetpointnet.simulate.params import DETECTOR
 
     params = dataclasses.replace(DETECTOR, split_clusters=cfg.split_clusters)
+    t_geo = time.perf_counter()
     geo = build_geometry()
     mat = material_table()
     t0 = time.perf_counter()
+    t_geo = t0 - t_geo
     generator = make_source(cfg.source_options(), seed=cfg.seed * 100_003 + chunk)
+    t_init = time.perf_counter() - t0
+    stages: dict[str, float] = dict.fromkeys(STAGES, 0.0)
     source = iter(generator)
     rng = np.random.default_rng([cfg.seed, chunk, 0xCA10])
     records, tried = [], 0
@@ -171,7 +181,7 @@ def _simulate_chunk(
         b = time.perf_counter()
         rec = simulate_event(
             truth, geo, mat, rng, params=params, max_contributors=cfg.max_contributors,
-            event_truth=cfg.event_truth,
+            event_truth=cfg.event_truth, timings=stages,
         )  # fmt: skip
         if cfg.event_truth:  # the hard scatter's record is still the generator's current one
             barcodes = truth.barcode  # the status-2 bosons (appended last) have parents too
@@ -203,7 +213,9 @@ def _simulate_chunk(
     )
     t_write = time.perf_counter() - c
     stats = {"events": count, "generated": tried, "time_generator": t_gen, "time_detector": t_det,
-             "time_write": t_write, "time_total": time.perf_counter() - t0}  # fmt: skip
+             "time_write": t_write, "time_total": time.perf_counter() - t0,
+             "time_geometry": t_geo, "time_generator_init": t_init,
+             **{f"time_{k}": v for k, v in stages.items()}}  # fmt: skip
     write_json(_chunk_record(cfg, chunk), {"config": _manifest(cfg)["config"], "stats": stats})
     return str(path), stats
 
@@ -365,6 +377,7 @@ def _write_stats(cfg: SimulateConfig, n_chunks: int) -> None:
             stats.append(read_json_object(record)["stats"])
     if not stats:
         return
-    total = {k: float(sum(s[k] for s in stats)) for k in stats[0]}
+    keys = dict.fromkeys(k for s in stats for k in s)  # records of older versions lack some
+    total = {k: float(sum(s.get(k, 0.0) for s in stats)) for k in keys}
     total["chunks"] = float(len(stats))
     write_json(cfg.out / "simulate_stats.json", total)
