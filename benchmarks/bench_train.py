@@ -34,16 +34,19 @@ from pathlib import Path
 import torch
 
 from jetpointnet.config import load_config
+from jetpointnet.data.config import ArraysConfig
 from jetpointnet.io.prep_folder import read_metadata
 from jetpointnet.models import HeadSpec, build_model, count_parameters
 from jetpointnet.training.config import TaskConfig, TrainConfig
+from jetpointnet.training.dataset import EXTRA_FILL
 from jetpointnet.training.epoch import make_loader, to_device
 from jetpointnet.training.kinds import KINDS
 from jetpointnet.training.tasks import make_task
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs" / "train"
-N_FEATURES = 11
+FEATURE_NAMES = ArraysConfig().features  # the 11 default stage-2 features (x, y, z, ...)
+N_FEATURES = len(FEATURE_NAMES)
 ZOO = ["small", "edgeconv-small", "transformer-small", "cnn-small", "gnn-small"]
 #: data kind -> the train config whose data options the loader uses
 LOADER_CONFIGS = {
@@ -111,12 +114,16 @@ def measure(
     task = make_task(TaskConfig(name="regression"))
     torch.manual_seed(0)
     model = build_model(
-        cfg.model.name, cfg.model.options, in_features=N_FEATURES, head=HeadSpec("energy")
+        cfg.model.name,
+        cfg.model.options,
+        in_features=N_FEATURES,
+        head=HeadSpec("energy"),
+        feature_names=FEATURE_NAMES,
     ).to(device)
     net = torch.compile(model, dynamic=True) if compile else model
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     data = batch(b, n, device)
-    extras = {k: data[k] for k in getattr(model, "inputs", ())}
+    extras = {k: data[k] for k in getattr(model, "inputs", ()) if k in EXTRA_FILL}
 
     def train_step() -> None:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
@@ -156,10 +163,14 @@ def onnx_rates(preset: str, n: int, b: int, steps: int) -> dict[str, float]:
     cfg = load_config(TrainConfig, CONFIGS / f"{preset}.yaml")
     torch.manual_seed(0)
     model = build_model(
-        cfg.model.name, cfg.model.options, in_features=N_FEATURES, head=HeadSpec("energy")
+        cfg.model.name,
+        cfg.model.options,
+        in_features=N_FEATURES,
+        head=HeadSpec("energy"),
+        feature_names=FEATURE_NAMES,
     ).eval()
     data = {k: v.numpy() for k, v in batch(b, n, torch.device("cpu")).items()}
-    extras = {k: data[k] for k in getattr(model, "inputs", ())}
+    extras = {k: data[k] for k in getattr(model, "inputs", ()) if k in EXTRA_FILL}
     with tempfile.TemporaryDirectory() as tmp:
         path = export_model(model, Path(tmp) / "m.onnx", in_features=N_FEATURES, name=preset)
         backends = [TorchBackend(model), OnnxBackend(path, threads=torch.get_num_threads())]
