@@ -84,19 +84,23 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def _timed(step, steps: int, device: torch.device) -> tuple[float, float]:
-    """(seconds of the 2 warm-up steps, seconds per steady step)."""
+def _timed(step, steps: int, device: torch.device, *, blocks: int = 3) -> tuple[float, float]:
+    """(seconds of the 2 warm-up steps, seconds per step: the best of ``blocks`` blocks of
+    ``steps`` steps, against the noise of shared cores)."""
     sync(device)
     t0 = time.perf_counter()
     for _ in range(2):
         step()
     sync(device)
     warm = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step()
-    sync(device)
-    return warm, (time.perf_counter() - t0) / steps
+    best = float("inf")
+    for _ in range(blocks):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        sync(device)
+        best = min(best, (time.perf_counter() - t0) / steps)
+    return warm, best
 
 
 def measure(
@@ -317,7 +321,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=3, help="timed steps after 2 warm-up")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=3,
+        help="steps per timed block (best of 3 blocks, after 2 warm-up steps)",
+    )
     parser.add_argument("--presets", nargs="*", default=["small", "jetpointnet-5m"])
     parser.add_argument("--lengths", nargs="+", type=int, default=[300, 900])
     parser.add_argument("--batch", nargs="+", type=int, help="batch sizes (default per device)")

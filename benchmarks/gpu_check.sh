@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The prepared GPU check of issue 16 item 3: one command, about 9 minutes on one
-# H100-class GPU, every step under its own timeout (a step that fails or times out is
+# The prepared GPU check of issue 16 item 3: one command, at most 9.6 minutes on one
+# H100-class GPU (the sum of the steps' timeouts), every step under its own timeout (a step that fails or times out is
 # recorded and the next one runs). Figures go to OUT (default gpu-check/):
 #   steps.txt          one line per step: name, exit status, seconds
 #   env.txt            nvidia-smi, torch and CUDA versions
@@ -36,7 +36,7 @@ if [ "$DRY" = 1 ]; then
   BIG_BATCH="2 4"; ZOO_BATCH="2"; WORKERS="0 1"; EPOCHS=1; TRAIN_WORKERS=1
 else
   DEV=cuda; NGPU=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true); NGPU=${NGPU:-1}
-  SAMPLES=65536; STEPS=10; L300=300; L900=900
+  SAMPLES=65536; STEPS=5; L300=300; L900=900
   BIG_BATCH="256 512 1024 2048 4096 8192 16384"; ZOO_BATCH="256 1024 4096"
   WORKERS="0 2 4 8"; EPOCHS=2; TRAIN_WORKERS=8
 fi
@@ -66,40 +66,40 @@ util_stop() {
   if [ -n "${UTIL_PID:-}" ]; then kill "$UTIL_PID" 2> /dev/null; wait "$UTIL_PID" 2> /dev/null; UTIL_PID=; fi
 }
 
-step env 30 bash -c "nvidia-smi || true; '$PY' -c 'import torch; print(torch.__version__, torch.version.cuda, torch.cuda.is_available(), torch.cuda.device_count())'"
+step env 20 bash -c "nvidia-smi || true; '$PY' -c 'import torch; print(torch.__version__, torch.version.cuda, torch.cuda.is_available(), torch.cuda.device_count())'"
 cp "$OUT/env.log" "$OUT/env.txt"
 
 # 1. the tests marked gpu (they skip cleanly without CUDA: the dry run shows collection)
-step gpu_tests 90 "$PY" -m pytest -q -p no:cacheprovider -m gpu $(grep -l 'mark.gpu' tests/test_*.py)
+step gpu_tests 50 "$PY" -m pytest -q -p no:cacheprovider -m gpu $(grep -l 'mark.gpu' tests/test_*.py)
 
 # 2. the 5.1 M-parameter PointNet, L = 300 and 900, bf16 on/off, batch sizes up to memory
-step pointnet5m 100 "${bench[@]}" --presets jetpointnet-5m --lengths "$L300" "$L900" --amp on off --compile off --batch $BIG_BATCH
+step pointnet5m 90 "${bench[@]}" --presets jetpointnet-5m --lengths "$L300" "$L900" --amp on off --compile off --batch $BIG_BATCH
 # 3. torch.compile on, bf16 on (compilation time in the compile column)
 if [ "$DRY" = 0 ]; then
-  step pointnet5m_compile 100 "${bench[@]}" --presets jetpointnet-5m --lengths "$L300" "$L900" --amp on --compile on --batch 1024 4096
+  step pointnet5m_compile 75 "${bench[@]}" --presets jetpointnet-5m --lengths "$L300" "$L900" --amp on --compile on --batch 1024 4096
 fi
 # 4. the per-point zoo at L = 300 and 900, bf16 on/off
-step zoo 100 "${bench[@]}" --presets small edgeconv-small transformer-small cnn-small gnn-small --lengths "$L300" "$L900" --amp on off --batch $ZOO_BATCH
+step zoo 75 "${bench[@]}" --presets small edgeconv-small transformer-small cnn-small gnn-small --lengths "$L300" "$L900" --amp on off --batch $ZOO_BATCH
 if [ "$DRY" = 0 ]; then
-  step zoo_compile 60 "${bench[@]}" --presets small edgeconv-small transformer-small --lengths "$L300" --amp on --compile on --batch 1024
+  step zoo_compile 40 "${bench[@]}" --presets small edgeconv-small transformer-small --lengths "$L300" --amp on --compile on --batch 1024
 fi
 
 # 5. the loader alone (each kind's training stream, pinned, copied to the device)
-step loader 60 "$PY" "$BENCH" --device "$DEV" --presets --kinds track jet event photon --workers $WORKERS --loader-samples "$SAMPLES" --json "$FIG"
+step loader 40 "$PY" "$BENCH" --device "$DEV" --presets --kinds track jet event photon --workers $WORKERS --loader-samples "$SAMPLES" --json "$FIG"
 
 # 6. the real training loop on a synthetic track folder (L <= 302): loader + model
 DATA="$OUT/data-track"
-step make_data 60 "$PY" -c "import sys; sys.path.insert(0, 'tests'); from pathlib import Path; from synthetic_arrays import write_dataset; n = $SAMPLES // 8; write_dataset(Path('$DATA'), files={'train': 8, 'val': 1}, samples_per_file=n, max_cells=300)"
+step make_data 30 "$PY" -c "import sys; sys.path.insert(0, 'tests'); from pathlib import Path; from synthetic_arrays import write_dataset; n = $SAMPLES // 8; write_dataset(Path('$DATA'), files={'train': 8, 'val': 1}, samples_per_file=n, max_cells=300)"
 TRAIN=(-m jetpointnet.cli train --data "$DATA" --config configs/train/jetpointnet-5m.yaml --quiet
        --set train.device="$DEV" --set train.epochs="$EPOCHS" --set train.samples_per_epoch=null
        --set data.num_workers="$TRAIN_WORKERS" --set data.batch_size=1024 --set train.tensorboard=false)
 util_start
-step train_bf16 90 "$PY" "${TRAIN[@]}" --out "$OUT/run-bf16" --set train.amp=true
+step train_bf16 60 "$PY" "${TRAIN[@]}" --out "$OUT/run-bf16" --set train.amp=true
 if [ "$DRY" = 0 ]; then
-  step train_bf16_compile 90 "$PY" "${TRAIN[@]}" --out "$OUT/run-bf16-compile" --set train.amp=true --set train.compile=true
+  step train_bf16_compile 55 "$PY" "${TRAIN[@]}" --out "$OUT/run-bf16-compile" --set train.amp=true --set train.compile=true
 fi
 # 7. DDP through torchrun on every GPU (one GPU: the launch path with one rank)
-step train_ddp 60 "$PY" -m torch.distributed.run --standalone --nproc-per-node "$NGPU" "${TRAIN[@]}" --out "$OUT/run-ddp" --set train.amp=true
+step train_ddp 40 "$PY" -m torch.distributed.run --standalone --nproc-per-node "$NGPU" "${TRAIN[@]}" --out "$OUT/run-ddp" --set train.amp=true
 util_stop
 
 for run in "$OUT"/run-*; do
