@@ -12,7 +12,8 @@
 # Usage (repository root, the package importable by $PYTHON):
 #   bash benchmarks/gpu_check.sh [--out DIR]
 #   bash benchmarks/gpu_check.sh --cpu-dry-run --out /tmp/check   # tiny sizes on CPU
-# The dry run runs every step on CPU at tiny sizes (torch.compile steps skipped: CPU
+# The dry run runs every step on CPU at tiny sizes (the small preset in the training
+# runs; torch.compile steps skipped: CPU
 # compilation alone takes minutes) to show the script works end to end.
 set -u
 OUT=gpu-check
@@ -34,11 +35,13 @@ FIG="$OUT/figures.jsonl"
 if [ "$DRY" = 1 ]; then
   DEV=cpu; NGPU=1; SAMPLES=256; STEPS=1; L300=16; L900=24
   BIG_BATCH="2 4"; ZOO_BATCH="2"; WORKERS="0 1"; EPOCHS=1; TRAIN_WORKERS=1
+  TRAIN_CONFIG=configs/train/small.yaml; TRAIN_BATCH=32  # the 5.1 M model is too slow here
 else
   DEV=cuda; NGPU=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true); NGPU=${NGPU:-1}
   SAMPLES=65536; STEPS=5; L300=300; L900=900
   BIG_BATCH="256 512 1024 2048 4096 8192 16384"; ZOO_BATCH="256 1024 4096"
   WORKERS="0 2 4 8"; EPOCHS=2; TRAIN_WORKERS=8
+  TRAIN_CONFIG=configs/train/jetpointnet-5m.yaml; TRAIN_BATCH=1024
 fi
 [ "$NGPU" -ge 1 ] 2>/dev/null || NGPU=1
 
@@ -90,9 +93,9 @@ step loader 40 "$PY" "$BENCH" --device "$DEV" --presets --kinds track jet event 
 # 6. the real training loop on a synthetic track folder (L <= 302): loader + model
 DATA="$OUT/data-track"
 step make_data 30 "$PY" -c "import sys; sys.path.insert(0, 'tests'); from pathlib import Path; from synthetic_arrays import write_dataset; n = $SAMPLES // 8; write_dataset(Path('$DATA'), files={'train': 8, 'val': 1}, samples_per_file=n, max_cells=300)"
-TRAIN=(-m jetpointnet.cli train --data "$DATA" --config configs/train/jetpointnet-5m.yaml --quiet
+TRAIN=(-m jetpointnet.cli train --data "$DATA" --config "$TRAIN_CONFIG" --quiet
        --set train.device="$DEV" --set train.epochs="$EPOCHS" --set train.samples_per_epoch=null
-       --set data.num_workers="$TRAIN_WORKERS" --set data.batch_size=1024 --set train.tensorboard=false)
+       --set data.num_workers="$TRAIN_WORKERS" --set data.batch_size="$TRAIN_BATCH" --set train.tensorboard=false)
 util_start
 step train_bf16 60 "$PY" "${TRAIN[@]}" --out "$OUT/run-bf16" --set train.amp=true
 if [ "$DRY" = 0 ]; then
