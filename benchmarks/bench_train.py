@@ -191,28 +191,26 @@ def onnx_rates(preset: str, n: int, b: int, steps: int) -> dict[str, float]:
     return out
 
 
-def write_folders(root: Path, samples: int) -> dict[str, Path]:
-    """Synthetic preprocessed folders of every kind the test helpers can write."""
+def write_folder(root: Path, kind_name: str, samples: int) -> Path | None:
+    """A synthetic preprocessed folder of ``kind_name`` (None: no writer for that kind)."""
     sys.path.insert(0, str(ROOT / "tests"))
     from synthetic_arrays import write_dataset
     from synthetic_events import write_event_dataset
     from synthetic_jets import write_jet_folder
 
     files = max(2, samples // 1024)
-    per_file = max(1, samples // files)
-    folders = {
-        "track": write_dataset(
-            root / "track", files={"train": files, "val": 1}, samples_per_file=per_file,
-            max_cells=300,
-        ),
-        "jet": write_jet_folder(
-            root / "jet", jets={"train": samples, "val": 64, "test": 64}, chunk=1000
-        ),
-        "event": write_event_dataset(
+    if kind_name == "track":
+        return write_dataset(
+            root / "track", files={"train": files, "val": 1},
+            samples_per_file=max(1, samples // files), max_cells=300,
+        )  # fmt: skip
+    if kind_name == "jet":
+        return write_jet_folder(root / "jet", jets={"train": samples, "val": 64, "test": 64})
+    if kind_name == "event":
+        return write_event_dataset(
             root / "event", files={"train": 2, "val": 1}, events_per_file=max(8, samples // 8)
-        ),
-    }  # fmt: skip
-    return folders
+        )
+    return None
 
 
 def loader_rate(
@@ -286,13 +284,13 @@ def _batches(args: argparse.Namespace, preset: str, n: int, device: torch.device
 def run_loader(args: argparse.Namespace, device: torch.device, sink) -> None:
     """The loader-alone table: every data kind and worker count asked for."""
     with tempfile.TemporaryDirectory() as tmp:
-        folders = write_folders(Path(tmp), args.loader_samples)
-        for kind_name in args.kinds:
-            if kind_name not in KINDS or kind_name not in folders:
+        for kind_name in args.kinds:  # each folder written just before it is read
+            folder = write_folder(Path(tmp), kind_name, args.loader_samples)
+            if kind_name not in KINDS or folder is None:
                 print(f"loader {kind_name}: kind not registered or no synthetic writer; skipped")
                 continue
             for w in args.workers:
-                r = loader_rate(kind_name, folders[kind_name], workers=w, device=device)
+                r = loader_rate(kind_name, folder, workers=w, device=device)
                 print(f"loader {kind_name:6} workers {w}: {r['samples_per_s']:10,.0f} samples/s "
                       f"({r['padded_points_per_sample']:.0f} padded points per sample)", flush=True)  # fmt: skip
                 _emit({"what": "loader", "device": device.type, "kind": kind_name,

@@ -28,17 +28,18 @@ done
 PY="${PYTHON:-python}"
 BENCH=benchmarks/bench_train.py
 mkdir -p "$OUT"
+rm -rf "$OUT"/run-* "$OUT/data-track"  # a re-run starts afresh
 : > "$OUT/steps.txt"
 FIG="$OUT/figures.jsonl"
 : > "$FIG"
 
 if [ "$DRY" = 1 ]; then
-  DEV=cpu; NGPU=1; SAMPLES=256; STEPS=1; L300=16; L900=24
+  DEV=cpu; NGPU=1; SAMPLES=256; LOADER_SAMPLES=256; STEPS=1; THREADS=2; L300=16; L900=24
   BIG_BATCH="2 4"; ZOO_BATCH="2"; WORKERS="0 1"; EPOCHS=1; TRAIN_WORKERS=1
   TRAIN_CONFIG=configs/train/small.yaml; TRAIN_BATCH=32  # the 5.1 M model is too slow here
 else
   DEV=cuda; NGPU=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true); NGPU=${NGPU:-1}
-  SAMPLES=65536; STEPS=5; L300=300; L900=900
+  SAMPLES=32768; LOADER_SAMPLES=16384; STEPS=5; THREADS=8; L300=300; L900=900
   BIG_BATCH="256 512 1024 2048 4096 8192 16384"; ZOO_BATCH="256 1024 4096"
   WORKERS="0 2 4 8"; EPOCHS=2; TRAIN_WORKERS=8
   TRAIN_CONFIG=configs/train/jetpointnet-5m.yaml; TRAIN_BATCH=1024
@@ -56,7 +57,7 @@ step() {  # step NAME SECONDS COMMAND...
 }
 
 # the model table of bench_train.py with the shared options
-bench=("$PY" "$BENCH" --device "$DEV" --threads 8 --steps "$STEPS" --kinds --json "$FIG")
+bench=("$PY" "$BENCH" --device "$DEV" --threads "$THREADS" --steps "$STEPS" --kinds --json "$FIG")
 
 util_start() {
   if [ "$DRY" = 0 ] && command -v nvidia-smi > /dev/null; then
@@ -88,7 +89,7 @@ if [ "$DRY" = 0 ]; then
 fi
 
 # 5. the loader alone (each kind's training stream, pinned, copied to the device)
-step loader 40 "$PY" "$BENCH" --device "$DEV" --presets --kinds track jet event photon --workers $WORKERS --loader-samples "$SAMPLES" --json "$FIG"
+step loader 40 "$PY" "$BENCH" --device "$DEV" --presets --kinds track jet event photon --workers $WORKERS --loader-samples "$LOADER_SAMPLES" --json "$FIG"
 
 # 6. the real training loop on a synthetic track folder (L <= 302): loader + model
 DATA="$OUT/data-track"
