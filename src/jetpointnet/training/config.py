@@ -122,6 +122,11 @@ class TrainLoopConfig:
     subset of the training split per epoch (seed 001); null for all. Early stopping
     after ``early_stopping`` epochs without a validation-loss improvement larger than
     ``min_delta`` (null: never).
+
+    Speed (figures in BENCHMARKS.md, "training options on CPU"): ``amp``: bfloat16
+    autocast on CUDA; ``amp_cpu``: the same on CPU (off by default); ``compile``:
+    ``torch.compile`` of the model (dynamic shapes; the first steps of a run compile);
+    ``threads``: CPU threads (null: PyTorch's default).
     """
 
     epochs: int = 20
@@ -144,6 +149,7 @@ class TrainLoopConfig:
     min_delta: float = 0.0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: bool = True
+    amp_cpu: bool = False
     compile: bool = False
     threads: int | None = None
     tensorboard: bool = True

@@ -193,7 +193,8 @@ class EventTask(Task):
 
     def batch_weight(self, batch: Out) -> torch.Tensor:
         """The epoch mean is over samples (events or regions)."""
-        return batch["cell_mask"].new_tensor(batch["cell_mask"].shape[0], dtype=torch.float64)
+        m = batch["cell_mask"]  # a fill on the device, not a host-to-device copy (no sync)
+        return torch.full((), float(m.shape[0]), dtype=torch.float64, device=m.device)
 
     @torch.no_grad()
     def val_counts(self, out: Out, batch: Out) -> dict[str, torch.Tensor]:

@@ -54,6 +54,7 @@ class TaggingTask(Task):
         raw = getattr(cfg, "options", None) or {}
         self.options = from_dict(TaggingOptions, raw, where="config", prefix="task.options.")
         self.classes: list[str] = []
+        self._weights_on: dict[torch.device, torch.Tensor] = {}  # class_weights per device
 
     def bind(self, classes: Sequence[str], *, where: str) -> None:
         """Fix the class names (``metadata.json`` "classes"); checks the options against them."""
@@ -83,6 +84,13 @@ class TaggingTask(Task):
     def head(self) -> HeadSpec:
         return HeadSpec("logits", self.n_outputs)
 
+    def _class_weights(self, device: torch.device) -> torch.Tensor:
+        """``options.class_weights`` on ``device``, copied there once (no copy per step)."""
+        if device not in self._weights_on:
+            cw = torch.tensor(self.options.class_weights, dtype=torch.float32)
+            self._weights_on[device] = cw.to(device)
+        return self._weights_on[device]
+
     def sample_weight(self, batch: Batch) -> torch.Tensor:
         """``(B,)`` weights ``class_weight[y] * weight`` of the batch's clouds."""
         y = batch["y_cloud"]
@@ -90,7 +98,7 @@ class TaggingTask(Task):
         if self.options.sample_weights:
             w = w * batch["weight"].float()
         if self.options.class_weights is not None:
-            w = w * torch.tensor(self.options.class_weights, dtype=w.dtype, device=w.device)[y]
+            w = w * self._class_weights(w.device)[y]
         return w
 
     def loss(self, out: torch.Tensor, batch: Batch) -> torch.Tensor:
@@ -122,8 +130,8 @@ class TaggingTask(Task):
 
     def batch_weight(self, batch: Batch) -> torch.Tensor:
         """The number of clouds: what the epoch's mean loss is weighted by."""
-        y = batch["y_cloud"]
-        return torch.tensor(float(len(y)), dtype=torch.float64, device=y.device)
+        y = batch["y_cloud"]  # a fill on the device, not a host-to-device copy (no sync)
+        return torch.full((), float(len(y)), dtype=torch.float64, device=y.device)
 
     def val_counts(self, out: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
         """Sums per batch: correct clouds, clouds predicted and truly of the last class."""
