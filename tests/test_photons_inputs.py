@@ -78,9 +78,31 @@ def test_cells_graph_image_of_a_hand_made_photon(tmp_path):
 
 
 @pytest.mark.parametrize("z0", [-500.0, 0.0, 500.0])
-def test_pointing_recovers_a_vertex_on_the_beam_line_exactly(tmp_path, z0):
-    # cells exactly on the photon's line from (0, 0, z0): the EMB1 -> EMB2 line gives z0
+def test_pointing_z0_of_an_object_written_and_read_back(tmp_path, z0):
+    # hand-made cells on the photon's line from (0, 0, z0) at their cells' own radii: the
+    # pointing places each layer at the shower's radius instead, so z0 = 0 comes back
+    # exactly and a displaced z0 with its sign and most of its size
     ev = alp_event(0.0, e=40.0, eta=0.2, phi=-1.0, z=z0)
     got = _build(write_alp_events(tmp_path / "z.root", [ev]))
-    np.testing.assert_allclose(got.arrays["pointing_z0"], z0, atol=0.5)  # float32 geometry
+    z = got.arrays["pointing_z0"]
+    if z0 == 0.0:
+        np.testing.assert_allclose(z, 0.0, atol=0.5)  # float32 geometry
+    else:
+        assert np.all(np.sign(z) == np.sign(z0)) and np.all(np.abs(z) > 0.3 * abs(z0))
     assert got.arrays["z_decay"].tolist() == [z0, z0]
+
+
+@pytest.mark.parametrize("z0", [-500.0, 0.0, 500.0])
+def test_pointing_recovers_z0_from_barycentres_at_the_shower_radii(z0):
+    from jetpointnet.io.mltree_layout import SAMPLING
+    from jetpointnet.photons.pointing import LAYER_FRONT_MM, SHOWER_DEPTH_MM, pointing_z0
+
+    theta = 1.2  # polar angle of a photon line from (0, 0, z0)
+    r = {n: LAYER_FRONT_MM[n] + SHOWER_DEPTH_MM[n] * np.sin(theta) for n in LAYER_FRONT_MM}
+    eta = {n: np.arcsinh((z0 + r[n] / np.tan(theta)) / r[n]) for n in r}
+    # two cells per layer either side of the barycentre, energies 1 and 3: weighted eta
+    sampling = np.array([SAMPLING[n] for n in r for _ in range(2)])
+    cell_eta = np.array([eta[n] + d for n in r for d in (0.003, -0.001)])
+    e = np.array([1.0, 3.0, 1.0, 3.0])
+    got = pointing_z0(sampling, np.zeros(4), cell_eta, e)
+    assert got == pytest.approx(z0, abs=1.0)
