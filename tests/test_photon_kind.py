@@ -154,3 +154,12 @@ def test_check_photon_folder_reads_what_training_reads(data, tmp_path):
     no_lxy = write_photon_folder(tmp_path / "nolxy", objects={"train": 8}, chunk=8, drop=("lxy",))
     with pytest.raises(UserError, match="missing array 'lxy'"):
         check_photon_folder(no_lxy)
+
+
+def test_pointing_score_ranks_barrel_objects_without_a_line_as_not_pointing() -> None:
+    from jetpointnet.evaluation.photons import NO_POINTING_BARREL, pointing_score
+
+    z0 = np.array([-30.0, 400.0, np.nan, np.nan])
+    eta = np.array([0.1, -0.5, 0.8, 2.0])  # the last in the end-cap: no pointing measured
+    got = pointing_score(z0, eta)
+    np.testing.assert_array_equal(got, [30.0, 400.0, NO_POINTING_BARREL, -1.0])

@@ -2,8 +2,10 @@
 
 On one split of a preprocessed ``photon`` folder (default ``test``), for each run and for
 the cut-based pointing tagger (score ``|pointing_z0|``, mm: a shower that does not point
-back to the beam line has a large z0; undefined pointing, NaN, scores -1, below every
-defined one): the AUC, the prompt rejection ``1/eps_B`` at 30, 50 and 80 % displaced
+back to the beam line has a large z0; undefined pointing, NaN, in the barrel's EM
+acceptance (abs(obj_eta) < 1.475: the object lacks EMB1 or EMB2 energy, a shower that
+started past EMB1 or has no EM part) scores above every defined one, elsewhere (the
+end-caps: no pointing measured) -1, below every defined one): the AUC, the prompt rejection ``1/eps_B`` at 30, 50 and 80 % displaced
 (signal) efficiency with bootstrap errors (:mod:`jetpointnet.evaluation.tagging_metrics`),
 and the displaced efficiency in bins of the transverse decay distance ``lxy`` (mm,
 default 0-4000) at the cuts of the 50 % and 80 % working points (cuts set on all
@@ -36,6 +38,8 @@ from jetpointnet.evaluation.tagging import (
 from jetpointnet.evaluation.tagging_metrics import WORKING_POINTS
 
 __all__ = [
+    "BARREL_EM_ETA",
+    "NO_POINTING_BARREL",
     "POINTING",
     "PhotonEvalConfig",
     "cut_at_efficiency",
@@ -63,10 +67,20 @@ class PhotonEvalConfig:
     baseline: bool = True
 
 
-def pointing_score(z0: np.ndarray) -> np.ndarray:
-    """``|z0|`` (mm) of the EMB1 -> EMB2 pointing; -1 where it is undefined (NaN)."""
+#: abs(eta) of the barrel EM calorimeter's acceptance (EMB1 and EMB2 cells).
+BARREL_EM_ETA = 1.475
+#: The pointing score of a barrel object without an EMB1 -> EMB2 line: above any z0 (mm).
+NO_POINTING_BARREL = 1.0e6
+
+
+def pointing_score(z0: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    """``|z0|`` (mm) of the EMB1 -> EMB2 pointing; where it is undefined (NaN), objects at
+    ``abs(eta) < BARREL_EM_ETA`` score :data:`NO_POINTING_BARREL` (a barrel shower missing
+    EMB1 or EMB2 does not come from the beam line), the others -1 (not measured)."""
     z0 = np.asarray(z0, dtype=np.float64)
-    return np.where(np.isfinite(z0), np.abs(z0), -1.0)
+    barrel = np.abs(np.asarray(eta, dtype=np.float64)) < BARREL_EM_ETA
+    undefined = np.where(barrel, NO_POINTING_BARREL, -1.0)
+    return np.where(np.isfinite(z0), np.abs(z0), undefined)
 
 
 def cut_at_efficiency(score: np.ndarray, weights: np.ndarray | None, eff: float) -> float:
@@ -172,7 +186,7 @@ def evaluate_photons(
     cfg = cfg or PhotonEvalConfig()
     metadata = read_metadata(data_dir)
     observers = photon_observers(metadata, where=str(Path(data_dir) / "metadata.json"))
-    for need in ("lxy", "pointing_z0"):
+    for need in ("lxy", "pointing_z0", "obj_eta"):
         if need not in observers:
             raise UserError(f"{data_dir}/metadata.json: 'observers' lacks '{need}'")
     out, loaded = open_evaluation(runs, data_dir, out_dir, overwrite=overwrite)
@@ -185,7 +199,7 @@ def evaluate_photons(
         tables.add(name, probs[:, sig], pred=probs.argmax(axis=1))["model"] = run.cfg.model.name
         tables.scores[name] = probs[:, sig]
     if cfg.baseline:
-        tables.add(POINTING, pointing_score(test["pointing_z0"]))
+        tables.add(POINTING, pointing_score(test["pointing_z0"], test["obj_eta"]))
     _figures(tables, out, split)
     metrics = {
         "kind": "photon",
