@@ -10,6 +10,7 @@ from typing import Literal
 
 import pytest
 from synthetic_arrays import write_dataset
+from tiny_runs import TINY_POINTNET
 
 from jetpointnet.cli import main
 from jetpointnet.config import (
@@ -29,19 +30,7 @@ from jetpointnet.training.config import ModelConfig, TrainConfig
 from jetpointnet.training.loop import check_config, train
 from jetpointnet.training.run_folder import RunFolder, read_run
 
-TINY = [
-    "model.options.tnet_mlp=[8,16,32]",
-    "model.options.tnet_fc=[16,8]",
-    "model.options.point_mlp=[16,16]",
-    "model.options.global_mlp=[16,32]",
-    "model.options.seg_mlp=[32,16]",
-    "data.batch_size=16",
-    "data.shuffle_buffer=64",
-    "train.device=cpu",
-    "train.threads=1",
-    "train.tensorboard=false",
-    "train.epochs=1",
-]
+TINY = [*TINY_POINTNET, "train.epochs=1"]
 
 
 def _one_line(capsys, argv: list[str]) -> str:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import uproot
 from photons_handmade import alp_event, write_alp_events
+from tiny_runs import npz_chunks
 
 from jetpointnet.errors import UserError
 from jetpointnet.photons.build import OBSERVERS
@@ -58,11 +59,6 @@ def folder(inputs, tmp_path_factory):
     return out, preprocess_photons(out, config=_config(inputs), progress=False)
 
 
-def _all(out):
-    files = sorted((out / "arrays").glob("*/*.npz"))
-    return files, [dict(np.load(f)) for f in files]
-
-
 def test_contract_arrays_and_metadata(folder):
     out, _ = folder
     meta = json.loads((out / "metadata.json").read_text())
@@ -75,7 +71,7 @@ def test_contract_arrays_and_metadata(folder):
     assert meta["observers"] == list(OBSERVERS) and meta["lxy_threshold_mm"] == 100.0
     assert [s["class"] for s in meta["sources"]] == ["prompt", "displaced"]
     assert all(len(s["sha256"]) == 64 for s in meta["sources"])
-    _, chunks = _all(out)
+    _, chunks = npz_chunks(out)
     assert sum(len(c["y_cloud"]) for c in chunks) == sum(
         v["photons"] for v in meta["counts"].values()
     )
@@ -109,7 +105,7 @@ def test_cut_flow_counts_the_dropped(folder):
 def test_each_object_once_and_back_to_its_root_event(folder):
     out, _ = folder
     meta = json.loads((out / "metadata.json").read_text())
-    _, chunks = _all(out)
+    _, chunks = npz_chunks(out)
     keys = [(int(f), int(e), int(o)) for c in chunks
             for f, e, o in zip(c["file_index"], c["entry"], c["object_index"], strict=True)]  # fmt: skip
     assert len(keys) == len(set(keys))
@@ -134,10 +130,10 @@ def test_each_object_once_and_back_to_its_root_event(folder):
 
 def test_resume_then_refuse_another_config_or_a_changed_input(folder, inputs, tmp_path):
     out, _ = folder
-    stamp = {f: f.stat().st_mtime_ns for f in _all(out)[0]}
+    stamp = {f: f.stat().st_mtime_ns for f in npz_chunks(out)[0]}
     again = preprocess_photons(out, config=_config(inputs), progress=False)
     assert (again.chunks_run, again.chunks_skipped) == (0, 8)
-    assert {f: f.stat().st_mtime_ns for f in _all(out)[0]} == stamp  # nothing rewritten
+    assert {f: f.stat().st_mtime_ns for f in npz_chunks(out)[0]} == stamp  # nothing rewritten
     with pytest.raises(UserError, match="another configuration"):
         preprocess_photons(out, config=_config(inputs, lxy_threshold_mm=50.0), progress=False)
     # a fresh folder from a copy, then the copy changes: refused until --overwrite
@@ -161,7 +157,7 @@ def test_jet_leading_cluster_objects(inputs, tmp_path):
     meta = res.metadata
     assert meta["object"] == "jet-leading-cluster"
     assert meta["cutflow"]["prompt"]["matched"] > 0 and meta["cutflow"]["displaced"]["lxy"] > 0
-    _, chunks = _all(tmp_path / "j")
+    _, chunks = npz_chunks(tmp_path / "j")
     # an ALP's photons (0.6 apart in phi at the decay) are one or two R = 0.4 jets: an
     # object is one photon's cluster (24 or 16 GeV, 4 nodes) or both (40 GeV, 8 nodes)
     e = np.concatenate([c["obj_e"] for c in chunks])
@@ -201,7 +197,7 @@ def test_real_prompt_showers_from_the_gun_preset(simulated, inputs, tmp_path):
                   length=256, graph={"max_nodes": 48, "max_edges": 512})  # fmt: skip
     res = preprocess_photons(tmp_path / "g", config=cfg, progress=False)
     assert res.metadata["cutflow"]["prompt"]["matched"] == 12  # every gun photon found
-    a = {k: np.concatenate([c[k] for c in _all(tmp_path / "g")[1]]) for k in CONTRACT}
+    a = {k: np.concatenate([c[k] for c in npz_chunks(tmp_path / "g")[1]]) for k in CONTRACT}
     p = a["y_cloud"] == 0
     assert np.all((a["obj_e"][p] > 0.8 * 50) & (a["obj_e"][p] < 1.1 * 50))  # EM scale
     assert np.all(a["n_cells"][p] > 30)  # written cells (> 5 MeV) and np.all(a["n_nodes"][p] >= 4)
@@ -221,7 +217,7 @@ def test_the_alp_gun_through_the_folder(simulated, tmp_path):
     flow = meta["cutflow"]
     assert flow["prompt"]["matched"] >= 16 and flow["displaced"]["lxy"] >= 12  # of 20 photons
     assert flow["displaced"]["lxy"] == flow["displaced"]["matched"]  # all decays beyond 100 mm
-    a = {k: np.concatenate([c[k] for c in _all(tmp_path / "alp")[1]]) for k in CONTRACT}
+    a = {k: np.concatenate([c[k] for c in npz_chunks(tmp_path / "alp")[1]]) for k in CONTRACT}
     d = a["y_cloud"] == 1
     assert np.all((a["lxy"][d] > 200 * 0.99) & (a["lxy"][d] < 1200))
     assert np.all(a["lxy"][~d] == 0) and np.all(a["truth_e"] > 0)

@@ -8,6 +8,7 @@ import awkward as ak
 import numpy as np
 import pytest
 import uproot
+from tiny_runs import npz_chunks
 
 from jetpointnet.errors import UserError
 from jetpointnet.tagging.config import JetPrepConfig
@@ -41,18 +42,13 @@ def folder(inputs, tmp_path_factory):
     return out, res
 
 
-def _all(out):
-    files = sorted((out / "arrays").glob("*/*.npz"))
-    return files, [dict(np.load(f)) for f in files]
-
-
 def test_contract_arrays_and_metadata(folder):
     out, _ = folder
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["kind"] == "jet" and meta["classes"] == ["qcd", "wz"]
     assert meta["features"] == list(JET_FEATURES) and meta["length"] == 32
     assert meta["algorithm"] == "calo" and len(meta["inputs"]) == 2
-    files, chunks = _all(out)
+    files, chunks = npz_chunks(out)
     assert files and sum(c["y_cloud"].size for c in chunks) == sum(
         v["jets"] for v in meta["counts"].values()
     )
@@ -77,7 +73,7 @@ def test_contract_arrays_and_metadata(folder):
 def test_each_cloud_once_and_back_to_its_root_entry(folder, inputs):
     out, _ = folder
     meta = json.loads((out / "metadata.json").read_text())
-    _, chunks = _all(out)
+    _, chunks = npz_chunks(out)
     keys = [(int(f), int(e), int(o)) for c in chunks
             for f, e, o in zip(c["file_index"], c["entry"], c["object_index"], strict=True)]  # fmt: skip
     assert len(keys) == len(set(keys))
@@ -106,7 +102,7 @@ def test_each_cloud_once_and_back_to_its_root_entry(folder, inputs):
 
 
 def test_chunks_mix_classes(folder):
-    _, chunks = _all(folder[0])
+    _, chunks = npz_chunks(folder[0])
     full = [c for c in chunks if len(c["y_cloud"]) == 8]
     assert full
     for c in full:
@@ -115,11 +111,11 @@ def test_chunks_mix_classes(folder):
 
 def test_resume_skips_and_gives_the_same_bytes(folder, inputs):
     out, _ = folder
-    files, _ = _all(out)
+    files, _ = npz_chunks(out)
     before = {f: f.read_bytes() for f in files}
     res = preprocess_jets(out, config=_config(inputs), progress=False)
     assert res.chunks_run == 0 and res.chunks_skipped > 0
-    assert {f: f.read_bytes() for f in _all(out)[0]} == before
+    assert {f: f.read_bytes() for f in npz_chunks(out)[0]} == before
     with pytest.raises(UserError, match="another configuration"):
         preprocess_jets(out, config=_config(inputs, length=16), progress=False)
 

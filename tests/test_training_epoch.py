@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from synthetic_arrays import write_dataset
+from tiny_runs import TINY_POINTNET
 
 from jetpointnet.config import load_config
 from jetpointnet.io.prep_folder import split_files
@@ -25,18 +26,7 @@ from jetpointnet.training.epoch import (
 )
 from jetpointnet.training.loop import train
 
-TINY = [
-    "model.options.tnet_mlp=[8,16,32]",
-    "model.options.tnet_fc=[16,8]",
-    "model.options.point_mlp=[16,16]",
-    "model.options.global_mlp=[16,32]",
-    "model.options.seg_mlp=[32,16]",
-    "data.batch_size=16",
-    "data.shuffle_buffer=64",
-    "train.device=cpu",
-    "train.threads=1",
-    "train.tensorboard=false",
-]
+TINY = TINY_POINTNET
 CPU = DistInfo(rank=0, world_size=1, local_rank=0, device=torch.device("cpu"), initialised=False)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 from synthetic_arrays import write_dataset
+from tiny_runs import TINY_POINTNET
 
 from jetpointnet.cli import main
 from jetpointnet.config import load_config
@@ -26,19 +27,7 @@ from jetpointnet.training.inference import load_run, predict
 from jetpointnet.training.logging import LOG_COLUMNS, read_log
 from jetpointnet.training.loop import TrainingDiverged, train
 
-TINY = [
-    "model.options.tnet_mlp=[8,16,32]",
-    "model.options.tnet_fc=[16,8]",
-    "model.options.point_mlp=[16,16]",
-    "model.options.global_mlp=[16,32]",
-    "model.options.seg_mlp=[32,16]",
-    "model.options.dropout=0.1",
-    "data.batch_size=16",
-    "data.shuffle_buffer=64",
-    "train.device=cpu",
-    "train.threads=1",
-    "train.tensorboard=false",
-]
+TINY = [*TINY_POINTNET, "model.options.dropout=0.1"]
 
 
 def _cfg(*extra: str) -> TrainConfig:
