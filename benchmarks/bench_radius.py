@@ -200,9 +200,15 @@ def _inputs(files: list[str]) -> list[str]:
     return [a for f in files for a in ("--input", f)]
 
 
+def pairs(args) -> list[tuple[str, int]]:
+    """(model, seed) of every training: ``--seeds``, or a model's own ``--model-seeds``."""
+    return [(m, s) for m in args.models for s in args.model_seeds.get(m, args.seeds)]
+
+
 def prep_step(args, out: Path, tag: str, inputs: list[str]) -> Step:
+    sets = [a for kv in args.prep_set for a in ("--set", kv)]
     cmd = ["preprocess", *_inputs(inputs), "--out", str(out / "prep" / tag),
-           "--config", str(ROOT / "configs" / "data" / "jets.yaml"),
+           "--config", str(ROOT / "configs" / "data" / "jets.yaml"), *sets,
            *radius_sets(tag, out / "radius" / f"{tag}.json"), "--no-progress"]  # fmt: skip
     return Step(f"preprocess/{tag}", cmd, extra=["--workers", str(args.jobs)],
                 output=out / "prep" / tag / "metadata.json")  # fmt: skip
@@ -214,7 +220,7 @@ def train_step(args, out: Path, tag: str, model: str, seed: int) -> Step:
             f"train.samples_per_epoch={args.samples_per_epoch}",
             f"train.val_samples={args.val_samples}", "train.threads=1",
             f"train.device={args.device}", "train.tensorboard=false",
-            "train.early_stopping=null"]  # fmt: skip
+            "train.early_stopping=null", *args.train_set]  # fmt: skip
     data = str(out / "prep" / tag)
     cmd = ["train", "--data", data, "--out", str(run), "--config",
            str(ROOT / "configs" / "train" / MODELS[model]), "--task", "binary",
@@ -407,13 +413,13 @@ def run_all(args, out: Path, runner: Runner, files: dict) -> None:
         return runner.run(train_step(args, out, tag, model, seed)) and runner.run(
             eval_step(out, tag, f"{model}-s{seed}", views[tag], tpl, threads))  # fmt: skip
 
-    jobs = [(t, m, s) for t in ready for m in args.models for s in args.seeds]
+    jobs = [(t, m, s) for t in ready for m, s in pairs(args)]
     with ThreadPoolExecutor(args.jobs) as pool:
         ok = dict(zip(jobs, pool.map(chain, jobs), strict=True))
     jets = []
     for tag in ready:
-        if all(ok[(tag, m, s)] for m in args.models for s in args.seeds):
-            names = [f"{m}-s{s}" for m in args.models for s in args.seeds]
+        if all(ok[(tag, m, s)] for m, s in pairs(args)):
+            names = [f"{m}-s{s}" for m, s in pairs(args)]
             jets.append(jets_step(out, tag, names, files["jet_inputs"], tpl, threads))
         else:
             say(f"jets/{tag}: skipped (a run of this radius failed)")
@@ -434,13 +440,14 @@ def step_rss(out: Path) -> dict[str, float]:
 def report(args, out: Path) -> None:
     radii, runs = {}, []
     for tag in args.radii:
-        names = [f"{m}-s{s}" for m in args.models for s in args.seeds]
+        names = [f"{m}-s{s}" for m, s in pairs(args)]
         radii[tag] = radius_figures(out, tag, names)
         summary = radii[tag].pop("_summary")
-        runs += [run_figures(out, tag, m, s, summary) for m in args.models for s in args.seeds]
+        runs += [run_figures(out, tag, m, s, summary) for m, s in pairs(args)]
     md = table(args, radii, runs)
     title = (f"# Neighbourhood size (issue 19): {args.epochs} epochs x {args.samples_per_epoch} "
-             f"training samples, seeds {args.seeds}")  # fmt: skip
+             f"training samples, seeds {args.seeds} {args.model_seeds or ''}, "
+             f"overrides {args.train_set}")  # fmt: skip
     md += (f"\n\nmean ± sample std over seeds. Points per training sample (track point "
            f"included), mean and 99 % quantile. Training samples/s: one thread each, {args.jobs} "
            "trainings at a time. Jet res: q68 = (q84 - q16) / 2 / median of E_reco / E_truth "
@@ -465,6 +472,12 @@ def main() -> None:
     ap.add_argument("--radii", nargs="+", default=["0.1", "0.2", "0.3", "0.4", "adaptive90", "adaptive95"])  # fmt: skip
     ap.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    ap.add_argument("--model-seeds", nargs="+", default=[], metavar="MODEL=S1,S2",
+                    help="a model's own seeds (e.g. edgeconv=1: the expensive one once)")  # fmt: skip
+    ap.add_argument("--train-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="train-config override, e.g. task.energy_weight=E")  # fmt: skip
+    ap.add_argument("--prep-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="data-config override for preprocess, e.g. split.test=0.4")  # fmt: skip
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--samples-per-epoch", type=int, default=20000)
     ap.add_argument("--val-samples", type=int, default=5000)
@@ -475,6 +488,11 @@ def main() -> None:
     args = ap.parse_args()
     args.radii = parse_radii(args.radii)
     args.seeds = list(dict.fromkeys(args.seeds))
+    try:
+        args.model_seeds = {m: [int(x) for x in v.split(",")]
+                            for m, v in (kv.split("=", 1) for kv in args.model_seeds)}  # fmt: skip
+    except ValueError:
+        sys.exit(f"--model-seeds: give MODEL=S1,S2, got {args.model_seeds}")
     if args.jobs < 1 or args.epochs < 1 or args.samples_per_epoch < 1:
         sys.exit("--jobs, --epochs and --samples-per-epoch must be >= 1")
     out = args.out.resolve()
