@@ -394,3 +394,14 @@ def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(lines) + "\n"
+
+
+def finish(out: Path, name: str, md: str, res: dict[str, dict[str, Any]], t0: float) -> None:
+    """Write ``OUT/NAME.md``, print it, where the results are and the peak memory."""
+    write_text(out / f"{name}.md", md)
+    print("\n" + md)
+    print(f"results: {out / f'{name}.md'}, {out / f'{name}.json'}")
+    workers = peak_rss_mib(resource.RUSAGE_CHILDREN)
+    steps_rss = max((r.get("worker_peak_rss_mib", 0) for r in res.values()), default=0)
+    print(f"peak RSS: main {peak_rss_mib():.0f} MiB, largest worker {max(workers, steps_rss):.0f} "
+          f"MiB; wall {time.perf_counter() - t0:.0f} s")  # fmt: skip

@@ -37,7 +37,6 @@ cores), on the files of bench_transfer's tiny check::
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import time
 from pathlib import Path
@@ -50,9 +49,9 @@ from _study import (
     ROOT,
     Step,
     expand,
+    finish,
     md_table,
     mean_std,
-    peak_rss_mib,
     pick,
     pm,
     preprocess_step,
@@ -63,7 +62,6 @@ from _study import (
     tag,
     train_step,
     write_json,
-    write_text,
 )
 
 MODELS = {
@@ -226,13 +224,7 @@ def main() -> None:
     steps, cells = build_steps(args)
     res = run_steps(steps, args.out, jobs=args.jobs)
     md = report(args, res, cells)
-    write_text(args.out / "collapse.md", md)
-    print("\n" + md)
-    print(f"results: {args.out / 'collapse.md'}, {args.out / 'collapse.json'}")
-    workers = peak_rss_mib(resource.RUSAGE_CHILDREN)
-    steps_rss = max((r.get("worker_peak_rss_mib", 0) for r in res.values()), default=0)
-    print(f"peak RSS: main {peak_rss_mib():.0f} MiB, largest worker {max(workers, steps_rss):.0f} "
-          f"MiB; wall {time.perf_counter() - t0:.0f} s")  # fmt: skip
+    finish(args.out, "collapse", md, res, t0)
 
 
 if __name__ == "__main__":

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import resource
 import sys
 import time
 from pathlib import Path
@@ -62,9 +61,9 @@ from _study import (
     eval_step,
     exceeds,
     expand,
+    finish,
     md_table,
     mean_std,
-    peak_rss_mib,
     pm,
     preprocess_step,
     reference_step,
@@ -74,7 +73,6 @@ from _study import (
     tag,
     train_step,
     write_json,
-    write_text,
 )
 
 DATASETS = ("dijet", "rho")
@@ -302,13 +300,7 @@ def main() -> None:
     pre, folders = data_steps(args)
     res = run_steps([*pre, *run_steps_of(args, folders)], args.out, jobs=args.jobs)
     md = report(args, res)
-    write_text(args.out / "transfer.md", md)
-    print("\n" + md)
-    print(f"results: {args.out / 'transfer.md'}, {args.out / 'transfer.json'}")
-    workers = peak_rss_mib(resource.RUSAGE_CHILDREN)
-    steps_rss = max((r.get("worker_peak_rss_mib", 0) for r in res.values()), default=0)
-    print(f"peak RSS: main {peak_rss_mib():.0f} MiB, largest worker {max(workers, steps_rss):.0f} "
-          f"MiB; wall {time.perf_counter() - t0:.0f} s")  # fmt: skip
+    finish(args.out, "transfer", md, res, t0)
 
 
 if __name__ == "__main__":
