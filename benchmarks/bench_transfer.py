@@ -284,7 +284,9 @@ def report(args: argparse.Namespace, res: dict[str, dict]) -> str:
     table = collect(args, res)
     ref = {} if args.no_reference else {d: res[f"reference/{d}"]["models"] for d in DATASETS}
     lo = tag(args.fractions[0])
-    transfer = [n for n in table if n.startswith(("freeze", "replay", "scratch-" + lo))]
+    transfer = [
+        n for n in table if n.startswith(("freeze", "replay", "finetune-x", "scratch-" + lo))
+    ]
     md = [
         f"## transfer rho -> dijet, {len(args.seeds)} seeds ({' '.join(map(str, args.seeds))})\n",
         budget_text(args, res) + "\n",
