@@ -217,3 +217,17 @@ def test_read_run_round_trips_a_tiny_training_run(tmp_path: Path) -> None:
     (run.path / "run.json").unlink()
     with pytest.raises(UserError, match=r"run: not a run folder \(no run.json\) for --init-from"):
         read_run(run.path, purpose="for --init-from")
+
+
+def test_every_train_config_loads() -> None:
+    """Each preset under configs/train/ is a valid TrainConfig (typos fail here, not in a run)."""
+    from jetpointnet.config import load_config
+    from jetpointnet.training.config import TrainConfig
+
+    folder = Path(__file__).resolve().parents[1] / "configs" / "train"
+    files = sorted(folder.glob("*.yaml"))
+    assert len(files) > 10
+    for f in files:
+        load_config(TrainConfig, f, [])
+    dijet = load_config(TrainConfig, folder / "small-dijet.yaml", [])
+    assert dijet.task.name == "multiclass" and dijet.model.name == "pointnet"

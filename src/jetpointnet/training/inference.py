@@ -21,6 +21,7 @@ evaluation reads each file once).
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -75,6 +76,26 @@ class PaddedBatch:
     rows: np.ndarray
 
 
+#: Inference batches hold at most this many padded points (B x N): on long clouds a batch
+#: of ``batch_size`` would otherwise grow with N (EdgeConv's kNN with N^2; 21 GB for one
+#: evaluation of R = 0.4 dijet cones before this cap, BENCHMARKS.md "neighbourhood size").
+MAX_BATCH_POINTS = 65_536
+
+
+def _batch_starts(sorted_lengths: np.ndarray, batch_size: int, max_points: int) -> list[int]:
+    """Start of each batch over lengths sorted ascending: at most ``batch_size`` samples
+    and ``max_points`` padded points (a longer sample still gets a batch of its own)."""
+    starts, lo, n = [], 0, len(sorted_lengths)
+    while lo < n:
+        starts.append(lo)
+        hi = min(lo + batch_size, n)
+        # the padded size of [lo, hi) is (hi - lo) * sorted_lengths[hi - 1]
+        while hi - lo > 1 and (hi - lo) * int(sorted_lengths[hi - 1]) > max_points:
+            hi -= 1
+        lo = hi
+    return [*starts, n]
+
+
 def padded_batches(
     x: np.ndarray,
     energy: np.ndarray,
@@ -82,16 +103,19 @@ def padded_batches(
     *,
     batch_size: int,
     extras: Mapping[str, np.ndarray] | None = None,
+    max_points: int = MAX_BATCH_POINTS,
 ) -> Iterator[PaddedBatch]:
     """Ragged samples as padded batches of ``batch_size``, sorted by length (stable), each
-    padded to its longest sample. ``x`` (P, F), ``energy`` (P,) GeV, ``offsets`` (n + 1,),
-    ``extras``: ragged arrays (P,) or (P, K), keys of ``EXTRA_FILL``."""
+    padded to its longest sample and holding at most ``max_points`` padded points.
+    ``x`` (P, F), ``energy`` (P,) GeV, ``offsets`` (n + 1,), ``extras``: ragged arrays
+    (P,) or (P, K), keys of ``EXTRA_FILL``."""
     extras = extras or {}
     offsets = np.asarray(offsets, dtype=np.int64)
     lengths = np.diff(offsets)
     order = np.argsort(lengths, kind="stable")
-    for lo in range(0, len(order), batch_size):
-        idx = order[lo : lo + batch_size]
+    bounds = _batch_starts(lengths[order], batch_size, max_points)
+    for lo, hi in itertools.pairwise(bounds):
+        idx = order[lo:hi]
         n = max(1, int(lengths[idx].max(initial=0)))
         pos = np.arange(n)
         mask = pos[None, :] < lengths[idx, None]  # (B, N)
