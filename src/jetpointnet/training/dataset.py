@@ -37,7 +37,7 @@ from jetpointnet.data.config import refuse_truth_features
 from jetpointnet.data.schema import IGNORE, PER_SAMPLE
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.prep_folder import Chunk, peek_n_points, read_chunk
-from jetpointnet.training.order import epoch_order
+from jetpointnet.training.order import EpochOrdered
 
 __all__ = [
     "EXTRA_FILL",
@@ -173,7 +173,7 @@ def collate(chunks: dict[int, Chunk], picks: Sequence[tuple[int, int]], ids: np.
     return {k: torch.from_numpy(v) for k, v in arrays.items()}
 
 
-class ChunkStream(IterableDataset):
+class ChunkStream(EpochOrdered, IterableDataset):
     """Batches over the chunk files of a split (see the module docstring).
 
     ``shuffle``: random order per ``(seed, epoch)`` (call :meth:`set_epoch`); otherwise
@@ -218,28 +218,6 @@ class ChunkStream(IterableDataset):
         self.equal_shares = equal_shares
         self.epoch = 0
         self._length_cache: np.ndarray | None = None
-
-    def set_epoch(self, epoch: int) -> None:
-        """Select the epoch whose order the next iteration produces."""
-        self.epoch = epoch
-
-    @property
-    def total(self) -> int:
-        return int(self.starts[-1])
-
-    def order(self) -> np.ndarray:
-        """This rank's sample ids of the current epoch, in stream order."""
-        return epoch_order(
-            self.starts,
-            seed=self.seed,
-            epoch=self.epoch,
-            shuffle=self.shuffle,
-            max_samples=self.max_samples,
-            buffer_size=self.buffer_size,
-            rank=self.rank,
-            world_size=self.world_size,
-            equal_shares=self.equal_shares,
-        )
 
     def batches(self) -> list[np.ndarray]:
         """This rank's batches (sample ids) of the current epoch."""

@@ -47,7 +47,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.sample_files import read_npz
-from jetpointnet.training.order import epoch_order
+from jetpointnet.training.order import EpochOrdered
 
 __all__ = [
     "BATCH_ORDERS",
@@ -173,7 +173,7 @@ def collate_jets(
     return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()}
 
 
-class JetStream(IterableDataset):
+class JetStream(EpochOrdered, IterableDataset):
     """Batches of jets over the chunk files of a split (see the module docstring).
 
     ``stats_keys``: the names :meth:`epoch_stats` returns (columns of the run's log).
@@ -227,28 +227,6 @@ class JetStream(IterableDataset):
         self.max_samples, self.rank, self.world_size = max_samples, rank, world_size
         self.equal_shares = equal_shares
         self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Select the epoch whose order the next iteration produces."""
-        self.epoch = epoch
-
-    @property
-    def total(self) -> int:
-        return int(self.starts[-1])
-
-    def order(self) -> np.ndarray:
-        """This rank's jet ids of the current epoch, in stream order."""
-        return epoch_order(
-            self.starts,
-            seed=self.seed,
-            epoch=self.epoch,
-            shuffle=self.shuffle,
-            max_samples=self.max_samples,
-            buffer_size=self.buffer_size,
-            rank=self.rank,
-            world_size=self.world_size,
-            equal_shares=self.equal_shares,
-        )
 
     def batches(self) -> list[np.ndarray]:
         """This rank's batches (jet ids) of the current epoch."""

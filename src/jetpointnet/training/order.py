@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["epoch_order"]
+__all__ = ["EpochOrdered", "epoch_order"]
 
 
 def epoch_order(
@@ -55,3 +55,44 @@ def epoch_order(
         return ids[rank * share : (rank + 1) * share]
     bounds = np.linspace(0, len(ids), world_size + 1).astype(np.int64)
     return ids[bounds[rank] : bounds[rank + 1]]
+
+
+class EpochOrdered:
+    """The epoch bookkeeping of a sample stream (ChunkStream, JetStream).
+
+    The stream sets ``starts`` (cumulative sample counts per file), ``seed``, ``epoch``,
+    ``shuffle``, ``max_samples``, ``buffer_size``, ``rank``, ``world_size`` and
+    ``equal_shares``; this gives it ``set_epoch``, ``total`` and :func:`epoch_order`'s ids.
+    """
+
+    starts: np.ndarray
+    seed: int
+    epoch: int
+    shuffle: bool
+    max_samples: int | None
+    buffer_size: int
+    rank: int
+    world_size: int
+    equal_shares: bool
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose order the next iteration produces."""
+        self.epoch = epoch
+
+    @property
+    def total(self) -> int:
+        return int(self.starts[-1])
+
+    def order(self) -> np.ndarray:
+        """This rank's sample ids of the current epoch, in stream order."""
+        return epoch_order(
+            self.starts,
+            seed=self.seed,
+            epoch=self.epoch,
+            shuffle=self.shuffle,
+            max_samples=self.max_samples,
+            buffer_size=self.buffer_size,
+            rank=self.rank,
+            world_size=self.world_size,
+            equal_shares=self.equal_shares,
+        )
