@@ -5,6 +5,12 @@ branches into an :class:`EventView`: distinct clustered cells (a cell shared by 
 clusters appears once, with the sum of its shares as energy), their geometry, the tracks,
 and an :class:`~jetpointnet.data.event_targets.EventInput` for the target rules.
 
+Each track also gets its *calorimeter impact*: the direction of its extrapolation to the
+middle EM layer (``trackEta_EMB2``/``trackPhi_EMB2``, else ``..._EME2``), or its perigee
+direction when it reaches neither (or the file has no extrapolations). A 1 GeV track
+bends by ~0.3 rad in phi before the calorimeter, so where its shower lies is the impact,
+not the perigee.
+
 The optional event-level truth branches (:data:`jetpointnet.io.mltree_layout.
 EVENT_TRUTH_BRANCHES`) are used when present: ``cluster_cell_hitsTruthEVis`` for the
 deposits (else the true ``hitsTruthE``), ``truthPartParentBarcode``/``PdgId`` for pi0
@@ -22,10 +28,12 @@ import numpy as np
 from jetpointnet.data.event_targets import EventInput
 from jetpointnet.data.geometry import CellTable
 from jetpointnet.errors import UserError
+from jetpointnet.io.mltree_layout import MISSING_THRESHOLD
 
 __all__ = [
     "EVENT_KIND_OPTIONAL",
     "EVENT_KIND_REQUIRED",
+    "IMPACT_LAYERS",
     "EventView",
     "event_truth_available",
     "event_view",
@@ -39,7 +47,10 @@ EVENT_KIND_OPTIONAL = (
     "truthPartPt", "truthPartEta", "truthPartPhi", "truthPartBarcode",
     "cluster_cell_hitsTruthIndex", "cluster_cell_hitsTruthE", "cluster_cell_hitsTruthEVis",
     "truthPartParentBarcode", "truthPartParentPdgId", "averageInteractionsPerCrossing",
+    "trackEta_EMB2", "trackPhi_EMB2", "trackEta_EME2", "trackPhi_EME2",
 )  # fmt: skip
+#: Layers whose extrapolation is the track's calorimeter impact, in order of preference.
+IMPACT_LAYERS = ("EMB2", "EME2")
 _TRUTH = ("trackTruthParticleIndex", "truthPartPdgId", "truthPartE", "truthPartPt",
           "truthPartEta", "truthPartPhi", "cluster_cell_hitsTruthIndex",
           "cluster_cell_hitsTruthE")  # fmt: skip
@@ -68,6 +79,8 @@ class EventView:
     track_z0: np.ndarray
     track_d0: np.ndarray
     target_input: EventInput
+    track_calo_eta: np.ndarray  # calorimeter impact (perigee where there is none)
+    track_calo_phi: np.ndarray
 
 
 def _np(x, dtype) -> np.ndarray:
@@ -78,6 +91,22 @@ def _track(events: dict, name: str, i: int, n: int) -> np.ndarray:
     if name not in events:
         return np.zeros(n)
     return np.asarray(ak.to_numpy(events[name][i]), np.float64)
+
+
+def _impact(events: dict, i: int, eta: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The calorimeter impact (eta, phi) of each track (see the module docstring)."""
+    out_eta, out_phi = eta.copy(), phi.copy()
+    done = np.zeros(len(eta), bool)
+    for layer in IMPACT_LAYERS:
+        be, bp = f"trackEta_{layer}", f"trackPhi_{layer}"
+        if be not in events or bp not in events or not len(eta):
+            continue
+        e, p = _track(events, be, i, len(eta)), _track(events, bp, i, len(eta))
+        ok = ~done & np.isfinite(e) & np.isfinite(p) & (e > MISSING_THRESHOLD)
+        ok &= p > MISSING_THRESHOLD
+        out_eta[ok], out_phi[ok] = e[ok], p[ok]
+        done |= ok
+    return out_eta, out_phi
 
 
 def event_view(events: dict, i: int, table: CellTable, *, source: str = "") -> EventView:
@@ -93,6 +122,7 @@ def event_view(events: dict, i: int, table: CellTable, *, source: str = "") -> E
     pt = _track(events, "trackPt", i, 0)
     n_tr = len(pt)
     eta, phi = _track(events, "trackEta", i, n_tr), _track(events, "trackPhi", i, n_tr)
+    calo_eta, calo_phi = _impact(events, i, eta, phi)
     if have["truth"]:
         ti = events["cluster_cell_hitsTruthIndex"][i]
         counts = np.asarray(ak.to_numpy(ak.flatten(ak.num(ti, axis=2), axis=None)), np.int64)
@@ -138,5 +168,5 @@ def event_view(events: dict, i: int, table: CellTable, *, source: str = "") -> E
     return EventView(
         cell_id=uniq, cell_geo=geo, cell_e=cell_e, track_pt=pt, track_eta=eta, track_phi=phi,
         track_z0=_track(events, "trackZ0", i, n_tr), track_d0=_track(events, "trackD0", i, n_tr),
-        target_input=ti_,
+        target_input=ti_, track_calo_eta=calo_eta, track_calo_phi=calo_phi,
     )  # fmt: skip

@@ -89,15 +89,16 @@ def target_particles(
 
 
 def particles_from_samples(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The target particles of the samples of one event-folder chunk (its npz arrays)."""
+    """The target particles of the samples of one event-folder chunk (its npz arrays); of
+    a sample with a halo, only its core's tracks and neutrals (each particle once)."""
     parts = []
     for s in range(len(arrays["entry"])):
         links = {k: arrays[k][s] for k in ("file_index", "entry", "event_number", "region_index")}
-        t = arrays["track_mask"][s]
+        t = arrays["track_mask"][s] & arrays.get("track_core", arrays["track_mask"])[s]
         parts.append(_charged(links, arrays["charged_class"][s][t], arrays["track_pt"][s][t]
                               .astype(np.float64), arrays["track_eta"][s][t].astype(np.float64),
                               arrays["track_phi"][s][t], arrays["track_index"][s][t]))  # fmt: skip
-        n = arrays["neutral_mask"][s]
+        n = arrays["neutral_mask"][s] & arrays.get("neutral_core", arrays["neutral_mask"])[s]
         parts.append(_neutral(links, arrays["neutral_class"][s][n],
                               arrays["neutral_e"][s][n].astype(np.float64),
                               arrays["neutral_eta"][s][n].astype(np.float64),

@@ -85,6 +85,8 @@ def _validate(cfg: EventPreprocessConfig) -> None:
                         + "; choose event or region")  # fmt: skip
     if not (cfg.region.deta > 0 and 0 < cfg.region.dphi <= 2 * np.pi):
         raise UserError("region.deta and region.dphi must be positive (dphi <= 2 pi)")
+    if not 0 <= cfg.region.halo <= 1.0:
+        raise UserError(f"region.halo must be between 0 and 1 (radians), got {cfg.region.halo}")
     try:
         split_fractions(cfg.split.train, cfg.split.val, cfg.split.test)
     except ValueError as exc:

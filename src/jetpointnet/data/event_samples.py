@@ -1,17 +1,25 @@
 """Event-level samples: one event, or one eta-phi region of it, as padded arrays.
 
 Regions (``mode="region"``) tile the calorimeter in eta bands of ``deta`` and phi sectors
-of ``dphi``: a cell belongs to the tile of its centre, a track to the tile of its perigee
-direction; every tile holding at least one clustered cell is a sample. Targets are made on
-the whole event first (:func:`~jetpointnet.data.event_targets.event_targets`), then
-sliced: a region keeps the charged slots of its tracks and the neutral groups whose
-largest deposit lies in it; the shares of every other particle go to its noise slot, so
-every cell still sums to 1 and each target belongs to exactly one sample.
+of ``dphi``: a cell belongs to the tile of its centre, a track to the tile of its
+calorimeter impact (:mod:`jetpointnet.data.event_inputs`), a target neutral to the tile
+of the cell holding its largest deposit. A sample is a tile with at least one clustered
+cell: its *core*. Around the core, ``halo`` (radians, in eta and in phi) adds context:
+the cells, tracks and target neutrals of the enlarged box are in the sample too, flagged
+``cell_core``/``track_core``/``neutral_core`` False. Without a halo a shower that crosses
+a tile edge is cut in two and a track's cells beyond the edge cannot be given to it
+(31 % of the charged deposit on JZ2 with perigee tiles and no halo; 7 % with impact tiles
+and a 0.15 halo around 0.6 x pi/6 tiles). Each cell, track and neutral is in the core of
+exactly one sample, so a prediction keeps from each sample only what its core owns.
 
-Size limits (``max_cells`` Lc, ``max_tracks`` Lt, ``max_neutral`` Kt) keep the most
-energetic cells, the highest-pT tracks and the most energetic neutrals; what is cut is
-counted (``truncation`` in metadata.json) and its shares go to the noise slot.
-Arrays and their units: see docs/contracts/event.md.
+Targets are made on the whole event first (:func:`~jetpointnet.data.event_targets.event_targets`),
+then sliced: a sample keeps the charged slots of its tracks and its neutrals; the shares
+of every other particle go to its noise slot, so every cell still sums to 1.
+
+Size limits (``max_cells`` Lc, ``max_tracks`` Lt, ``max_neutral`` Kt) keep the core first,
+then the most energetic cells, the highest-pT tracks and the most energetic neutrals;
+what is cut is counted (``truncation`` in metadata.json) and its shares go to the noise
+slot. Arrays and their units: see docs/contracts/event.md.
 """
 
 from __future__ import annotations
@@ -28,17 +36,19 @@ from jetpointnet.data.geometry import CellTable
 __all__ = ["CELL_FEATURES", "TRACK_FEATURES", "RegionConfig", "SampleArrays", "event_samples"]
 
 CELL_FEATURES = ("log_energy", "eta", "phi", "sampling", "x", "y", "z")
-TRACK_FEATURES = ("log_pt", "eta", "phi", "d0", "z0")
+TRACK_FEATURES = ("log_pt", "eta", "phi", "d0", "z0", "calo_eta", "calo_phi")
 
 
 @dataclass
 class RegionConfig:
-    """``mode``: "event" (one sample per event) or "region" (eta-phi tiles, radians)."""
+    """``mode``: "event" (one sample per event) or "region" (eta-phi tiles, radians);
+    ``halo``: the context margin around each tile (radians, in eta and phi; 0: none)."""
 
     mode: str = "event"
     deta: float = 1.0
     dphi: float = 0.7853981633974483
     max_abs_eta: float = 5.0
+    halo: float = 0.0
 
 
 @dataclass
@@ -81,6 +91,23 @@ def _pad(x: np.ndarray, n: int, fill=0) -> np.ndarray:
     return out
 
 
+def _in_box(eta: np.ndarray, phi: np.ndarray, centre: tuple[float, float],
+            cfg: RegionConfig) -> np.ndarray:  # fmt: skip
+    """Which of (eta, phi) lie in the tile of ``centre`` enlarged by the halo."""
+    n_phi = max(1, round(2 * np.pi / cfg.dphi))
+    dphi = np.abs(np.remainder(np.asarray(phi) - centre[1] + np.pi, 2 * np.pi) - np.pi)
+    half_eta = 0.5 * cfg.deta + cfg.halo
+    return (np.abs(np.asarray(eta) - centre[0]) <= half_eta) & (dphi <= np.pi / n_phi + cfg.halo)
+
+
+def _owner_cells(tg: EventTargets, cell_e: np.ndarray, n_tr: int) -> np.ndarray:
+    """Per target neutral, the cell of its largest deposit (-1: no deposit)."""
+    dep = tg.q[:, n_tr:-1] * np.maximum(cell_e, 0.0)[:, None]  # (cells, K)
+    if not dep.size:
+        return np.full(dep.shape[1], -1, np.int64)
+    return np.where(dep.max(axis=0) > 0, np.argmax(dep, axis=0), -1)
+
+
 def event_samples(
     view: EventView, tg: EventTargets, table: CellTable, out: SampleArrays, *,
     regions: RegionConfig, links: Mapping[str, int | float],
@@ -88,37 +115,58 @@ def event_samples(
     """Append the sample(s) of one event to ``out``; ``links`` = file_index, entry,
     event_number."""
     c_eta, c_phi = table.eta[view.cell_geo], table.phi[view.cell_geo]
-    n_tr = len(view.track_pt)
+    n_tr, n_ne = len(view.track_pt), len(tg.neutral_e)
+    if not len(view.cell_e):
+        return  # no clustered cell: no sample
     if regions.mode == "event":
-        parts = [(0, np.arange(len(view.cell_e)), np.arange(n_tr),
-                  np.arange(len(tg.neutral_e)), (0.0, 0.0))]  # fmt: skip
-    else:
-        cell_tile = _tiles(c_eta, c_phi, regions)
-        track_tile = _tiles(view.track_eta, view.track_phi, regions)
-        dep = tg.q[:, n_tr:-1] * np.maximum(view.cell_e, 0.0)[:, None]
-        owner = np.full(dep.shape[1], -1, np.int64)
-        for j in range(dep.shape[1]):
-            owner[j] = (cell_tile[int(np.argmax(dep[:, j]))] if dep[:, j].any() and len(dep)
-                        else _tiles(tg.neutral_eta[j:j + 1], tg.neutral_phi[j:j + 1], regions)[0])  # fmt: skip
-        parts = [(int(t), np.flatnonzero(cell_tile == t), np.flatnonzero(track_tile == t),
-                  np.flatnonzero(owner == t), _tile_centre(int(t), regions))
-                 for t in np.unique(cell_tile)]  # fmt: skip
-    for region, cells, tracks, neutrals, centre in parts:
-        _one(view, tg, table, out, region, cells, tracks, neutrals, centre, links)
+        every = (np.arange(len(view.cell_e)), np.arange(n_tr), np.arange(n_ne))
+        _one(view, tg, table, out, 0, every, every, (0.0, 0.0), links)
+        return
+    cell_tile = _tiles(c_eta, c_phi, regions)
+    t_eta, t_phi = view.track_calo_eta, view.track_calo_phi
+    track_tile = _tiles(t_eta, t_phi, regions)
+    owner = _owner_cells(tg, view.cell_e, n_tr)
+    has = owner >= 0
+    n_eta = np.where(has, c_eta[np.maximum(owner, 0)], tg.neutral_eta)
+    n_phi = np.where(has, c_phi[np.maximum(owner, 0)], tg.neutral_phi)
+    neutral_tile = np.where(has, cell_tile[np.maximum(owner, 0)],
+                            _tiles(tg.neutral_eta, tg.neutral_phi, regions))  # fmt: skip
+    for t in np.unique(cell_tile):
+        centre = _tile_centre(int(t), regions)
+        core = (np.flatnonzero(cell_tile == t), np.flatnonzero(track_tile == t),
+                np.flatnonzero(neutral_tile == t))  # fmt: skip
+        if regions.halo > 0:
+            halo_n = has & _in_box(n_eta, n_phi, centre, regions)  # with a deposit to see
+            members = (np.flatnonzero(_in_box(c_eta, c_phi, centre, regions)),
+                       np.flatnonzero(_in_box(t_eta, t_phi, centre, regions)),
+                       np.flatnonzero(halo_n | (neutral_tile == t)))  # fmt: skip
+        else:
+            members = core
+        _one(view, tg, table, out, int(t), members, core, centre, links)
 
 
-def _one(view, tg, table, out: SampleArrays, region, cells, tracks, neutrals, centre, links):
+def _first(idx: np.ndarray, core: np.ndarray, key: np.ndarray,
+           n: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """``idx`` ordered core first, then by decreasing ``key``; the first ``n``; and the
+    core flag of each kept entry."""
+    is_core = np.isin(idx, core)
+    order = np.lexsort((-key[idx], ~is_core))
+    return idx[order][:n], is_core[order][:n]
+
+
+def _one(view, tg, table, out: SampleArrays, region, members, core, centre, links):
+    """Append one sample: ``members`` (cells, tracks, neutrals) with ``core`` among them."""
     tr = out.truncation
     n_tr = len(view.track_pt)
-    cells = cells[np.argsort(-view.cell_e[cells], kind="stable")]
-    tracks = tracks[np.argsort(-view.track_pt[tracks], kind="stable")]
-    neutrals = neutrals[np.argsort(-tg.neutral_e[neutrals], kind="stable")]
+    (cells, tracks, neutrals), (c_core, t_core, n_core) = (members, core)
     cut = len(cells) > out.lc or len(tracks) > out.lt or len(neutrals) > out.kt
     tr["samples"] += int(cut)
     tr["cells"] += max(0, len(cells) - out.lc)
     tr["tracks"] += max(0, len(tracks) - out.lt)
     tr["neutrals"] += max(0, len(neutrals) - out.kt)
-    cells, tracks, neutrals = cells[: out.lc], tracks[: out.lt], neutrals[: out.kt]
+    cells, cell_core = _first(cells, c_core, view.cell_e, out.lc)
+    tracks, track_core = _first(tracks, t_core, view.track_pt, out.lt)
+    neutrals, neutral_core = _first(neutrals, n_core, tg.neutral_e, out.kt)
     cols = np.concatenate([tracks, n_tr + neutrals])
     q_kept = tg.q[np.ix_(cells, cols)]
     q_c = np.zeros((len(cells), out.lt + out.kt + 1), np.float32)
@@ -131,22 +179,26 @@ def _one(view, tg, table, out: SampleArrays, region, cells, tracks, neutrals, ce
                        table.layer[geo], table.x[geo] / 1e3, table.y[geo] / 1e3,
                        table.z[geo] / 1e3], axis=1).astype(np.float32)  # fmt: skip
     pt, eta, phi = view.track_pt[tracks], view.track_eta[tracks], view.track_phi[tracks]
+    ceta, cphi = view.track_calo_eta[tracks], view.track_calo_phi[tracks]
     track_x = np.stack([np.log(np.maximum(pt, 1e-3)), eta, phi, view.track_d0[tracks],
-                        view.track_z0[tracks] / 100.0], axis=1).astype(np.float32)  # fmt: skip
+                        view.track_z0[tracks] / 100.0, ceta, cphi], axis=1).astype(np.float32)  # fmt: skip
     f32 = np.float32
     out.add(
         cell_x=_pad(cell_x, out.lc), cell_mask=_pad(np.ones(len(cells), bool), out.lc),
         cell_energy=_pad(e.astype(f32), out.lc), cell_eta=_pad(table.eta[geo].astype(f32), out.lc),
         cell_phi=_pad(table.phi[geo].astype(f32), out.lc),
         cell_id=_pad(view.cell_id[cells].astype(np.int64), out.lc),
+        cell_core=_pad(cell_core, out.lc),
         track_x=_pad(track_x, out.lt), track_mask=_pad(np.ones(len(tracks), bool), out.lt),
         track_pt=_pad(pt.astype(f32), out.lt), track_eta=_pad(eta.astype(f32), out.lt),
-        track_phi=_pad(phi.astype(f32), out.lt),
+        track_phi=_pad(phi.astype(f32), out.lt), track_core=_pad(track_core, out.lt),
+        track_calo_eta=_pad(ceta.astype(f32), out.lt), track_calo_phi=_pad(cphi.astype(f32), out.lt),
         track_index=_pad(tracks.astype(np.int32), out.lt, -1),
         q=_pad(q_c, out.lc),
         charged_class=_pad(tg.charged_class[tracks], out.lt, -1),
         charged_e=_pad(tg.charged_e[tracks].astype(f32), out.lt),
         neutral_mask=_pad(np.ones(len(neutrals), bool), out.kt),
+        neutral_core=_pad(neutral_core, out.kt),
         neutral_class=_pad(tg.neutral_class[neutrals], out.kt, -1),
         neutral_e=_pad(tg.neutral_e[neutrals].astype(f32), out.kt),
         neutral_e_vis=_pad(tg.neutral_e_vis[neutrals].astype(f32), out.kt),

@@ -17,6 +17,9 @@ Data flow, for ``Nc`` cells and ``Nt`` tracks of a batch of ``B`` events (or reg
     per cell c, slot k: incidence logit <u_c, v_k> / sqrt(D); per cell a noise logit
     per slot: existence logit, class logits (5), kinematics correction (d ln E, d eta, d phi)
 
+Tracks enter the Delta-R bias at their calorimeter impact (``track_calo_eta``/``_phi``;
+``impact: false`` or no impact given: the perigee direction), where their showers lie.
+
 Kinematics: the *proxy* of slot k has energy ``E_k = sum_c q_kc E_c`` (q: the softmax of
 the incidence logits over the slots and the noise slot, detached) and the energy-weighted
 direction of its cells; a neutral slot's prediction is the proxy corrected by the head
@@ -65,6 +68,7 @@ class EventPflowConfig:
     head_mlp: list[int] = field(default_factory=lambda: [64])
     dropout: float = 0.0
     norm: Norm = "layer"
+    impact: bool = True  # Delta-R of a track from its calorimeter impact (else its perigee)
 
 
 def _eta_phi_delta_r(eta: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
@@ -151,7 +155,8 @@ class EventPflow(nn.Module):
 
     def _encode(self, cell_x, cell_mask, cell_energy, cell_eta, cell_phi,
                 track_x, track_mask, track_pt, track_eta, track_phi):  # fmt: skip
-        """Encoded tokens ``(B, Nt+Nc, D)``, their mask and the key bias of padding."""
+        """Encoded tokens ``(B, Nt+Nc, D)``, their mask and the key bias of padding
+        (``track_eta``/``track_phi``: the track positions the Delta-R bias uses)."""
         cx = torch.cat([cell_x, torch.log(cell_energy.clamp(min=1e-3)).unsqueeze(-1)], dim=-1)
         tx = torch.cat([track_x, torch.log(track_pt.clamp(min=1e-3)).unsqueeze(-1)], dim=-1)
         hc = self.cell_out(self.cell_embed(cx))  # (B, Nc, D)
@@ -186,11 +191,16 @@ class EventPflow(nn.Module):
         track_mask: torch.Tensor,  # (B, Nt) bool, real tracks
         track_pt: torch.Tensor,  # (B, Nt) GeV
         track_eta: torch.Tensor,  # (B, Nt)
-        track_phi: torch.Tensor,  # (B, Nt)
+        track_phi: torch.Tensor,  # (B, Nt) perigee
+        track_calo_eta: torch.Tensor | None = None,  # (B, Nt) calorimeter impact
+        track_calo_phi: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         nt = track_x.shape[1]
+        use = self.cfg.impact and track_calo_eta is not None and track_calo_phi is not None
+        pos_eta = track_calo_eta if use else track_eta
+        pos_phi = track_calo_phi if use else track_phi
         h, _mask, key_bias = self._encode(cell_x, cell_mask, cell_energy, cell_eta, cell_phi,
-                                         track_x, track_mask, track_pt, track_eta, track_phi)  # fmt: skip
+                                         track_x, track_mask, track_pt, pos_eta, pos_phi)  # fmt: skip
         b, k = h.shape[0], self.cfg.n_neutral
         neutral = self.neutral_queries.unsqueeze(0).expand(b, k, -1)  # (B, K, D)
         s = torch.cat([h[:, :nt] + self.charged_query, neutral], dim=1)  # (B, S, D)

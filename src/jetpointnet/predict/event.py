@@ -32,7 +32,12 @@ from tqdm.auto import tqdm
 from jetpointnet.config import from_dict
 from jetpointnet.data.event_inputs import EVENT_KIND_OPTIONAL, EVENT_KIND_REQUIRED, event_view
 from jetpointnet.data.event_particles import concat_tables
-from jetpointnet.data.event_samples import RegionConfig, SampleArrays, event_samples
+from jetpointnet.data.event_samples import (
+    TRACK_FEATURES,
+    RegionConfig,
+    SampleArrays,
+    event_samples,
+)
 from jetpointnet.data.event_targets import event_targets
 from jetpointnet.data.geometry import CellTable
 from jetpointnet.errors import UserError
@@ -125,6 +130,8 @@ def _incidence_rows(out: dict[str, np.ndarray], batch: Mapping[str, np.ndarray])
     q = np.exp(logits - logits.max(-1, keepdims=True))
     q /= q.sum(-1, keepdims=True)
     cm = np.asarray(batch["cell_mask"], bool)
+    if "cell_core" in batch:  # a halo cell's shares are written by the sample it is core in
+        cm = cm & np.asarray(batch["cell_core"], bool)
     b, c, s = np.nonzero((q >= 1e-3) & cm[:, :, None])
     nt = batch["track_mask"].shape[1]
     slot = np.where(s == q.shape[2] - 1, -1, s)
@@ -225,7 +232,19 @@ def _chunk_arrays(ec: EventChunk[CellTable], metadata: dict) -> Iterator[dict[st
         event_samples(view, event_targets(view.target_input), table, arrays, regions=region,
                       links=links)  # fmt: skip
     if arrays.rows:
-        yield arrays.stack()
+        yield _run_features(arrays.stack(), metadata)
+
+
+def _run_features(arrays: dict[str, np.ndarray], metadata: dict) -> dict[str, np.ndarray]:
+    """The track features the run was trained on: a run from before the calorimeter-impact
+    features (a prefix of today's list) gets its own columns."""
+    want = list(metadata.get("track_features") or TRACK_FEATURES)
+    if want == list(TRACK_FEATURES):
+        return arrays
+    if want != list(TRACK_FEATURES[: len(want)]):
+        raise UserError(f"run track features {want} are not this version's {list(TRACK_FEATURES)}"
+                        " (re-train the run)")  # fmt: skip
+    return {**arrays, "track_x": arrays["track_x"][..., : len(want)]}
 
 
 def predict_event_files(

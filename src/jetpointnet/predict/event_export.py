@@ -6,7 +6,8 @@ The graph is :class:`~jetpointnet.models.event_pflow.EventPflow`'s forward in ev
   float32 ``(batch, cells, Fc)``, ``cell_mask`` bool ``(batch, cells)``, ``cell_energy``
   (GeV), ``cell_eta``, ``cell_phi`` float32 ``(batch, cells)``; ``track_x`` float32
   ``(batch, tracks, Ft)``, ``track_mask`` bool, ``track_pt`` (GeV), ``track_eta``,
-  ``track_phi`` float32 ``(batch, tracks)``;
+  ``track_phi`` (perigee), ``track_calo_eta``, ``track_calo_phi`` (calorimeter impact)
+  float32 ``(batch, tracks)``;
 - outputs (:data:`~jetpointnet.models.event_pflow.OUTPUTS`): ``incidence`` ``(batch,
   cells, tracks + K + 1)`` logits, ``existence`` ``(batch, tracks + K)`` logits,
   ``class_logits`` ``(batch, tracks + K, 5)``, ``energy`` (GeV), ``eta``, ``phi``,
@@ -65,6 +66,7 @@ def _example(n_cell: int, n_track: int) -> tuple[torch.Tensor, ...]:
     return (torch.randn(b, nc, n_cell, generator=g), cm, torch.rand(b, nc, generator=g) + 0.1,
             0.3 * torch.randn(b, nc, generator=g), 0.3 * torch.randn(b, nc, generator=g),
             torch.randn(b, nt, n_track, generator=g), tm, 5 * torch.rand(b, nt, generator=g) + 1,
+            0.3 * torch.randn(b, nt, generator=g), 0.3 * torch.randn(b, nt, generator=g),
             0.3 * torch.randn(b, nt, generator=g), 0.3 * torch.randn(b, nt, generator=g))  # fmt: skip
 
 
@@ -78,7 +80,7 @@ def export_event_model(model: nn.Module, path: str | os.PathLike[str], *, n_cell
     batch = torch.export.Dim("batch", min=1)
     cells = torch.export.Dim("cells", min=1)
     tracks = torch.export.Dim("tracks", min=1)
-    axes = [{0: batch, 1: cells}] * 5 + [{0: batch, 1: tracks}] * 5
+    axes = [{0: batch, 1: cells}] * 5 + [{0: batch, 1: tracks}] * 7
     proto = export_graph(net, _example(n_cell, n_track), input_names=MODEL_INPUTS,
                          output_names=OUTPUTS, dynamic_shapes={"inputs": tuple(axes)},
                          opset=opset, name=name)  # fmt: skip

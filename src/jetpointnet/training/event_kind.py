@@ -37,7 +37,8 @@ __all__ = [
 
 #: The batch arrays the model reads, in the order of its ``forward`` (and of an ONNX graph).
 MODEL_INPUTS = ("cell_x", "cell_mask", "cell_energy", "cell_eta", "cell_phi",
-                "track_x", "track_mask", "track_pt", "track_eta", "track_phi")  # fmt: skip
+                "track_x", "track_mask", "track_pt", "track_eta", "track_phi",
+                "track_calo_eta", "track_calo_phi")  # fmt: skip
 
 
 def check_event_metadata(metadata: Mapping[str, Any], *, where: str) -> None:

@@ -14,12 +14,17 @@ a time. Under ``torch.distributed`` each rank takes a contiguous, equal share.
 Batch keys (``B`` samples; GeV, radians):
 
 - ``cell_x`` (B, Nc, Fc), ``cell_mask`` (B, Nc) bool, ``cell_energy``, ``cell_eta``,
-  ``cell_phi`` (B, Nc) float32, ``cell_id`` (B, Nc) int64 (-1 on padding);
+  ``cell_phi`` (B, Nc) float32, ``cell_id`` (B, Nc) int64 (-1 on padding), ``cell_core``
+  (B, Nc) bool (the cell is in the sample's own tile, not its halo);
 - ``track_x`` (B, Nt, Ft), ``track_mask`` (B, Nt), ``track_pt``, ``track_eta``,
-  ``track_phi`` (B, Nt) float32, ``track_index`` (B, Nt) int32 (-1 on padding);
+  ``track_phi`` (perigee), ``track_calo_eta``, ``track_calo_phi`` (calorimeter impact)
+  (B, Nt) float32, ``track_index`` (B, Nt) int32 (-1 on padding), ``track_core`` (B, Nt);
 - targets: ``q`` (B, Nc, Nt + Kn + 1), ``charged_class`` (B, Nt) int64 (-1 on padding),
   ``charged_e`` (B, Nt), ``neutral_mask`` (B, Kn), ``neutral_class`` (B, Kn) int64,
-  ``neutral_e``, ``neutral_e_vis``, ``neutral_eta``, ``neutral_phi`` (B, Kn);
+  ``neutral_e``, ``neutral_e_vis``, ``neutral_eta``, ``neutral_phi``, ``neutral_core`` (B, Kn);
+
+Chunks written before the halo and the calorimeter impact existed lack ``*_core`` and
+``track_calo_*``: every entry is then core and the impact is the perigee direction.
 - links (B,): ``file_index``, ``entry``, ``event_number``, ``region_index``,
   ``region_eta``, ``region_phi``, and ``sample_id`` (index in the split: files sorted,
   samples in file order).
@@ -43,11 +48,16 @@ __all__ = ["CELL_ARRAYS", "LINKS", "NEUTRAL_ARRAYS", "TRACK_ARRAYS", "EventStrea
 
 #: name -> padding value, per cell / track / target-neutral / sample.
 CELL_ARRAYS = {"cell_x": 0.0, "cell_mask": False, "cell_energy": 0.0, "cell_eta": 0.0,
-               "cell_phi": 0.0, "cell_id": -1}  # fmt: skip
+               "cell_phi": 0.0, "cell_id": -1, "cell_core": False}  # fmt: skip
 TRACK_ARRAYS = {"track_x": 0.0, "track_mask": False, "track_pt": 0.0, "track_eta": 0.0,
-                "track_phi": 0.0, "track_index": -1, "charged_class": -1, "charged_e": 0.0}  # fmt: skip
+                "track_phi": 0.0, "track_calo_eta": 0.0, "track_calo_phi": 0.0,
+                "track_core": False, "track_index": -1, "charged_class": -1, "charged_e": 0.0}  # fmt: skip
 NEUTRAL_ARRAYS = {"neutral_mask": False, "neutral_class": -1, "neutral_e": 0.0,
-                  "neutral_e_vis": 0.0, "neutral_eta": 0.0, "neutral_phi": 0.0}  # fmt: skip
+                  "neutral_e_vis": 0.0, "neutral_eta": 0.0, "neutral_phi": 0.0,
+                  "neutral_core": False}  # fmt: skip
+#: Arrays older chunks lack, and what stands in for them.
+_FALLBACK = {"cell_core": "cell_mask", "track_core": "track_mask", "track_calo_eta": "track_eta",
+             "track_calo_phi": "track_phi", "neutral_core": "neutral_mask"}  # fmt: skip
 LINKS = ("file_index", "entry", "event_number", "region_index", "region_eta", "region_phi")
 _TARGETS = ("q", "charged_class", "charged_e", *NEUTRAL_ARRAYS)
 
@@ -61,6 +71,9 @@ def read_event_chunk(path: Path, *, targets: bool = True) -> dict[str, np.ndarra
         arrays = read_npz(path)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise UserError(f"{path}: not a readable npz file ({type(exc).__name__})") from None
+    for name, source in _FALLBACK.items():
+        if name not in arrays and source in arrays:
+            arrays[name] = arrays[source].copy()
     need = [k for k in (*CELL_ARRAYS, *TRACK_ARRAYS, *LINKS) if k not in _TARGETS]
     if targets:
         need += list(_TARGETS)

@@ -198,11 +198,13 @@ class EventTask(Task):
 
     @torch.no_grad()
     def val_counts(self, out: Out, batch: Out) -> dict[str, torch.Tensor]:
-        """Per-batch sums over samples of: the energy-weighted fraction of cell energy whose
-        most probable slot is the target's largest contributor (after matching), the four
-        loss terms times the batch size."""
+        """Per-batch sums over samples of: the energy-weighted fraction of core-cell energy
+        whose most probable slot is the target's largest contributor (after matching), the
+        four loss terms times the batch size."""
         tgt = _aligned(out, batch, match_neutrals(out, batch, self.options))
         w = _cell_weight(batch, "E")  # (B, Nc)
+        if "cell_core" in batch:  # each cell counted once: in the sample it is core in
+            w = w * batch["cell_core"].to(w.dtype)
         right = (out["incidence"].argmax(-1) == tgt["q"].argmax(-1)).float()  # (B, Nc)
         frac = (right * w).sum(1) / w.sum(1).clamp(min=1e-9)  # (B,)
         n = float(w.shape[0])
