@@ -7,7 +7,8 @@ run (``--run``: ``ml``), then prints per set and truth-jet pT bin the jet-energy
 resolution (q84 - q16) / 2 / median with its bootstrap error, the median response, and
 each algorithm's resolution as a multiple of the classical algorithm's (the issue's goal:
 ``event:RUN`` <= 0.85x at 20-40, 40-60 and 60-100 GeV). A set whose ``OUT/NAME/summary.json``
-exists is read, not re-run (delete it to redo).
+exists is read, not re-run (delete it to redo: the runs' cached predictions in
+``OUT/NAME/predictions/`` are reused when the run and inputs are unchanged).
 
     python benchmarks/bench_event_jets.py --out OUT --set nopu='JZ*/test/*.root' \
         --set mu20='JZ*mu20/*.root' --event-run RUN [--event-run RUN2] [--run TRACKRUN]
@@ -30,7 +31,8 @@ def _run_set(out: Path, globs: list[str], args) -> dict:
     summary = out / "summary.json"
     if not summary.exists():
         cmd = [sys.executable, "-m", "jetpointnet.cli", "jets", "--input", *globs, "--out",
-               str(out), "--algorithm", "calo", "--algorithm", "classical", "--quiet"]  # fmt: skip
+               str(out), "--algorithm", "calo", "--algorithm", "classical", "--quiet",
+               "--overwrite"]  # fmt: skip
         for a in CEILINGS:
             cmd += ["--algorithm", a]
         for run in args.event_run or []:
