@@ -33,7 +33,7 @@ def _run_set(out: Path, globs: list[str], args) -> dict:
         cmd = [sys.executable, "-m", "jetpointnet.cli", "jets", "--input", *globs, "--out",
                str(out), "--algorithm", "calo", "--algorithm", "classical", "--quiet",
                "--overwrite"]  # fmt: skip
-        for a in CEILINGS:
+        for a in () if args.no_ceilings else CEILINGS:
             cmd += ["--algorithm", a]
         for run in args.event_run or []:
             cmd += ["--algorithm", f"event:{run}"]
@@ -80,6 +80,7 @@ def main(argv=None) -> None:
     ap.add_argument("--set", action="append", required=True, help="NAME=GLOB[,GLOB...]")
     ap.add_argument("--event-run", action="append", help="event-level run folder (repeatable)")
     ap.add_argument("--run", action="append", help="per-track run folder for ml (repeatable)")
+    ap.add_argument("--no-ceilings", action="store_true", help="leave out the four ceilings")
     args = ap.parse_args(argv)
     for spec in args.set:
         name, _, globs = spec.partition("=")
