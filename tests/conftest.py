@@ -8,10 +8,18 @@ the same arguments within one session reuse the same files.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+# Under pytest-xdist (``scripts/test.sh`` runs one worker per core) each worker, and every
+# process it starts, keeps to one thread: PyTorch's and OpenMP's default of one thread per
+# core would put cores x workers threads on the machine and slow every worker down.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
 
 
 @pytest.fixture(scope="session")
