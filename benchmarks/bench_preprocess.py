@@ -116,13 +116,14 @@ def _layout_sizes(out: Path, length: int) -> dict[str, float]:
     """Bytes per sample for ragged, padded and compressed ragged (same samples, same L)."""
     from jetpointnet.data.arrays import build_arrays
     from jetpointnet.data.config import ArraysConfig
-    from jetpointnet.io.sample_files import read_parquet, write_npz
+    from jetpointnet.io.prep_folder import stage_files
+    from jetpointnet.io.sample_files import read_samples, write_npz
 
     tmp = Path(tempfile.mkdtemp())
     sizes = {"ragged": 0, "padded": 0, "ragged+zip": 0}
     n = 0
-    for i, src in enumerate(sorted((out / "samples").rglob("*.parquet"))):
-        s = read_parquet(src)
+    for i, src in enumerate(stage_files(out, stage="samples")):
+        s = read_samples(src)
         for name, cfg, compress in (
             ("ragged", ArraysConfig(), False),
             ("padded", ArraysConfig(layout="padded"), False),

@@ -52,7 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jetpointnet.io.prep_folder import peek_n_points, split_files
+from jetpointnet.io.prep_folder import peek_n_points, split_files, stage1_path
 from jetpointnet.io.sample_files import read_json_object, write_json
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -176,7 +176,7 @@ def test_view(out: Path, tag: str, max_samples: int | None) -> Path:
             break
         n += len(peek_n_points(f))
         (view / "arrays" / "test" / f.name).symlink_to(f)
-        src = prep / "samples" / "test" / f"{f.stem}.parquet"
+        src = stage1_path(f)
         (view / "samples" / "test" / src.name).symlink_to(src)
     return view
 

@@ -1,4 +1,4 @@
-"""A tiny synthetic preprocess output (stage 1 parquet + stage 2 npz) for evaluation tests.
+"""A tiny synthetic preprocess output (stage 1 Arrow IPC + stage 2 npz) for evaluation tests.
 
 Not a test module. Events hold one or two charged pions (and sometimes a photon) whose
 showers are spread over a global cell grid in EMB2, EMB3, TileBar0 and TileBar1; every
@@ -65,7 +65,7 @@ def _deposit(
 
 
 def make_dataset(root: Path, *, n_events: int = 30, seed: int = 0, split: str = "test") -> Path:
-    """Write ``root/samples/SPLIT/part_00000.parquet``, ``root/arrays/SPLIT/part_00000.npz``
+    """Write ``root/samples/SPLIT/part_00000.arrow``, ``root/arrays/SPLIT/part_00000.npz``
     and ``root/metadata.json``; drop the farthest cell of every fifth sample from stage 2."""
     rng = np.random.default_rng(seed)
     rows, samples2 = [], []
@@ -162,7 +162,7 @@ def make_dataset(root: Path, *, n_events: int = 30, seed: int = 0, split: str = 
             )
     folder = root / "samples" / split
     folder.mkdir(parents=True, exist_ok=True)
-    ak.to_parquet(ak.Array(rows), folder / "part_00000.parquet")
+    ak.to_feather(ak.Array(rows), folder / "part_00000.arrow", compression="lz4")
     _write_arrays(root, split, samples2, rng)
     (root / "metadata.json").write_text(
         json.dumps({"layout": "ragged", "sources": ["synthetic.root"]})

@@ -21,7 +21,7 @@ from jetpointnet.data.tracks import flat_tracks, flat_truth
 from jetpointnet.errors import UserError
 from jetpointnet.io.mltree_reader import read_events
 from jetpointnet.io.prep_folder import load_arrays, read_metadata
-from jetpointnet.io.sample_files import read_parquet, read_parquet_columns
+from jetpointnet.io.sample_files import read_sample_columns, read_samples
 from jetpointnet.training.dataset import feature_indices
 
 ROOT = Path(__file__).parents[1]
@@ -65,12 +65,12 @@ def test_preprocess_with_the_jets_config_keeps_every_selected_track(
     # with fewer than its three cells in their cone
     lengths = np.concatenate([a["n_points"] for a in arrays])
     assert meta["length"] == lengths.max() > 128
-    cells = np.concatenate([read_parquet_columns(p, ["n_cells"])["n_cells"]
-                            for p in (out / "samples").rglob("*.parquet")])  # fmt: skip
+    cells = np.concatenate([read_sample_columns(p, ["n_cells"])["n_cells"]
+                            for p in (out / "samples").rglob("*.arrow")])  # fmt: skip
     assert (cells < 3).any()
     # a file with longer clouds than the training data's L (predict on new files) keeps them
-    sample_file = next((out / "samples" / "train").glob("*.parquet"))
-    samples = read_parquet(sample_file)
+    sample_file = next((out / "samples" / "train").glob("*.arrow"))
+    samples = read_samples(sample_file)
     short = 5
     arr, stats = build_arrays(samples, config=cfg.arrays, length=short)
     assert stats["points_dropped"] == 0 and arr["n_points"].max() > short

@@ -77,7 +77,7 @@ def test_matches_the_preprocessed_pipeline(setup) -> None:
 def test_cell_ids_are_those_of_stage_one(setup) -> None:
     t = _by_sample(read_predictions(setup["out"]))
     stage1 = ak.concatenate(
-        [ak.from_parquet(f) for f in sorted((setup["data"] / "samples").glob("*/*.parquet"))]
+        [ak.from_feather(f) for f in sorted((setup["data"] / "samples").glob("*/*.arrow"))]
     )
     length = 128  # configs/data/demo.yaml max_length
     checked = 0

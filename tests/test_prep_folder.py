@@ -25,7 +25,7 @@ from jetpointnet.io.prep_folder import (
     stage1_rows,
     stage_files,
 )
-from jetpointnet.io.sample_files import read_parquet, write_npz, write_parquet
+from jetpointnet.io.sample_files import read_samples, write_npz, write_parquet, write_samples
 
 POINTS = ("point_type", "energy", "label_mask", "y_energy", "y_binary", "y_class")
 #: stage-1 rows in a shuffled order, so that the link cannot be the row position
@@ -44,13 +44,13 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     table = CellTable.from_geometry(read_geometry(path))
     samples, _ = build_samples(events, table, selection=SelectionConfig(), source=str(path))
     out = tmp / "data"
-    s1 = write_parquet(samples[ORDER], out / "samples" / "test" / "c0.parquet")
+    s1 = write_samples(samples[ORDER], out / "samples" / "test" / "c0.arrow")
     cfg = ArraysConfig(features=["energy", "dist_track"], scaling={}, min_cells=2)
-    arrays, stats = build_arrays(read_parquet(s1), config=cfg, length=100)
+    arrays, stats = build_arrays(read_samples(s1), config=cfg, length=100)
     assert stats["too_few_cells"] == 2
     write_npz(out / "arrays" / "test" / "c0.npz", arrays)
     write_npz(out / "arrays" / "test" / "c1.partial-12345.npz", arrays)  # interrupted
-    (out / "samples" / "test" / "c1.partial-12345.parquet").write_bytes(b"half")
+    (out / "samples" / "test" / "c1.partial-12345.arrow").write_bytes(b"half")
     (out / "metadata.json").write_text(json.dumps({"layout": "ragged", "features": cfg.features}))
     return out
 
@@ -58,9 +58,9 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_split_listing_ignores_partial_files(folder: Path) -> None:
     assert split_files(folder, "test") == [folder / "arrays" / "test" / "c0.npz"]
     assert split_files(folder, "test", stage="samples") == [
-        folder / "samples" / "test" / "c0.parquet"
+        folder / "samples" / "test" / "c0.arrow"
     ]
-    assert stage_files(folder, stage="samples") == [folder / "samples" / "test" / "c0.parquet"]
+    assert stage_files(folder, stage="samples") == [folder / "samples" / "test" / "c0.arrow"]
     with pytest.raises(UserError, match=r"split 'tset'.*closest: 'test'"):
         split_files(folder, "tset")
     assert read_metadata(folder)["features"] == ["energy", "dist_track"]
@@ -72,10 +72,10 @@ def test_chunk_stage1_keys_lead_back_to_the_stage1_row(folder: Path) -> None:
     path = split_files(folder, "test")[0]
     chunk = read_chunk(path, points=POINTS, per_sample=PER_SAMPLE)
     assert chunk.n == 2 and chunk.x.shape == (chunk.offsets[-1], 2)
-    assert stage1_path(path) == folder / "samples" / "test" / "c0.parquet"
+    assert stage1_path(path) == folder / "samples" / "test" / "c0.arrow"
     rows = stage1_rows(chunk.keys, read_stage1_keys(stage1_path(path)))
     assert rows.tolist() == [1, 3]  # stage-1 rows of the two tracks kept
-    stage1 = read_parquet(stage1_path(path))
+    stage1 = read_samples(stage1_path(path))
     for i, r in enumerate(rows):
         assert int(stage1.event_number[r]) == int(chunk.per_sample["event_number"][i])
         assert int(stage1.track_index[r]) == int(chunk.per_sample["track_index"][i])
@@ -84,6 +84,38 @@ def test_chunk_stage1_keys_lead_back_to_the_stage1_row(folder: Path) -> None:
     # a sample of another event (or a stage-1 file that lost it) has no row
     other = {k: v + (100 if k == "entry" else 0) for k, v in chunk.keys.items()}
     assert stage1_rows(other, read_stage1_keys(stage1_path(path))).tolist() == [-1, -1]
+
+
+def test_a_folder_with_parquet_stage1_files_still_reads(folder: Path, tmp_path: Path) -> None:
+    """Folders written before stage 1 moved to Arrow IPC hold ``.parquet`` samples."""
+    old = tmp_path / "old"
+    arrays = split_files(folder, "test")[0]
+    samples = read_samples(folder / "samples" / "test" / "c0.arrow")
+    write_parquet(samples, old / "samples" / "test" / "c0.parquet")
+    write_npz(old / "arrays" / "test" / "c0.npz", dict(np.load(arrays)))
+    path = old / "arrays" / "test" / "c0.npz"
+    assert stage_files(old, stage="samples") == [old / "samples" / "test" / "c0.parquet"]
+    assert stage1_path(path) == old / "samples" / "test" / "c0.parquet"
+    chunk = read_chunk(path, points=POINTS, per_sample=PER_SAMPLE)
+    assert stage1_rows(chunk.keys, read_stage1_keys(stage1_path(path))).tolist() == [1, 3]
+    back = read_samples(stage1_path(path), columns=["n_cells", "track.p", "cells.energy"])
+    assert back.fields == ["n_cells", "track", "cells"] and back.track.fields == ["p"]
+    assert back.cells.fields == ["energy"]
+    assert back.n_cells.tolist() == samples.n_cells.tolist()
+    # the same projection of the Arrow IPC file gives the same arrays
+    new = read_samples(folder / "samples" / "test" / "c0.arrow",
+                       columns=["n_cells", "track.p", "cells.energy"])  # fmt: skip
+    assert new.to_list() == back.to_list()
+    # a chunk redone after the upgrade: the Arrow IPC file is the one listed
+    write_samples(samples, old / "samples" / "test" / "c0.arrow")
+    assert stage_files(old, stage="samples") == [old / "samples" / "test" / "c0.arrow"]
+    assert stage1_path(path) == old / "samples" / "test" / "c0.arrow"
+
+
+def test_stage1_arrow_files_are_byte_reproducible(folder: Path, tmp_path: Path) -> None:
+    samples = read_samples(folder / "samples" / "test" / "c0.arrow")
+    a = write_samples(samples, tmp_path / "a.arrow").read_bytes()
+    assert a == write_samples(samples, tmp_path / "b.arrow").read_bytes()
 
 
 def test_chunk_without_x_reads_labels_only(folder: Path) -> None:

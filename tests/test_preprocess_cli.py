@@ -18,7 +18,7 @@ from mltree_handmade import write_handmade
 from jetpointnet.cli import main
 from jetpointnet.data.schema import IGNORE, CellClass
 from jetpointnet.io.prep_folder import load_arrays, read_metadata
-from jetpointnet.io.sample_files import read_parquet
+from jetpointnet.io.sample_files import read_samples
 
 
 @pytest.fixture(scope="module")
@@ -245,8 +245,8 @@ def _check_labels(out: Path) -> None:
             assert (tot[cls != CellClass.NOISE] > 0).all()
             assert (a["y_energy"][~m] == IGNORE).all()
             assert np.all(np.isfinite(a["X"]))
-        for f in (out / "samples" / split).glob("*.parquet"):
-            c = read_parquet(f).cells
+        for f in (out / "samples" / split).glob("*.arrow"):
+            c = read_samples(f).cells
             parts = ak.flatten(c.truth_focal + c.truth_neutral + c.truth_charged_other)
             assert np.allclose(parts, ak.flatten(c.truth_total), rtol=1e-4, atol=1e-5)
     assert not (events["train"] & events["val"]) and not (events["train"] & events["test"])

@@ -75,7 +75,7 @@ def test_measure_then_adaptive_preprocess(simulated, tmp_path: Path) -> None:
     import awkward as ak
 
     from jetpointnet.cli import main
-    from jetpointnet.io.sample_files import read_json, read_parquet
+    from jetpointnet.io.sample_files import read_json, read_samples
 
     files = simulated("rho", 40, 1)
     params = tmp_path / "radius.json"
@@ -115,7 +115,7 @@ def test_measure_then_adaptive_preprocess(simulated, tmp_path: Path) -> None:
         )
         == 0
     )
-    s = ak.concatenate([read_parquet(f) for f in sorted(out.glob("samples/*/*.parquet"))])
+    s = ak.concatenate([read_samples(f) for f in sorted(out.glob("samples/*/*.arrow"))])
     model = RadiusModel(a=fit["a"], b=fit["b"], r_min=0.05, r_max=0.4)
     assert np.allclose(s.radius.to_numpy(), model(s.track.p.to_numpy()), rtol=1e-5)
     assert ak.all(s.cells.dr < s.radius)
@@ -133,7 +133,7 @@ def test_adaptive_radius_reproduces_its_containment(simulated, tmp_path: Path) -
 
     from jetpointnet.data.measure import measure_radius
     from jetpointnet.data.preprocess import preprocess
-    from jetpointnet.io.sample_files import read_parquet
+    from jetpointnet.io.sample_files import read_samples
 
     gun = {"particle": "pi+", "energy_range": (2.0, 50.0), "eta_range": (-1.2, 1.2)}
     fit_files = simulated("gun", 300, 31, **gun)
@@ -143,7 +143,7 @@ def test_adaptive_radius_reproduces_its_containment(simulated, tmp_path: Path) -
     cfg = load_config(PreprocessConfig, None, ["radius.mode=adaptive", f"radius.params={params}"])
     out = tmp_path / "adaptive"
     preprocess(test_files, out, config=cfg, progress=False)
-    s = ak.concatenate([read_parquet(f) for f in sorted(out.glob("samples/*/*.parquet"))])
+    s = ak.concatenate([read_samples(f) for f in sorted(out.glob("samples/*/*.arrow"))])
     deposit = s.track.truth_deposit.to_numpy()
     inside = ak.sum(s.cells.truth_focal, axis=1).to_numpy()
     radius = s.radius.to_numpy()

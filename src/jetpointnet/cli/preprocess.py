@@ -1,11 +1,11 @@
-"""``jetpointnet preprocess``: MLTree ROOT files -> samples (parquet) -> arrays (npz)."""
+"""``jetpointnet preprocess``: MLTree ROOT files -> samples (Arrow IPC) -> arrays (npz)."""
 
 from __future__ import annotations
 
 import argparse
 
 NAME = "preprocess"
-HELP = "MLTree ROOT files -> per-track samples (parquet) -> point-cloud arrays (npz)"
+HELP = "MLTree ROOT files -> per-track samples (Arrow IPC) -> point-cloud arrays (npz)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

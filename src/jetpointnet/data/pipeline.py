@@ -1,7 +1,7 @@
 """``preprocess``: MLTree files -> stage-1 samples -> stage-2 arrays, chunked and resumable.
 
 Work units are (file, event range) chunks. Stage 1 writes, per chunk,
-``DIR/samples/{split}/<name>.parquet`` for every split that received samples, then the
+``DIR/samples/{split}/<name>.arrow`` (Arrow IPC) for every split that received samples, then the
 marker ``DIR/samples/_chunks/<name>.json`` (its counts); a chunk with a marker is done
 and a re-run skips it. Stage 2 needs L, a quantile of the training samples' lengths over
 all chunks, so it starts when stage 1 has finished; it writes
@@ -37,7 +37,7 @@ from jetpointnet.data.samples import DROP_REASONS
 from jetpointnet.data.splits import SPLITS
 from jetpointnet.errors import UserError
 from jetpointnet.executors import Executor, in_local_pool, run_parallel
-from jetpointnet.io.sample_files import read_parquet_columns
+from jetpointnet.io.sample_files import read_sample_columns
 
 # Executor, run_parallel and in_local_pool live in jetpointnet.executors (simulate runs its
 # files there too).
@@ -138,7 +138,7 @@ def metadata_record(
             counts[s]["events"] += r["events"][s]
             counts[s]["stage1_samples"] += r["samples"][s]
         for split, fname in r["files"].items():
-            cols = read_parquet_columns(out / "samples" / split / fname, ["n_points", "n_cells"])
+            cols = read_sample_columns(out / "samples" / split / fname, ["n_points", "n_cells"])
             ok = cols["n_cells"] >= acfg.min_cells
             n = cols["n_points"][ok].astype(np.int64)
             trunc["too_few_cells"] += int((~ok).sum())

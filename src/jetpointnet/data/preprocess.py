@@ -52,13 +52,14 @@ from jetpointnet.io.lock import output_lock
 from jetpointnet.io.mltree_inputs import Chunk, ChunkReader, MLTreeInputs, check_inputs
 from jetpointnet.io.mltree_reader import file_sha256
 from jetpointnet.io.paths import refuse_overlap
+from jetpointnet.io.prep_folder import STAGES
 from jetpointnet.io.sample_files import (
     read_json_object,
-    read_parquet,
-    read_parquet_columns,
+    read_sample_columns,
+    read_samples,
     write_json,
     write_npz,
-    write_parquet,
+    write_samples,
 )
 
 __all__ = ["preprocess", "validate_config"]
@@ -190,8 +191,8 @@ def samples_chunk(
         record["samples"][split] = len(part)
         record["events"][split] = int((ev_split == k).sum())
         if len(part):
-            path = output_name(outp, "samples", split, chunk.name, ".parquet")
-            write_parquet(part, path, overwrite=True)
+            path = output_name(outp, "samples", split, chunk.name, STAGES["samples"][0])
+            write_samples(part, path, overwrite=True)
             record["files"][split] = path.name
     if chunk.start == 0:
         record["sha256"] = file_sha256(chunk.path)
@@ -226,7 +227,7 @@ def arrays_chunk(
 
     ``table``: the CellGeo links, when ``arrays.extra`` asks for ``neighbours``.
     """
-    samples = read_parquet(src, columns=STAGE2_COLUMNS)
+    samples = read_samples(src, columns=STAGE2_COLUMNS)
     arrays, stats = build_arrays(samples, config=config.arrays, length=length, neighbours=table)
     write_npz(dst, arrays, compress=config.arrays.compress, overwrite=True)
     n_points = arrays["n_points"]
@@ -365,7 +366,7 @@ def _stage2(
         train = [out / "samples" / s / r["files"][s] for r in records for s in r["files"]]
     lengths = []
     for path in train:
-        cols = read_parquet_columns(path, ["n_points", "n_cells"])
+        cols = read_sample_columns(path, ["n_points", "n_cells"])
         lengths.append(cols["n_points"][cols["n_cells"] >= acfg.min_cells])
     n_points = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
     quantile = acfg.length_quantile if acfg.truncate else 1.0

@@ -1,8 +1,11 @@
 """Stage 1: one sample per focused track, built from a chunk of MLTree events.
 
-Files: ``DIR/samples/{train,val,test}/<file stem>_<chunk:05d>.parquet``, written with
-``ak.to_parquet``; read them back with :func:`jetpointnet.data.samples.load_samples`
-(or ``ak.from_parquet``). One row per focused track. Units: GeV for energies and momenta,
+Files: ``DIR/samples/{train,val,test}/<file stem>_<chunk:05d>.arrow``, Arrow IPC (Feather
+v2, LZ4) written with ``ak.to_feather``; read them back with
+:func:`jetpointnet.io.sample_files.read_samples`, ``ak.from_feather`` or
+``pandas.read_feather`` (flat columns). Folders written before 2026-12-02 hold the same
+arrays as ``.parquet`` (``ak.from_parquet``); every reader of this package takes both.
+One row per focused track. Units: GeV for energies and momenta,
 mm for lengths and volumes as in MLTree (``cell_geo_volume``), radians for angles,
 phi in (-pi, pi]. Missing values are NaN (floats) or -1 (indices), never the MLTree
 sentinel -999999999.

@@ -7,7 +7,7 @@ Stage 2 (``DIR/arrays/SPLIT/*.npz``, files in sorted order, either layout; read 
 array of the contract. This is the order in which ``training.inference.predict``
 returns its ``pred`` (and the same labels, read with it).
 
-Stage 1 (``DIR/samples/SPLIT/*.parquet``) is read as flat numpy arrays
+Stage 1 (``DIR/samples/SPLIT/*.arrow``, or ``*.parquet`` of older folders) is read as flat numpy arrays
 (:class:`Stage1`), with cells concatenated over samples (``cell_offsets``).
 
 The link: a stage-2 sample is the stage-1 row with the same stage-1 keys
@@ -103,8 +103,10 @@ def load_stage1(
     split: str = "test",
     files: list[Path] | None = None,
 ) -> Stage1:
-    """Read the stage-1 samples of a split (or the given parquet ``files``) as flat arrays."""
+    """Read the stage-1 samples of a split (or the given stage-1 ``files``) as flat arrays."""
     import awkward as ak
+
+    from jetpointnet.io.sample_files import read_samples
 
     if files is None and data_dir is None:
         raise ValueError("load_stage1: give data_dir or files")
@@ -112,9 +114,9 @@ def load_stage1(
     arrays = []
     for path in paths:
         try:
-            arrays.append(ak.from_parquet(path))
+            arrays.append(read_samples(path))
         except (OSError, ValueError, TypeError) as exc:  # pyarrow's errors derive from these
-            raise UserError(f"{path}: not a readable stage-1 parquet file ({exc})") from None
+            raise UserError(f"{path}: not a readable stage-1 file ({exc})") from None
     arr = ak.concatenate(arrays) if len(arrays) > 1 else arrays[0]
     need = {"track": _TRACK_FIELDS, "others": _TRACK_FIELDS, "cells": _CELL_FIELDS}
     for part, fields in need.items():

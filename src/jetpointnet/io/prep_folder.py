@@ -3,14 +3,15 @@
 Layout (names of the arrays: :mod:`jetpointnet.data.schema`)::
 
     DIR/metadata.json              features, scalings, layout, counts, sources
-    DIR/samples/SPLIT/NAME.parquet stage 1: one row per focused track
+    DIR/samples/SPLIT/NAME.arrow   stage 1: one row per focused track (Arrow IPC)
     DIR/arrays/SPLIT/NAME.npz      stage 2: point clouds of the same tracks, same NAME
 
 A stage-2 chunk is read into a ragged :class:`Chunk` whatever its layout (padded files:
 their real points only, row-major). Its *stage-1 keys* (:data:`STAGE1_KEYS`, per sample)
 are the link back: ``file_index`` (into ``metadata["sources"]``) and ``entry`` name the
 ROOT event, ``track_index`` the focused track; the same three columns of the stage-1 file
-``DIR/samples/SPLIT/NAME.parquet`` (:func:`stage1_path`) name its rows, and
+``DIR/samples/SPLIT/NAME.arrow`` (:func:`stage1_path`; ``.parquet`` in folders
+written before 2026-12-02, still read) name its rows, and
 :func:`stage1_rows` finds, for every stage-2 sample, its stage-1 row by these exact
 integers. Files left by an interrupted writer (:func:`~jetpointnet.io.atomic.is_partial`)
 are never listed. Numpy (and pyarrow for the key columns) only.
@@ -50,8 +51,9 @@ __all__ = [
 METADATA_FILE = "metadata.json"
 #: Per-sample arrays that link a stage-2 sample to its stage-1 row and ROOT event.
 STAGE1_KEYS = ("file_index", "entry", "track_index")
-#: Sub-folder of each stage -> file suffix.
-STAGES = {"samples": ".parquet", "arrays": ".npz"}
+#: Sub-folder of each stage -> the suffixes of its files, the one written now first
+#: (stage 1 was parquet before Arrow IPC; such folders still read).
+STAGES = {"samples": (".arrow", ".parquet"), "arrays": (".npz",)}
 _UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
 
 
@@ -65,10 +67,21 @@ def read_metadata(data_dir: str | os.PathLike[str]) -> dict:
     return dict(read_json(path))  # type: ignore[call-overload]
 
 
-def _suffix(stage: str) -> str:
+def _suffixes(stage: str) -> tuple[str, ...]:
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r} (one of {list(STAGES)})")
     return STAGES[stage]
+
+
+def _listed(pattern_dir: Path, pattern: str, suffixes: tuple[str, ...]) -> list[Path]:
+    """Complete files ``pattern_dir/pattern<suffix>`` of any of ``suffixes``, sorted; where a
+    chunk has files of two suffixes (a folder redone after an upgrade), the newer kind."""
+    found: dict[Path, Path] = {}
+    for suffix in reversed(suffixes):
+        for f in pattern_dir.glob(f"{pattern}{suffix}"):
+            if not is_partial(f):
+                found[f.with_suffix("")] = f
+    return [found[k] for k in sorted(found)]
 
 
 def split_files(
@@ -78,27 +91,26 @@ def split_files(
 
     None found: a UserError naming the folder and the closest split names.
     """
-    suffix = _suffix(stage)
+    suffixes = _suffixes(stage)
     root = Path(data_dir) / stage
     folder = root / split
-    found = sorted(folder.glob(f"*{suffix}")) if folder.is_dir() else []
-    files = [f for f in found if not is_partial(f)]
+    files = _listed(folder, "*", suffixes) if folder.is_dir() else []
     if not files:
         have = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
         raise UserError(
-            f"{folder}: no {suffix} files for split '{split}'" + did_you_mean(split, have)
+            f"{folder}: no {suffixes[0]} files for split '{split}'" + did_you_mean(split, have)
         )
     return files
 
 
 def stage_files(data_dir: str | os.PathLike[str], *, stage: str = "samples") -> list[Path]:
     """The chunk files of every split of ``stage``, sorted by path (split, then name)."""
-    suffix = _suffix(stage)
+    suffixes = _suffixes(stage)
     folder = Path(data_dir) / stage
-    files = [f for f in sorted(folder.glob(f"*/*{suffix}")) if not is_partial(f)]
+    files = _listed(folder, "*/*", suffixes)
     if not files:
         what = "stage-1 samples" if stage == "samples" else "stage-2 arrays"
-        raise UserError(f"{data_dir}: no {what} ({stage}/*/*{suffix})")
+        raise UserError(f"{data_dir}: no {what} ({stage}/*/*{suffixes[0]})")
     return files
 
 
@@ -255,19 +267,22 @@ def concat_chunks(parts: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarra
 
 
 def stage1_path(chunk_path: str | os.PathLike[str]) -> Path:
-    """The stage-1 file behind a stage-2 chunk: ``DIR/samples/SPLIT/NAME.parquet``."""
+    """The stage-1 file behind a stage-2 chunk: ``DIR/samples/SPLIT/NAME.arrow`` (or the
+    ``NAME.parquet`` of an older folder, when only that exists)."""
     p = Path(chunk_path)
-    return p.parent.parent.parent / "samples" / p.parent.name / f"{p.stem}{STAGES['samples']}"
+    base = p.parent.parent.parent / "samples" / p.parent.name / p.stem
+    new, *old = (base.with_name(base.name + s) for s in STAGES["samples"])
+    return next((f for f in old if f.is_file() and not new.is_file()), new)
 
 
 def read_stage1_keys(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """The :data:`STAGE1_KEYS` columns of a stage-1 file, one value per row (int64)."""
-    from jetpointnet.io.sample_files import read_parquet_columns
+    from jetpointnet.io.sample_files import read_sample_columns
 
     try:
-        cols = read_parquet_columns(path, STAGE1_KEYS)
+        cols = read_sample_columns(path, STAGE1_KEYS)
     except (OSError, ValueError, KeyError, TypeError) as exc:  # pyarrow's errors derive
-        raise UserError(f"{path}: not a readable stage-1 parquet file ({exc})") from None
+        raise UserError(f"{path}: not a readable stage-1 file ({exc})") from None
     return {k: np.asarray(v, dtype=np.int64) for k, v in cols.items()}
 
 
