@@ -131,3 +131,19 @@ def test_chunk_without_x_reads_labels_only(folder: Path) -> None:
     assert list(labels.per_sample) == ["n_points"]
     with pytest.raises(UserError, match=r"c0.npz: no array 'd_eta' \(preprocess with arrays.extra"):
         read_chunk(path, points=POINTS, extras=("d_eta",))
+
+
+def test_stage1_key_columns_read_without_pandas(folder: Path) -> None:
+    """pyarrow's ``to_numpy`` imports pandas (~0.8 s of each stage's start-up) on
+    awkward's columns; the key reader takes the data buffers instead."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from jetpointnet.io.prep_folder import read_stage1_keys\n"
+        f"keys = read_stage1_keys({str(folder / 'samples' / 'test' / 'c0.arrow')!r})\n"
+        "print(sorted(keys), len(keys['entry']), 'pandas' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["['entry',", "'file_index',", "'track_index']", "4", "False"]
