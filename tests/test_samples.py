@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import awkward as ak
@@ -185,3 +186,35 @@ def test_infinite_cell_energies_are_counted_apart_from_nan(handmade: Path) -> No
     s, drops = build_samples(events, table, selection=SelectionConfig(), source="h")
     assert drops["cell_inf_energy"] == 1 and drops["cell_nan_energy"] == 0
     assert ak.to_list(s.cells) == ak.to_list(nan_samples.cells)  # dropped all the same
+
+
+def test_distance_to_track_is_the_nearest_layer_point_of_any_order() -> None:
+    """Grouped by the layers each track reaches, the distance is still the minimum over
+    all of its layer points (brute force), in any order of the points; inf without any."""
+    from types import SimpleNamespace
+
+    from jetpointnet.data.records import _dist_to_track
+
+    rng = np.random.default_rng(3)
+    n_tracks, n_layers, n = 40, len(TRACK_LAYERS), 3000
+    lx, ly, lz = (rng.normal(0, 1500, (n_tracks, n_layers)).astype(np.float32) for _ in "xyz")
+    reach = rng.random((n_tracks, n_layers)) < 0.35
+    reach[0] = False  # a track that reaches no layer
+    for layer in (lx, ly, lz):
+        layer[~reach] = np.nan
+    tr = SimpleNamespace(layer_x=lx, layer_y=ly, layer_z=lz)
+    rows = np.sort(rng.integers(0, n_tracks, n))
+    x, y, z = (rng.normal(0, 1500, n).astype(np.float32) for _ in "xyz")
+    d = np.stack([x[:, None] - lx[rows], y[:, None] - ly[rows], z[:, None] - lz[rows]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: track 0
+        brute = np.nanmin(np.sqrt((d.astype(np.float64) ** 2).sum(axis=0)), axis=1)
+    brute[rows == 0] = np.inf
+    got = _dist_to_track(tr, rows, x, y, z)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, brute, rtol=1e-5)
+    assert np.isinf(got[rows == 0]).all() and np.isfinite(got[rows != 0]).all()
+    shuffled = rng.permutation(n)
+    again = _dist_to_track(tr, rows[shuffled], x[shuffled], y[shuffled], z[shuffled])
+    assert np.array_equal(again, got[shuffled])
+    assert len(_dist_to_track(tr, rows[:0], x[:0], y[:0], z[:0])) == 0

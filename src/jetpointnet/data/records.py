@@ -12,6 +12,7 @@ import awkward as ak
 import numpy as np
 
 from jetpointnet.data.cells import Cells
+from jetpointnet.data.cone import ragged_arange
 from jetpointnet.data.geometry import CellTable
 from jetpointnet.data.schema import IGNORE, CellClass
 from jetpointnet.data.tracks import Tracks, Truth
@@ -77,24 +78,50 @@ def track_record(
 def _dist_to_track(
     tr: Tracks, track_rows: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray
 ) -> np.ndarray:
-    """3-D distance (mm) from each point to the nearest layer point of its track (inf: none)."""
-    best = np.full(len(x), np.inf, dtype=np.float32)
-    if len(x) == 0:
-        return best
-    used = np.zeros(len(tr), dtype=bool)
-    used[track_rows] = True
-    d2 = np.empty(len(x), dtype=np.float32)
-    tmp = np.empty(len(x), dtype=np.float32)
-    # (x - px)^2 + (y - py)^2 + (z - pz)^2 in float32, in place (the same rounding)
-    for col in np.flatnonzero(np.isfinite(tr.layer_x[used]).any(axis=0)):
-        for k, (c, layer) in enumerate(((x, tr.layer_x), (y, tr.layer_y), (z, tr.layer_z))):
-            out = d2 if k == 0 else tmp
-            np.subtract(c, np.ascontiguousarray(layer[:, col])[track_rows], out=out)
-            np.multiply(out, out, out=out)
-            if k:
-                np.add(d2, tmp, out=d2)
-        np.fmin(best, d2, out=best)
-    return np.sqrt(best)
+    """3-D distance (mm) from each point to the nearest layer point of its track (inf: none).
+
+    A track reaches ~7 of the 21 layers, so the points are grouped by the set of layers
+    their track reaches (runs of the same track, ordered by that set) and each group is
+    compared with its own layers only: ~3x less arithmetic than all 21 for every point,
+    the same float32 operations per point, so the same values.
+    """
+    n = len(x)
+    if n == 0:
+        return np.full(0, np.inf, dtype=np.float32)
+    rows = np.asarray(track_rows, dtype=np.int64)
+    cut = np.flatnonzero(rows[1:] != rows[:-1]) + 1
+    run_start = np.r_[0, cut]
+    run_count = np.diff(np.r_[run_start, n])
+    run_row = rows[run_start]
+    reach = np.isfinite(tr.layer_x[run_row])  # (runs, layers)
+    key = reach.astype(np.int64) @ (np.int64(1) << np.arange(reach.shape[1], dtype=np.int64))
+    order = np.argsort(key, kind="stable")
+    perm = ragged_arange(run_start[order], run_count[order])
+    coords = [np.ascontiguousarray(c[perm], dtype=np.float32) for c in (x, y, z)]
+    layers = (tr.layer_x, tr.layer_y, tr.layer_z)
+    best = np.full(n, np.inf, dtype=np.float32)
+    key_sorted = key[order]
+    group_first = np.r_[0, np.flatnonzero(key_sorted[1:] != key_sorted[:-1]) + 1]
+    pair_first = np.r_[0, np.cumsum(run_count[order])]
+    for g0, g1 in zip(group_first, np.r_[group_first[1:], len(order)], strict=True):
+        runs = order[g0:g1]
+        lo, hi = pair_first[g0], pair_first[g1]
+        counts = run_count[runs]
+        d2 = np.empty(hi - lo, dtype=np.float32)
+        tmp = np.empty(hi - lo, dtype=np.float32)
+        # (x - px)^2 + (y - py)^2 + (z - pz)^2 in float32, in place (the same rounding)
+        for col in np.flatnonzero(reach[runs[0]]):
+            for k in range(3):
+                out = d2 if k == 0 else tmp
+                point = np.repeat(layers[k][run_row[runs], col].astype(np.float32), counts)
+                np.subtract(coords[k][lo:hi], point, out=out)
+                np.multiply(out, out, out=out)
+                if k:
+                    np.add(d2, tmp, out=d2)
+            np.fmin(best[lo:hi], d2, out=best[lo:hi])
+    dist = np.empty(n, dtype=np.float32)
+    dist[perm] = np.sqrt(best)
+    return dist
 
 
 def cell_record(
