@@ -59,8 +59,7 @@ class MaterialTable:
         """
         cum = self.cum_x0 if unit == "x0" else self.cum_lam
         k = cum.shape[1]
-        big = float(cum[:, -1].max()) + 1.0
-        flat = (cum + big * np.arange(cum.shape[0])[:, None]).ravel()
+        big, flat = self._stacked[unit]
         pos = np.searchsorted(flat, depth + big * rows, side="right") - 1 - rows * k
         seg = np.clip(pos, 0, k - 2)
         c0 = cum[rows, seg]
@@ -71,6 +70,17 @@ class MaterialTable:
         s = s0 + np.clip(frac, 0.0, 1.0) * (s1 - s0)
         layer = np.where((pos >= 0) & (pos <= k - 2), self.layer[rows, seg], DEAD)
         return s, layer
+
+    @functools.cached_property
+    def _stacked(self) -> dict[str, tuple[float, np.ndarray]]:
+        """Per unit: the rows' cumulative depths stacked along one axis, each shifted by
+        ``big`` (more than any depth), for one sorted search over all rows; built once per
+        table (a frozen dataclass: the cache lives in the instance's ``__dict__``)."""
+        out = {}
+        for unit, cum in (("x0", self.cum_x0), ("lam", self.cum_lam)):
+            big = float(cum[:, -1].max()) + 1.0
+            out[unit] = (big, (cum + big * np.arange(cum.shape[0])[:, None]).ravel())
+        return out
 
     def depth_at(self, rows: np.ndarray, s: np.ndarray, *, unit: str) -> np.ndarray:
         """Depth (X0 or lambda) reached at path length ``s`` along each row."""

@@ -41,16 +41,31 @@ def radius_of_curvature(pt: np.ndarray, field_tesla: float = DETECTOR.field_tesl
     return 1000.0 * np.asarray(pt) / (0.3 * field_tesla)
 
 
+class _Helix:
+    """Helices of given start points and momenta; the terms that do not depend on the
+    turning angle are computed once, for the many evaluations of a march and bisection."""
+
+    def __init__(self, x0, y0, z0, pt, eta, phi0, q, field_tesla: float) -> None:
+        self.x0, self.y0, self.z0, self.phi0 = x0, y0, z0, phi0
+        self.r = radius_of_curvature(pt, field_tesla)
+        self.h = -np.sign(q)
+        self.hr = self.h * self.r
+        self.sin0, self.cos0, self.sinh_eta = np.sin(phi0), np.cos(phi0), np.sinh(eta)
+
+    def at(self, alpha):
+        """Position (x, y, z) in mm after turning by ``alpha`` (broadcasts)."""
+        turned = self.phi0 + self.h * alpha
+        x = self.x0 + self.hr * (np.sin(turned) - self.sin0)
+        y = self.y0 - self.hr * (np.cos(turned) - self.cos0)
+        z = self.z0 + self.r * alpha * self.sinh_eta
+        return x, y, z
+
+
 def helix_position(
     x0, y0, z0, pt, eta, phi0, q, alpha, *, field_tesla: float = DETECTOR.field_tesla
 ):
     """Position (x, y, z) in mm after turning by ``alpha`` (broadcasts)."""
-    r = radius_of_curvature(pt, field_tesla)
-    h = -np.sign(q)
-    x = x0 + h * r * (np.sin(phi0 + h * alpha) - np.sin(phi0))
-    y = y0 - h * r * (np.cos(phi0 + h * alpha) - np.cos(phi0))
-    z = z0 + r * alpha * np.sinh(eta)
-    return x, y, z
+    return _Helix(x0, y0, z0, pt, eta, phi0, q, field_tesla).at(alpha)
 
 
 @dataclass
@@ -103,10 +118,9 @@ def propagate_to_solenoid(
         # rounding cannot leave the last grid point just inside and the particle a "looper"
         alpha_max = np.minimum(alpha_z * 1.001, 2.0 * math.pi)
         grid = np.linspace(0.0, 1.0, steps + 1)[None, :] * alpha_max[:, None]  # (k, S)
-        cx0, cy0, cz0, cpt, ceta, cphi0, cq = (a[:, None] for a in args)  # (k, 1) columns
-        gx, gy, gz = helix_position(
-            cx0, cy0, cz0, cpt, ceta, cphi0, cq, grid, field_tesla=params.field_tesla
-        )
+        helix = _Helix(*args, field_tesla=params.field_tesla)
+        columns = _Helix(*(a[:, None] for a in args), field_tesla=params.field_tesla)
+        gx, gy, gz = columns.at(grid)  # (k, S)
         outside = (np.hypot(gx, gy) >= rs) | (np.abs(gz) >= zs)
         first = np.where(outside.any(axis=1), outside.argmax(axis=1), -1)
         escapes = first > 0
@@ -114,11 +128,11 @@ def propagate_to_solenoid(
         hi = np.where(escapes, grid[np.arange(idx.size), np.maximum(first, 0)], 0.0)
         for _ in range(24):  # 1/64 of the arc over 2^24: far below 1e-6 rad
             mid = 0.5 * (lo + hi)
-            mx, my, mz = helix_position(*args, mid, field_tesla=params.field_tesla)
+            mx, my, mz = helix.at(mid)
             out_mid = (np.hypot(mx, my) >= rs) | (np.abs(mz) >= zs)
             hi = np.where(out_mid, mid, hi)
             lo = np.where(out_mid, lo, mid)
-        ex, ey, ez = helix_position(*args, hi, field_tesla=params.field_tesla)
+        ex, ey, ez = helix.at(hi)
         h = -np.sign(q[idx])
         phi_exit = phi0 + h * hi
         sin_t = 1.0 / np.cosh(eta)
