@@ -38,7 +38,7 @@ from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.executors import Executor, check_executor, run_dask
 from jetpointnet.io.atomic import remove_stale_partials
 from jetpointnet.io.lock import output_lock
-from jetpointnet.io.mltree_writer import parse_compression
+from jetpointnet.io.mltree_writer import DEFAULT_COMPRESSION, parse_compression
 from jetpointnet.io.sample_files import read_json_object, write_json
 from jetpointnet.simulate.generators import (
     JZ_SLICES,
@@ -79,7 +79,7 @@ class SimulateConfig:
     format: Literal["ttree", "rntuple"] = "ttree"
     overwrite: bool = False
     split_clusters: bool = True  # ATLAS's cluster splitter (False: no shared cells)
-    compression: str = "zlib"  # what any uproot reads; "lz4" writes faster (io.mltree_writer)
+    compression: str = DEFAULT_COMPRESSION  # zstd:1; see io.mltree_writer
     cell_order: Literal["ascending", "shuffled"] = "ascending"  # of the CellGeo vectors
     event_truth: bool = True  # the optional EVENT_TRUTH_BRANCHES (io.mltree_layout)
     executor: Executor = "local"  # or "dask": one Dask task per file (jetpointnet.executors)
