@@ -315,8 +315,9 @@ def _written_cells(
     w_cell, w_cl, w_e = ent_cell[written], ent_cl[written], ent_e[written]
     cells_per_cluster = np.bincount(w_cl, minlength=clusters.n_clusters).astype(np.int64)
     # contributors of written cells, largest first; a shared cell lists all of them twice
-    wcells = np.unique(w_cell)
-    in_written = np.isin(t.cell, wcells)
+    is_written = np.zeros(geo.n_cells, dtype=bool)
+    is_written[w_cell] = True
+    in_written = is_written[t.cell]
     tc, tp, te = t.cell[in_written], t.part[in_written], t.e[in_written]
     tv = t.vis[in_written] if t.vis is not None else np.zeros(tc.size)
     o = np.lexsort((-te, tc))
