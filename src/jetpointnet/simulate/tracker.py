@@ -119,7 +119,8 @@ def propagate_to_solenoid(
         alpha_max = np.minimum(alpha_z * 1.001, 2.0 * math.pi)
         grid = np.linspace(0.0, 1.0, steps + 1)[None, :] * alpha_max[:, None]  # (k, S)
         helix = _Helix(*args, field_tesla=params.field_tesla)
-        columns = _Helix(*(a[:, None] for a in args), field_tesla=params.field_tesla)
+        cx0, cy0, cz0, cpt, ceta, cphi0, cq = (a[:, None] for a in args)  # (k, 1) columns
+        columns = _Helix(cx0, cy0, cz0, cpt, ceta, cphi0, cq, field_tesla=params.field_tesla)
         gx, gy, gz = columns.at(grid)  # (k, S)
         outside = (np.hypot(gx, gy) >= rs) | (np.abs(gz) >= zs)
         first = np.where(outside.any(axis=1), outside.argmax(axis=1), -1)
