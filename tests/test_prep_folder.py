@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import awkward as ak
 import numpy as np
 import pytest
 from mltree_handmade import write_handmade
@@ -116,6 +117,26 @@ def test_stage1_arrow_files_are_byte_reproducible(folder: Path, tmp_path: Path) 
     samples = read_samples(folder / "samples" / "test" / "c0.arrow")
     a = write_samples(samples, tmp_path / "a.arrow").read_bytes()
     assert a == write_samples(samples, tmp_path / "b.arrow").read_bytes()
+
+
+def test_stage1_writer_is_feather_without_pandas(folder: Path, tmp_path: Path) -> None:
+    """``write_samples`` writes the bytes of ``ak.to_feather(..., compression="lz4")``
+    without importing pandas (``pyarrow.feather.write_feather`` does: ~0.5 s of each
+    stage-1 process)."""
+    import subprocess
+    import sys
+
+    src, dst = folder / "samples" / "test" / "c0.arrow", tmp_path / "c0.arrow"
+    code = (
+        "import sys\n"
+        "from jetpointnet.io.sample_files import read_samples, write_samples\n"
+        f"write_samples(read_samples({str(src)!r}), {str(dst)!r})\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"]
+    ak.to_feather(read_samples(src), tmp_path / "ref.arrow", compression="lz4")
+    assert dst.read_bytes() == (tmp_path / "ref.arrow").read_bytes()
 
 
 def test_chunk_without_x_reads_labels_only(folder: Path) -> None:

@@ -1,7 +1,7 @@
 """Stage 1: one sample per focused track, built from a chunk of MLTree events.
 
 Files: ``DIR/samples/{train,val,test}/<file stem>_<chunk:05d>.arrow``, Arrow IPC (Feather
-v2, LZ4) written with ``ak.to_feather``; read them back with
+v2, LZ4; the bytes ``ak.to_feather`` writes); read them back with
 :func:`jetpointnet.io.sample_files.read_samples`, ``ak.from_feather`` or
 ``pandas.read_feather`` (flat columns). Folders written before 2026-12-02 hold the same
 arrays as ``.parquet`` (``ak.from_parquet``); every reader of this package takes both.

@@ -27,6 +27,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 import pyarrow as pa
+import pyarrow.ipc
 import pyarrow.parquet as pq
 
 from jetpointnet.errors import UserError
@@ -92,11 +93,27 @@ def read_parquet_columns(
 def write_samples(
     array: ak.Array, path: str | os.PathLike[str], *, overwrite: bool = False
 ) -> Path:
-    """Stage-1 samples as an Arrow IPC file (LZ4), under a temporary name, then renamed."""
+    """Stage-1 samples as an Arrow IPC file (LZ4), under a temporary name, then renamed.
+
+    The file ``ak.to_feather(array, path, compression="lz4")`` writes (Feather v2: the
+    Arrow IPC file format, record batches of at most 64 Ki rows), through ``pyarrow.ipc``:
+    ``pyarrow.feather.write_feather`` imports pandas to check for a DataFrame, ~0.5 s of
+    every stage-1 process.
+    """
     path = Path(path)
-    with atomic_output(path, overwrite=overwrite) as tmp:
-        ak.to_feather(array, tmp, compression="lz4")
+    table = ak.to_arrow_table(array, string_to32=True, bytestring_to32=True)
+    options = pa.ipc.IpcWriteOptions(compression="lz4")
+    with (
+        atomic_output(path, overwrite=overwrite) as tmp,
+        pa.OSFile(str(tmp), "wb") as sink,
+        pa.ipc.new_file(sink, table.schema, options=options) as out,
+    ):
+        out.write_table(table, max_chunksize=_FEATHER_CHUNK_ROWS)
     return path
+
+
+#: rows per record batch of ``pyarrow.feather.write_feather`` (its default chunksize)
+_FEATHER_CHUNK_ROWS = 64 * 1024
 
 
 def read_samples(path: str | os.PathLike[str], *, columns: Sequence[str] | None = None) -> ak.Array:
