@@ -83,9 +83,16 @@ def _layer_block(tracks: ak.Array) -> dict[str, np.ndarray]:
     return out
 
 
-def _track_points(tracks: ak.Array, owner: np.ndarray, kind: PointType) -> dict[str, np.ndarray]:
-    """Points of a flat array of tracks (one per reached layer) with their owner sample."""
-    lay = _layer_block(tracks)
+def _track_points(
+    tracks: ak.Array,
+    owner: np.ndarray,
+    kind: PointType,
+    lay: dict[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """Points of a flat array of tracks (one per reached layer) with their owner sample.
+
+    ``lay``: the tracks' :func:`_layer_block`, when the caller has it already."""
+    lay = _layer_block(tracks) if lay is None else lay
     row, col = np.nonzero(np.isfinite(lay["layer_x"]))
     p = _np(tracks.p, np.float32)[row]
     zero = np.zeros(len(row), np.float32)
@@ -167,7 +174,7 @@ def _points(
     """
     n = len(samples)
     lay = _layer_block(samples.track)
-    foc = _track_points(samples.track, np.arange(n), PointType.FOCUSED_TRACK)
+    foc = _track_points(samples.track, np.arange(n), PointType.FOCUSED_TRACK, lay)
     n_oth = _np(ak.num(samples.others), np.int64)
     oth = _track_points(
         ak.flatten(samples.others), np.repeat(np.arange(n), n_oth), PointType.OTHER_TRACK
