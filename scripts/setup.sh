@@ -4,6 +4,7 @@
 # reinstalls only when pyproject.toml changed.
 #   PYTHON=python3.11 bash scripts/setup.sh     # choose the interpreter
 #   TORCH_SPEC="torch>=2.3" bash scripts/setup.sh   # another PyTorch (e.g. a CUDA build)
+#   JPN_INSTALLER=pip bash scripts/setup.sh          # pip only (uv is the default for speed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -23,6 +24,17 @@ echo "setup: installing jetpointnet and its dependencies into .venv (a few minut
 python -m pip install -q --disable-pip-version-check --upgrade "pip>=25.1"
 # PyTorch first, pinned to the CPU wheel that the project's machines hold; any torch >= 2.3 works.
 python -c "import torch" 2>/dev/null || python -m pip install -q --disable-pip-version-check "$TORCH_SPEC"
-python -m pip install -q --disable-pip-version-check -e ".[root,tensorboard,dask,onnx,tune,jets,display,notebook]" --group dev
+# The rest through uv when it installs (x10 faster than pip here: 15 s against 160 s for ROOT,
+# onnxruntime, pyarrow and ~130 more); pip when it does not, or with JPN_INSTALLER=pip (uv
+# reads no pip.conf: a site's own index then needs UV_INDEX_URL, or pip). The torch that pip
+# put there satisfies the project's range, so uv keeps it.
+extras=".[root,tensorboard,dask,onnx,tune,jets,display,notebook]"
+if [ "${JPN_INSTALLER:-uv}" = uv ] && python -m pip install -q --disable-pip-version-check "uv>=0.8" \
+    && python -m uv pip install -q --python "$(command -v python)" -e "$extras" --group dev; then
+  :
+else
+  echo "setup: installing with pip (uv not used)"
+  python -m pip install -q --disable-pip-version-check -e "$extras" --group dev
+fi
 echo "$want" > "$stamp"
 echo "setup: done ($(python -c 'import jetpointnet, torch; print("jetpointnet", jetpointnet.__version__, "torch", torch.__version__)'))"
