@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
-from jetpointnet.workflows.demo import DemoConfig, run_demo
+from jetpointnet.workflows.demo import DemoConfig, _finished, run_demo
 
 
 @pytest.mark.slow
@@ -33,11 +34,29 @@ def test_quick_demo_runs_the_whole_chain(tmp_path):
     for split in ("rho", "dijet"):
         assert (tmp_path / "eval" / split / "report.html").is_file()
         assert (tmp_path / "eval" / split / "metrics.json").is_file()
+        # the plots also as PDF for slides; the displays as PNG and interactive HTML only
+        assert list((tmp_path / "eval" / split / "plots").glob("*.pdf"))
+        shown = {p.suffix for p in (tmp_path / "eval" / split / "displays").iterdir()}
+        assert shown == {".png", ".html"}, shown
     assert (tmp_path / "eval" / "event" / "report.html").is_file()
     assert 'href="eval/event/report.html"' in page
     assert (tmp_path / "simulation" / "report.html").is_file()
     assert (tmp_path / "runs" / "pointnet-rho" / "best.pt").is_file()
-    # re-running resumes: nothing is simulated or preprocessed again, the report is rewritten
-    stamp = next((tmp_path / "data" / "rho").glob("*.root")).stat().st_mtime_ns
+    # re-running resumes: nothing is simulated, preprocessed or evaluated again (the runs'
+    # checkpoints did not change), and the index is rewritten alike from the stages' records
+    done = [next((tmp_path / "data" / "rho").glob("*.root")), tmp_path / "eval" / "rho" / "report.html",
+            tmp_path / "eval" / "event" / "report.html", tmp_path / "jets" / "summary.json"]  # fmt: skip
+    stamps = [p.stat().st_mtime_ns for p in done]
     run_demo(DemoConfig(out=tmp_path, quick=True), progress=False)
-    assert next((tmp_path / "data" / "rho").glob("*.root")).stat().st_mtime_ns == stamp
+    assert [p.stat().st_mtime_ns for p in done] == stamps
+    assert index.read_text() == page
+
+
+def test_a_stage_is_finished_when_its_record_is_newer_than_its_inputs(tmp_path):
+    record, older, newer = tmp_path / "report.html", tmp_path / "best.pt", tmp_path / "last.pt"
+    assert not _finished(record, older)  # never ran
+    for i, path in enumerate((older, record, newer)):
+        path.write_text("x")
+        os.utime(path, ns=(10**18 + i, 10**18 + i))
+    assert _finished(record, older, tmp_path / "absent.pt")
+    assert not _finished(record, older, newer)  # trained further since: evaluate again

@@ -1,7 +1,8 @@
 """The demo: the whole chain on the embedded default data, ending in one report.
 
-Each stage writes into one output folder and resumes when re-run (every stage skips what
-it already finished):
+Each stage writes into one output folder and resumes when re-run: every stage skips what
+it already finished (an evaluation or the jets are redone only when a network's run, the
+templates or the events changed after them; the pages are always rewritten):
 
 1. ``simulation/``: single-particle validation samples and the simulation report (ATLAS
    photon resolution and pion E/p).
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from jetpointnet.errors import UserError
+from jetpointnet.io.sample_files import read_json_object
 from jetpointnet.simulate.run import SimulateConfig, simulate
 from jetpointnet.workflows.index_page import DEFAULT_MIN_JETS, write_index
 from jetpointnet.workflows.sim_report import SimReportConfig, simulation_report
@@ -147,17 +149,48 @@ def run_demo(cfg: DemoConfig, *, progress: bool = True) -> Path:
 
     metrics = {}
     for name in ("rho", "dijet"):
-        metrics[name] = evaluate_run(result.run_dir, prep[name], split="test", out_dir=out / "eval" / name,
-                                     templates=templates, progress=progress, overwrite=True)  # fmt: skip
+        ev = out / "eval" / name
+        if not _finished(ev / "report.html", *_run_files(result.run_dir), templates_path):
+            evaluate_run(result.run_dir, prep[name], split="test", out_dir=ev, templates=templates,
+                         progress=progress, overwrite=True)  # fmt: skip
+        # read back, fresh or not: a resumed demo writes the same index as an uninterrupted one
+        metrics[name] = read_json_object(ev / "metrics.json")
     event_run, event_metrics = _event_level(cfg, n, out, sample, progress=progress)
-    # jets on every dijet event (neither network trained on these events)
+    jets = _jets(dijet, out / "jets", [result.run_dir, event_run], templates_path, templates,
+                 progress=progress)  # fmt: skip
+    event = {"algorithm": f"event:{event_run.resolve().name}", "metrics": event_metrics}
+    return write_index(out, sim_report, metrics, jets, min_jets=cfg.min_jets, event=event)
+
+
+def _run_files(run_dir: Path) -> list[Path]:
+    """A training run's checkpoints: they change when it trains further (a resumed run
+    that had finished rewrites its config and log, but not its checkpoints)."""
+    return [run_dir / "best.pt", run_dir / "last.pt"]
+
+
+def _finished(record: Path, *inputs: Path) -> bool:
+    """Whether a stage finished since its inputs last changed: ``record``, the file the
+    stage writes last, exists and is newer than every input that exists. A re-run of the
+    demo skips such a stage and reads its results back."""
+    if not record.is_file():
+        return False
+    done = record.stat().st_mtime_ns
+    return all(done > p.stat().st_mtime_ns for p in inputs if p.exists())
+
+
+def _jets(dijet: list[Path], out: Path, runs: list[Path], templates_path: Path, templates: Any,
+          *, progress: bool) -> dict[str, Any]:  # fmt: skip
+    """Jets on every dijet event for every algorithm (neither network trained on these
+    events); their summary (``summary.json``, the stage's last file)."""
     from jetpointnet.jets.run import ALGORITHMS, JetsConfig, run_jets
 
-    jets_cfg = JetsConfig(algorithms=[*ALGORITHMS, f"event:{event_run}", "target"])
-    jets = run_jets([str(f) for f in dijet], out / "jets", runs=[result.run_dir], config=jets_cfg,
-                    templates=templates, overwrite=True, progress=progress)  # fmt: skip
-    event = {"algorithm": f"event:{event_run.resolve().name}", "metrics": event_metrics}
-    return write_index(out, sim_report, metrics, jets.summary, min_jets=cfg.min_jets, event=event)
+    track_run, event_run = runs
+    if not _finished(out / "summary.json", *_run_files(track_run), *_run_files(event_run),
+                     templates_path, *dijet):  # fmt: skip
+        jets_cfg = JetsConfig(algorithms=[*ALGORITHMS, f"event:{event_run}", "target"])
+        run_jets([str(f) for f in dijet], out, runs=[track_run], config=jets_cfg,
+                 templates=templates, overwrite=True, progress=progress)  # fmt: skip
+    return read_json_object(out / "summary.json")
 
 
 def _event_level(
@@ -188,6 +221,8 @@ def _event_level(
     run_dir = out / "runs" / "event-jz2"
     train(train_cfg, data_dir=prep, out_dir=run_dir, resume=(run_dir / "last.pt").exists(),
           progress=progress)  # fmt: skip
-    metrics = evaluate_event_run(run_dir, prep, split="test", out_dir=out / "eval" / "event",
-                                 progress=progress, overwrite=True)  # fmt: skip
-    return run_dir, metrics
+    ev = out / "eval" / "event"
+    if not _finished(ev / "report.html", *_run_files(run_dir)):
+        evaluate_event_run(run_dir, prep, split="test", out_dir=ev, progress=progress,
+                           overwrite=True)  # fmt: skip
+    return run_dir, read_json_object(ev / "particles_metrics.json")

@@ -29,6 +29,12 @@ DEFAULT_MIN_JETS = 20
 _NAN = float("nan")
 
 
+def _num(value: Any, missing: float = _NAN) -> float:
+    """A number of a results record, as the stage returned it or as read back from its JSON
+    file, where a non-finite value is ``null``: ``missing`` for ``None``."""
+    return missing if value is None else float(value)
+
+
 def _f1_error(confusion: list[list[int]]) -> float:
     """Binomial error of F1 = 2k / (n + k), k = TP ~ Binomial(n = TP + FP + FN)."""
     (_, fp), (fn, tp) = confusion
@@ -55,8 +61,8 @@ def cell_scores(metrics: dict[str, Any]) -> dict[str, dict[str, tuple[float, flo
         if isinstance(f1, (int, float)) and conf is not None and len(conf) == 2:
             f1_pair = (float(f1), _f1_error(conf))
         else:
-            f1_pair = (float(cell.get("macro_f1", _NAN)), _NAN)
-        ewa = float(cell.get("energy_weighted_accuracy", _NAN))
+            f1_pair = (_num(cell.get("macro_f1")), _NAN)
+        ewa = _num(cell.get("energy_weighted_accuracy"))
         out[name] = {
             "f1": f1_pair,
             "energy_weighted_accuracy": (ewa, _binomial(ewa, cell.get("energy_weighted_n_eff"))),
@@ -70,14 +76,14 @@ def jet_resolution_rows(summary: dict[str, Any], *, min_jets: int = DEFAULT_MIN_
     rows = []
     for algo, table in summary.get("response", {}).items():
         for r in table:
-            eff = r.get("efficiency")
+            eff = _num(r.get("efficiency"))
             matched = round(eff * r["n_truth"]) if r["n_truth"] and math.isfinite(eff) else 0
             enough = matched >= min_jets
             rows.append({
-                "algorithm": algo, "bin": r["bin"], "lo": r["lo"], "hi": r["hi"],
-                "matched": matched,
-                "q68": float(r["e"]["q68"]) if enough else _NAN,
-                "q68_err": float(r["e"]["q68_err"]) if enough else _NAN,
+                "algorithm": algo, "bin": r["bin"], "lo": _num(r["lo"], -math.inf),
+                "hi": _num(r["hi"], math.inf), "matched": matched,
+                "q68": _num(r["e"]["q68"]) if enough else _NAN,
+                "q68_err": _num(r["e"]["q68_err"]) if enough else _NAN,
             })  # fmt: skip
     return rows
 
