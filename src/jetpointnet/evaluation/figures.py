@@ -100,7 +100,8 @@ def make_displays(
     out_dir.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
     for what, disp in examples.items():
-        files += save_figure(plot_event_layers(disp), out_dir / f"{what}_layers", pdf=pdf)
+        layers = plot_event_layers(disp)  # laid out in fixed inches: no cropping
+        files += save_figure(layers, out_dir / f"{what}_layers", pdf=pdf, tight=False)
         files += save_figure(plot_event_3d(disp), out_dir / f"{what}_3d", pdf=pdf)
         if find_spec("plotly") is not None:
             files.append(write_html_display(disp, out_dir / f"{what}.html"))

@@ -37,6 +37,13 @@ def _limits(cells: dict[str, np.ndarray]) -> tuple[float, float]:
     return max(hi * 1e-3, 1e-4), hi
 
 
+def _fixed_grid(height: float) -> dict[str, float]:
+    """Subplot parameters of the layer display, ``height`` inches tall and 10 wide: margins
+    in inches (labels, titles, suptitle, colour bar) as fractions of the figure."""
+    return {"left": 0.07, "right": 0.85, "top": 1 - 0.6 / height, "bottom": 0.5 / height,
+            "wspace": 0.22, "hspace": 0.95 / 3.2}  # fmt: skip
+
+
 @styled(hep=False)
 def plot_event_layers(display: dict[str, Any], *, max_layers: int = 8) -> Figure:
     """Rows: the layers with most energy; columns: true and predicted focal energy."""
@@ -45,8 +52,11 @@ def plot_event_layers(display: dict[str, Any], *, max_layers: int = 8) -> Figure
     e_layer = np.array([np.abs(cells["energy"][cells["layer"] == lay]).sum() for lay in layers])
     layers = np.sort(layers[np.argsort(-e_layer)[:max_layers]])
     nrows = max(len(layers), 1)
-    # constrained layout: panel titles, axis labels and the colour bar never overlap
-    fig, axes = new_figure(nrows, 2, size=(10, 3.2 * nrows), squeeze=False, layout="constrained")
+    # a fixed layout, in inches, with room for the panel titles, axis labels and colour
+    # bar: constrained layout would look the same and cost four times the drawing
+    height = 3.2 * nrows
+    fig, axes = new_figure(nrows, 2, size=(10, height), squeeze=False,
+                           gridspec_kw=_fixed_grid(height))  # fmt: skip
     vmin, vmax = _limits(cells)
     norm = LogNorm(vmin=vmin, vmax=vmax)
     mappable = None
@@ -94,10 +104,13 @@ def plot_event_layers(display: dict[str, Any], *, max_layers: int = 8) -> Figure
                 f"{SAMPLING_NAME.get(int(lay), lay)}: {what} focal energy", fontsize="small"
             )
     if mappable is not None:
-        fig.colorbar(mappable, ax=axes, label="focal energy per cell [GeV]", shrink=0.6)
+        grid = _fixed_grid(height)
+        mid, span = (grid["top"] + grid["bottom"]) / 2, 0.6 * (grid["top"] - grid["bottom"])
+        cax = fig.add_axes((grid["right"] + 0.02, mid - span / 2, 0.018, span), label="<colorbar>")
+        fig.colorbar(mappable, cax=cax, label="focal energy per cell [GeV]")
     title = display.get("title", "")
     fig.suptitle(f"{LABEL}: {title}" if title else LABEL, fontsize="small",
-                 fontstyle="italic", x=0.02, ha="left")  # fmt: skip
+                 fontstyle="italic", x=0.02, y=1 - 0.12 / height, ha="left", va="top")  # fmt: skip
     return fig
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import matplotlib
 import matplotlib.style
 import mplhep
 from matplotlib.figure import Figure
@@ -95,20 +96,34 @@ def label(ax, text: str = LABEL, *, extra: str = "") -> None:
 
 
 def save_figure(
-    fig: Figure, stem: str | os.PathLike[str], *, pdf: bool = True, overwrite: bool = True
+    fig: Figure,
+    stem: str | os.PathLike[str],
+    *,
+    pdf: bool = True,
+    overwrite: bool = True,
+    tight: bool = True,
 ) -> list[Path]:
     """Write ``stem.png`` (110 dpi) and, with ``pdf``, ``stem.pdf``, each atomically, in the
     style the figure was drawn in; return the paths.
 
-    Then the figure's artists are released (``fig.clear()``): a saved figure is done with.
+    ``tight`` crops to the drawn artists (``bbox_inches="tight"``); a figure laid out in
+    fixed inches needs no cropping. The figure is laid out and measured once for both
+    files (matplotlib alone would do it per file), then its artists are released
+    (``fig.clear()``): a saved figure is done with.
     """
     stem = Path(stem)
     out = []
     with figure_style(hep=_STYLE_OF.get(fig, True)):
+        bbox = None
+        if tight or fig.get_layout_engine() is not None:
+            fig.draw_without_rendering()  # runs the layout engine, places ticks and titles
+        if tight:
+            bbox = fig.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"])
+        fig.set_layout_engine("none")  # laid out above: each file keeps those positions
         for ext in (".png", ".pdf") if pdf else (".png",):
             final = stem.with_suffix(ext)
             with atomic_output(final, overwrite=overwrite) as tmp:
-                fig.savefig(tmp, dpi=110 if ext == ".png" else None, bbox_inches="tight")
+                fig.savefig(tmp, dpi=110 if ext == ".png" else None, bbox_inches=bbox)
             out.append(final)
     fig.clear()
     return out
