@@ -112,6 +112,7 @@ def measure(
     *,
     amp: bool = False,
     compile: bool = False,
+    blocks: int = 3,
 ) -> dict[str, float]:
     """Training and inference samples/s of ``preset`` on batches of ``b`` x ``n`` points."""
     cfg = load_config(TrainConfig, CONFIGS / f"{preset}.yaml")
@@ -147,7 +148,7 @@ def measure(
         torch.cuda.reset_peak_memory_stats(device)
     for name, step, mode in (("train", train_step, True), ("infer", infer_step, False)):
         model.train(mode)
-        warm, per_step = _timed(step, steps, device)
+        warm, per_step = _timed(step, steps, device, blocks=blocks)
         result[name] = b / per_step
         result["compile_s"] += max(0.0, warm - 2 * per_step) if compile else 0.0
     result["rss"] = peak_rss_mib()
@@ -256,7 +257,8 @@ def run_models(args: argparse.Namespace, device: torch.device, sink) -> None:
                 for comp in args.compile:
                     for b in _batches(args, preset, n, device):
                         try:
-                            r = measure(preset, n, b, args.steps, device, amp=amp, compile=comp)
+                            r = measure(preset, n, b, args.steps, device, amp=amp, compile=comp,
+                                        blocks=args.blocks)
                         except torch.OutOfMemoryError:
                             print(f"{device.type:6} {preset:18} L={n} batch {b}: out of memory")
                             _emit({"what": "model", "preset": preset, "L": n, "batch": b,
@@ -319,6 +321,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--blocks", type=int, default=3,
+                        help="timed blocks of --steps steps per model (the best is kept)")
     parser.add_argument(
         "--steps",
         type=int,

@@ -34,15 +34,17 @@ FIG="$OUT/figures.jsonl"
 : > "$FIG"
 
 if [ "$DRY" = 1 ]; then
-  DEV=cpu; NGPU=1; SAMPLES=256; LOADER_SAMPLES=256; STEPS=1; THREADS=2; L300=16; L900=24
+  DEV=cpu; NGPU=1; SAMPLES=256; LOADER_SAMPLES=256; STEPS=1; BLOCKS=1; THREADS=2; L300=16; L900=24
   BIG_BATCH="2 4"; ZOO_BATCH="2"; WORKERS="0 1"; EPOCHS=1; TRAIN_WORKERS=1
+  ZOO_LENGTHS="$L300"; BIG_AMP="on"  # the loops' other values only repeat the same code
   TRAIN_CONFIG=configs/train/small.yaml; TRAIN_BATCH=32  # the 5.1 M model is too slow here
 else
   DEV=cuda; NGPU=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true); NGPU=${NGPU:-1}
-  SAMPLES=32768; LOADER_SAMPLES=16384; STEPS=5; THREADS=8; L300=300; L900=900
+  SAMPLES=32768; LOADER_SAMPLES=16384; STEPS=5; BLOCKS=3; THREADS=8; L300=300; L900=900
   BIG_BATCH="256 512 1024 2048 4096 8192 16384"; ZOO_BATCH="256 1024 4096"
   WORKERS="0 2 4 8"; EPOCHS=2; TRAIN_WORKERS=8
   TRAIN_CONFIG=configs/train/jetpointnet-5m.yaml; TRAIN_BATCH=1024
+  ZOO_LENGTHS="$L300 $L900"; BIG_AMP="on off"
 fi
 [ "$NGPU" -ge 1 ] 2>/dev/null || NGPU=1
 
@@ -59,7 +61,7 @@ step() {  # step NAME SECONDS COMMAND...
 }
 
 # the model table of bench_train.py with the shared options
-bench=("$PY" "$BENCH" --device "$DEV" --threads "$THREADS" --steps "$STEPS" --kinds --json "$FIG")
+bench=("$PY" "$BENCH" --device "$DEV" --threads "$THREADS" --steps "$STEPS" --blocks "$BLOCKS" --kinds --json "$FIG")
 
 util_start() {
   if [ "$DRY" = 0 ] && command -v nvidia-smi > /dev/null; then
@@ -79,13 +81,13 @@ cp "$OUT/env.log" "$OUT/env.txt"
 step gpu_tests 50 "$PY" -m pytest -q -p no:cacheprovider -m gpu $(grep -l 'mark.gpu' tests/test_*.py)
 
 # 2. the 5.1 M-parameter PointNet, L = 300 and 900, bf16 on/off, batch sizes up to memory
-step pointnet5m 90 "${bench[@]}" --presets jetpointnet-5m --lengths "$L300" "$L900" --amp on off --compile off --batch $BIG_BATCH
+step pointnet5m 90 "${bench[@]}" --presets jetpointnet-5m --lengths "$L300" "$L900" --amp $BIG_AMP --compile off --batch $BIG_BATCH
 # 3. torch.compile on, bf16 on (compilation time in the compile column)
 if [ "$DRY" = 0 ]; then
   step pointnet5m_compile 75 "${bench[@]}" --presets jetpointnet-5m --lengths "$L300" "$L900" --amp on --compile on --batch 1024 4096
 fi
 # 4. the per-point zoo at L = 300 and 900, bf16 on/off
-step zoo 75 "${bench[@]}" --presets small edgeconv-small transformer-small cnn-small gnn-small --lengths "$L300" "$L900" --amp on off --batch $ZOO_BATCH
+step zoo 75 "${bench[@]}" --presets small edgeconv-small transformer-small cnn-small gnn-small --lengths $ZOO_LENGTHS --amp on off --batch $ZOO_BATCH
 if [ "$DRY" = 0 ]; then
   step zoo_compile 40 "${bench[@]}" --presets small edgeconv-small transformer-small --lengths "$L300" --amp on --compile on --batch 1024
 fi
