@@ -257,8 +257,16 @@ def run_models(args: argparse.Namespace, device: torch.device, sink) -> None:
                 for comp in args.compile:
                     for b in _batches(args, preset, n, device):
                         try:
-                            r = measure(preset, n, b, args.steps, device, amp=amp, compile=comp,
-                                        blocks=args.blocks)
+                            r = measure(
+                                preset,
+                                n,
+                                b,
+                                args.steps,
+                                device,
+                                amp=amp,
+                                compile=comp,
+                                blocks=args.blocks,
+                            )
                         except torch.OutOfMemoryError:
                             print(f"{device.type:6} {preset:18} L={n} batch {b}: out of memory")
                             _emit({"what": "model", "preset": preset, "L": n, "batch": b,
@@ -321,8 +329,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--blocks", type=int, default=3,
-                        help="timed blocks of --steps steps per model (the best is kept)")
+    parser.add_argument(
+        "--blocks",
+        type=int,
+        default=3,
+        help="timed blocks of --steps steps per model (the best is kept)",
+    )
     parser.add_argument(
         "--steps",
         type=int,
