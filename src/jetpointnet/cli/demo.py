@@ -17,7 +17,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--quick", action="store_true", help="a small smoke run (fewer events, tiny model)"
     )
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--workers", type=int, default=2, help="parallel processes for simulation")
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="parallel processes per stage (default 2; 1 with --quick, whose samples are too "
+        "small for a second process to pay back its start-up)",
+    )
     p.add_argument(
         "--min-jets",
         type=int,
