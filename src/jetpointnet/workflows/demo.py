@@ -93,7 +93,7 @@ def run_demo(cfg: DemoConfig, *, progress: bool = True) -> Path:
     from jetpointnet.config import load_config
     from jetpointnet.data.config import PreprocessConfig
     from jetpointnet.data.preprocess import preprocess
-    from jetpointnet.evaluation.evaluate import evaluate_run
+    from jetpointnet.evaluation.evaluate import EvaluateConfig, evaluate_run
     from jetpointnet.evaluation.pflow.build import build_templates
     from jetpointnet.evaluation.pflow.templates import load_templates, save_templates
     from jetpointnet.training.config import TrainConfig
@@ -151,15 +151,19 @@ def run_demo(cfg: DemoConfig, *, progress: bool = True) -> Path:
     if templates_path.exists():
         templates = load_templates(templates_path)
     else:
-        templates = build_templates([str(f) for f in pions], workers=cfg.processes, progress=progress)
+        templates = build_templates(
+            [str(f) for f in pions], workers=cfg.processes, progress=progress
+        )
         save_templates(templates, templates_path)
 
+    # the quick run draws one event display per split (the worst track), the full run three
+    eval_cfg = EvaluateConfig(displays=["worst"]) if cfg.quick else EvaluateConfig()
     metrics = {}
     for name in ("rho", "dijet"):
         ev = out / "eval" / name
         if not _finished(ev / "report.html", *_run_files(result.run_dir), templates_path):
             evaluate_run(result.run_dir, prep[name], split="test", out_dir=ev, templates=templates,
-                         progress=progress, overwrite=True)  # fmt: skip
+                         progress=progress, overwrite=True, cfg=eval_cfg)  # fmt: skip
         # read back, fresh or not: a resumed demo writes the same index as an uninterrupted one
         metrics[name] = read_json_object(ev / "metrics.json")
     event_run, event_metrics = _event_level(cfg, n, out, sample, progress=progress)
