@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from mltree_handmade import write_handmade
 
-from jetpointnet.data.cone import cone_pairs, pair_order
+from jetpointnet.data.cone import cone_pairs, delta_phi, pair_order
 from jetpointnet.data.config import SelectionConfig
 from jetpointnet.data.geometry import CellTable, layer_points
 from jetpointnet.data.samples import EVENT_BRANCHES_OPTIONAL, EVENT_BRANCHES_REQUIRED, build_samples
@@ -151,6 +151,26 @@ def test_cone_pairs_grouped_events_match_brute_force() -> None:
     full = np.hypot(q_eta[:, None] - p_eta[None, :], dphi)
     want = np.argwhere((full < 0.3) & (q_ev[:, None] == p_ev[None, :]))
     assert len(want) > 1000 and np.array_equal(np.stack([qi, pj], axis=1), want)
+
+
+def test_delta_phi_is_the_modulo_bit_for_bit() -> None:
+    # the conditional shifts give the same bits as (a - b + pi) % 2 pi - pi, edges included
+    rng = np.random.default_rng(7)
+    pi = np.pi
+    edge = np.array([0.0, pi, -pi, 2 * pi, -2 * pi, 3 * pi, -3 * pi, 7 * pi, 1e-300, np.nan])
+    edge = np.concatenate([edge, np.nextafter(edge, 0.0), np.nextafter(edge, 10.0)])
+    cases = [
+        (np.add.outer(edge, edge).ravel(), np.zeros(len(edge) ** 2)),
+        (rng.uniform(-pi, pi, 100_000).astype(np.float32), rng.uniform(-pi, pi, 100_000)),
+        (rng.uniform(0, 2 * pi, 100_000), rng.uniform(0, 2 * pi, 100_000)),
+        (rng.uniform(-30, 30, 100_000), 0.4),
+    ]
+    for a, b in cases:
+        want = (np.asarray(a, np.float64) - b + pi) % (2 * pi) - pi
+        got = delta_phi(a, b)
+        assert np.array_equal(got, want, equal_nan=True)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+    assert delta_phi(np.float64(3.0), -3.0) == (6.0 + pi) % (2 * pi) - pi
 
 
 @pytest.mark.parametrize("top", [10, 70_000, 5_000_000_000])
