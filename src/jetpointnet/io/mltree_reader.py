@@ -33,6 +33,7 @@ from typing_extensions import Self  # typing.Self is Python >= 3.11
 from jetpointnet.errors import UserError, did_you_mean
 from jetpointnet.io.mltree_layout import CELL_GEO_TREE, EVENT_TREE
 from jetpointnet.io.uproot_forth import register_known_forth
+from jetpointnet.io.uproot_join import read_branches
 
 __all__ = [
     "GEOMETRY_LINKS",
@@ -234,7 +235,7 @@ def _check_branches(
 
 def _arrays(tree: Any, path: Path, tree_name: str, names: Sequence[str], **kwargs: Any) -> Any:
     try:
-        return tree.arrays(list(names), library="ak", **kwargs)
+        return read_branches(tree, list(names), **kwargs)
     except Exception as exc:
         if isinstance(exc, (MemoryError, KeyboardInterrupt)):
             raise
