@@ -27,8 +27,7 @@ from jetpointnet.io._ttree_filler import write_ttrees
 ENTRIES = 6000
 
 
-@pytest.fixture(scope="module")
-def many_baskets(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _columns() -> list:
     rng = np.random.default_rng(11)
     cols = []
     for name, depth, dtype in (("v3", 3, np.float32), ("v2", 2, np.uint64), ("n", 0, np.int32)):
@@ -39,9 +38,30 @@ def many_baskets(tmp_path_factory: pytest.TempPathFactory) -> Path:
             col.depth, col.data, col.offsets = 0, rng.integers(0, 9, ENTRIES, dtype=dtype), ()
         col.name = name
         cols.append(col)
+    return cols
+
+
+@pytest.fixture(scope="module")
+def many_baskets(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("join") / "baskets.root"
-    write_ttrees(path, [("EventTree", "join", ENTRIES, cols)], compression=505)
+    # small baskets, so that a range spans several
+    write_ttrees(
+        path,
+        [("EventTree", "join", ENTRIES, _columns())],
+        compression=505,
+        nested_basket_bytes=32000,
+    )
     return path
+
+
+def test_nested_branches_get_the_large_baskets(many_baskets: Path, tmp_path: Path) -> None:
+    write_ttrees(
+        tmp_path / "big.root", [("EventTree", "join", ENTRIES, _columns())], compression=505
+    )
+    with uproot.open(many_baskets) as small, uproot.open(tmp_path / "big.root") as big:
+        for name in ("v3", "v2"):
+            assert big["EventTree"][name].num_baskets < small["EventTree"][name].num_baskets
+            assert ak.array_equal(big["EventTree"][name].array(), small["EventTree"][name].array())
 
 
 def _packed(layout) -> bool:

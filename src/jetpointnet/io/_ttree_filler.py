@@ -32,7 +32,14 @@ import numpy as np
 
 from jetpointnet.errors import missing_extra
 
-__all__ = ["CPP_TYPES", "TreeColumns", "declare_filler", "import_root", "write_ttrees"]
+__all__ = [
+    "CPP_TYPES",
+    "NESTED_BASKET_BYTES",
+    "TreeColumns",
+    "declare_filler",
+    "import_root",
+    "write_ttrees",
+]
 
 #: numpy dtype -> (C++ element type in vectors, C++ type of a one-value-per-entry leaf).
 #: int64 scalars are Long64_t (leaf type "/L"); vectors use long and unsigned long, as
@@ -48,6 +55,14 @@ CPP_TYPES: dict[np.dtype, tuple[str, str]] = {
     np.dtype(np.float32): ("float", "float"),
     np.dtype(np.float64): ("double", "double"),
 }
+
+#: Basket size (bytes) of the ``vector<vector<T>>`` and ``vector<vector<vector<T>>>``
+#: branches. A dijet event fills ~50-100 kB of each cell branch, so ROOT's 32 kB baskets
+#: hold one event each and a reader pays uproot's per-basket cost (the basket's header in
+#: Python, the awkward arrays of its output) once per event per branch: 1 MB baskets read
+#: 600 JZ3 events in 1.5-1.8 s instead of 2.1-2.4 s, files 0.7 % smaller (BENCHMARKS.md).
+#: The other branches keep ROOT's 32 kB (one buffer per branch while writing).
+NESTED_BASKET_BYTES = 1 << 20
 
 _CPP = r"""
 #pragma clang diagnostic push
@@ -128,19 +143,23 @@ template <typename T, int D> struct VectorColumn final : Column {
   V* address = &value;
   const T* data;
   std::vector<Offsets> offs;
-  VectorColumn(TTree& tree, const char* name, const void* d, std::vector<Offsets> o)
+  VectorColumn(TTree& tree, const char* name, const void* d, std::vector<Offsets> o, int bufsize)
       : data(static_cast<const T*>(d)), offs(std::move(o)) {
     Proxy<T, D>::ensure();
-    if (!tree.Branch(name, &address)) throw std::runtime_error(std::string("cannot create branch ") + name);
+    if (!tree.Branch(name, &address, bufsize)) throw std::runtime_error(std::string("cannot create branch ") + name);
   }
   void load(std::int64_t i) override { Slice<T, D>::put(value, data, offs.data() + 1, offs[0][i], offs[0][i + 1]); }
 };
 
 class FileWriter {
  public:
-  FileWriter(const char* path, int compression) : file_(TFile::Open(path, "RECREATE", "", compression)) {
+  FileWriter(const char* path, int compression, int nested_basket)
+      : file_(TFile::Open(path, "RECREATE", "", compression)), nested_basket_(nested_basket) {
     if (!file_ || file_->IsZombie()) throw std::runtime_error("ROOT cannot create the file");
   }
+
+  // basket size (bytes) of the branches of nested vectors; the others keep ROOT's 32000
+  int basket_size(int depth) const { return depth >= 2 ? nested_basket_ : 32000; }
 
   void add_tree(const char* name, const char* title) {
     columns_.clear();
@@ -174,6 +193,7 @@ class FileWriter {
 
  private:
   std::unique_ptr<TFile> file_;
+  int nested_basket_;
   TTree* tree_ = nullptr;
   std::vector<std::unique_ptr<Column>> columns_;
 };
@@ -190,7 +210,7 @@ void add_column(FileWriter& w, const char* name, std::uintptr_t data, std::uintp
     const std::uintptr_t all[3] = {off0, off1, off2};
     std::vector<Offsets> offs;
     for (int k = 0; k < D; ++k) offs.push_back(reinterpret_cast<Offsets>(all[k]));
-    w.adopt(new VectorColumn<T, D>(w.tree(), name, d, std::move(offs)));
+    w.adopt(new VectorColumn<T, D>(w.tree(), name, d, std::move(offs), w.basket_size(D)));
   }
 }
 
@@ -251,13 +271,20 @@ class _Column(Protocol):
 TreeColumns = tuple[str, str, int, Sequence[_Column]]
 
 
-def write_ttrees(path: Path, trees: Sequence[TreeColumns], *, compression: int) -> None:
+def write_ttrees(
+    path: Path,
+    trees: Sequence[TreeColumns],
+    *,
+    compression: int,
+    nested_basket_bytes: int = NESTED_BASKET_BYTES,
+) -> None:
     """Write ``trees`` into a new ROOT file at ``path`` (replaced if it exists).
 
     Each column's ``data`` is a flat C-contiguous array of a dtype in :data:`CPP_TYPES`
     and ``offsets`` holds ``depth`` (at most 3) int64 arrays, the first of length
     entries + 1, each indexing the next level (the last indexes ``data``).
-    ``compression`` is ROOT's code, algorithm * 100 + level.
+    ``compression`` is ROOT's code, algorithm * 100 + level; ``nested_basket_bytes`` the
+    basket size of the columns of depth 2 and 3 (:data:`NESTED_BASKET_BYTES`).
     """
     declare_filler()
     import ROOT
@@ -265,7 +292,7 @@ def write_ttrees(path: Path, trees: Sequence[TreeColumns], *, compression: int) 
     ns = ROOT.jetpointnet_mltree
     writer = None
     try:
-        writer = ns.FileWriter(str(path), compression)
+        writer = ns.FileWriter(str(path), compression, nested_basket_bytes)
         for name, title, entries, columns in trees:
             writer.add_tree(name, title)
             for col in columns:
