@@ -123,6 +123,27 @@ def test_layer_points_sides() -> None:
     assert np.isnan(x[0, 0])
 
 
+def test_grouped_samples_are_the_same_samples_grouped(handmade: Path) -> None:
+    # group = each event's split: the samples come split by split, each in event order
+    events = read_events(
+        handmade,
+        EVENT_BRANCHES_REQUIRED,
+        optional=EVENT_BRANCHES_OPTIONAL,
+        entry_start=0,
+        entry_stop=2,
+    )
+    table = CellTable.from_geometry(read_geometry(handmade))
+    plain, drops = build_samples(events, table, selection=SelectionConfig(), source="h")
+    grouped, drops_g = build_samples(
+        events, table, selection=SelectionConfig(), source="h", group=np.array([1, 0], np.int8)
+    )
+    assert drops_g == drops
+    assert grouped.entry.tolist() == [1, 0, 0, 0]
+    order = np.argsort(np.array([1, 0])[plain.entry.to_numpy()], kind="stable")
+    assert grouped.type == plain.type
+    assert ak.array_equal(grouped, plain[order], equal_nan=True)  # truth NaN where unknown
+
+
 def test_cone_pairs_match_brute_force() -> None:
     rng = np.random.default_rng(3)
     n_ev, nq, npt = 4, 60, 3000

@@ -159,15 +159,6 @@ def samples_chunk(
     outp = Path(out)
     table = reader.geometry(chunk.geometry)
     events = reader.events(chunk, EVENT_BRANCHES_REQUIRED, optional=EVENT_BRANCHES_OPTIONAL)
-    samples, drops = build_samples(
-        events,
-        table,
-        selection=config.selection,
-        radius=make_radius(config.radius),
-        entry_start=chunk.start,
-        file_index=chunk.file_index,
-        source=chunk.path,
-    )
     event_numbers = np.asarray(events["eventNumber"], dtype=np.int64)
     s = config.split
     ev_split = assign_splits(
@@ -176,7 +167,20 @@ def samples_chunk(
         file_key=Path(chunk.path).name,
         fractions=(s.train, s.val, s.test),
     )
+    # grouped by split, each split a contiguous slice (a masked selection costs ~50 ms per
+    # chunk of copying when it is written)
+    samples, drops = build_samples(
+        events,
+        table,
+        selection=config.selection,
+        radius=make_radius(config.radius),
+        entry_start=chunk.start,
+        file_index=chunk.file_index,
+        source=chunk.path,
+        group=ev_split,
+    )
     sample_split = ev_split[np.asarray(samples.entry, dtype=np.int64) - chunk.start]
+    bounds = np.searchsorted(sample_split, np.arange(len(SPLITS) + 1), side="left")
     record: dict[str, Any] = {
         "name": chunk.name,
         "file_index": chunk.file_index,
@@ -187,7 +191,7 @@ def samples_chunk(
         "sources": sources,
     }
     for k, split in enumerate(SPLITS):
-        part = samples[sample_split == k]
+        part = samples[bounds[k] : bounds[k + 1]]
         record["samples"][split] = len(part)
         record["events"][split] = int((ev_split == k).sum())
         if len(part):

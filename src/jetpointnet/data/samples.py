@@ -196,6 +196,7 @@ def build_samples(
     entry_start: int = 0,
     file_index: int = 0,
     source: str = "",
+    group: np.ndarray | None = None,
 ) -> tuple[ak.Array, dict[str, int]]:
     """Stage-1 samples (schema in this module's docstring) of a chunk of events.
 
@@ -203,7 +204,10 @@ def build_samples(
     :data:`EVENT_BRANCHES_OPTIONAL`) for entries ``entry_start, entry_start + 1, ...``;
     ``radius`` is a fixed Delta-R or a function of the track momentum p (GeV). Returns the
     samples (one row per focused track, in event then track order) and the number of
-    dropped tracks and cells per reason (:data:`DROP_REASONS`).
+    dropped tracks and cells per reason (:data:`DROP_REASONS`). ``group``: one small
+    non-negative integer per event (e.g. its split); the samples then come grouped by it, in
+    ascending order, each group in event then track order, so that a group is a contiguous
+    slice (cheaper to write than a masked selection).
 
     Without truth (:func:`has_truth` False; any partial truth branches are ignored) the
     truth fields hold their "no truth" values, and ``selection.require_truth`` raises
@@ -221,6 +225,8 @@ def build_samples(
     tracks = flat_tracks(events, truth)
     cells, cell_drops = flat_cells(events, table, truth, source=source)
     foc, drops = select_tracks(tracks, selection)
+    if group is not None:
+        foc = foc[np.argsort(np.asarray(group)[tracks.event[foc]], kind="stable")]
     drops.update(cell_drops)
     p = tracks.p[foc].astype(np.float64)
     radii = np.asarray(radius(p) if callable(radius) else np.full(len(foc), radius), np.float64)
