@@ -62,15 +62,28 @@ class Cells:
         return len(self.id)
 
     def focal_energy(self, cell: np.ndarray, truth_row: np.ndarray) -> np.ndarray:
-        """True energy (float32 GeV) of truth particle ``truth_row`` in each ``cell``."""
+        """True energy (float32 GeV) of truth particle ``truth_row`` in each ``cell``.
+
+        Walks each cell's few contributors (``agg_offsets``; sorted by truth row) in step for
+        all pairs at once: ~2x faster than a binary search of the whole ``agg_key``.
+        """
         cell = np.asarray(cell, np.int64)
         truth_row = np.asarray(truth_row, np.int64)
-        key = cell * (self.n_truth_rows + 1) + (truth_row + 1)
+        out = np.zeros(len(cell), np.float32)
         if len(self.agg_key) == 0:
-            return np.zeros(len(cell), np.float32)
-        pos = np.minimum(np.searchsorted(self.agg_key, key), len(self.agg_key) - 1)
-        hit = (self.agg_key[pos] == key) & (truth_row >= 0)
-        return np.where(hit, self.agg_e[pos], 0.0).astype(np.float32)
+            return out
+        pos, end = self.agg_offsets[cell], self.agg_offsets[cell + 1]
+        active = np.flatnonzero((truth_row >= 0) & (pos < end))
+        key = cell[active] * (self.n_truth_rows + 1) + (truth_row[active] + 1)
+        pos, end = pos[active], end[active]
+        while len(active):
+            at = self.agg_key[pos]
+            hit = at == key
+            out[active[hit]] = self.agg_e[pos[hit]]
+            pos += 1
+            more = (at < key) & (pos < end)  # past it: the cell does not list that particle
+            active, pos, end, key = active[more], pos[more], end[more], key[more]
+        return out
 
 
 def _counts(arr: ak.Array, axis: int) -> np.ndarray:
