@@ -101,3 +101,19 @@ def test_other_layouts_are_refused() -> None:
         join_list_pieces([(lists, 0, 2), (records, 0, 1)])
     joined = join_list_pieces([(lists, 1, 2), (lists, 0, 2)])
     assert ak.to_list(ak.Array(joined)) == [[3], [1, 2], [3]]
+
+
+def test_joined_read_without_the_known_readers(many_baskets: Path, monkeypatch) -> None:
+    # an uproot that discovers the Forth readers itself (first baskets read in Python)
+    from jetpointnet.io.uproot_forth import nested_typenames
+
+    known = uproot.interpretation.known_forth.KNOWN_FORTH_DICT
+    for name in nested_typenames():
+        monkeypatch.delitem(known, name)
+    with uproot.open(many_baskets, array_cache=None) as f:
+        want = f["EventTree"].arrays(["v3", "v2"], library="ak", entry_start=5, entry_stop=3000)
+    with uproot.open(many_baskets, array_cache=None) as f:
+        got = read_branches(f["EventTree"], ["v3", "v2"], entry_start=5, entry_stop=3000)
+    for name in ("v3", "v2"):
+        assert ak.type(got[name]) == ak.type(want[name])
+        assert ak.array_equal(got[name], want[name])
